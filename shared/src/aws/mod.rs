@@ -1,0 +1,1 @@
+//! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS.

@@ -1,0 +1,85 @@
+//! Builds an org snapshot from the three read ports. All I/O of an audit happens here or in publishing.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::{
+    ActivityEvent, IdcSide, IdentityLinks, LoginMapping, OktaAppId, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION,
+};
+use crate::error::Result;
+use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LookupAttribute};
+
+/// The access portal's event source: `Federate` (console) and `GetRoleCredentials` (CLI) carry the user id.
+pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
+
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    pub org_url: String,
+    pub app_id: OktaAppId,
+    pub login_mapping: LoginMapping,
+    /// How far back to read CloudTrail activity (LookupEvents keeps 90 days).
+    pub activity_window: Duration,
+}
+
+/// Reads both sides and the activity that matters into one snapshot.
+pub async fn collect_snapshot(
+    directory: &impl Directory,
+    identity_center: &impl IdentityCenter,
+    activity_log: &impl ActivityLog,
+    options: &CollectOptions,
+    now: DateTime<Utc>,
+) -> Result<OrgSnapshot> {
+    let (okta, idc) = tokio::try_join!(collect_okta(directory, options), collect_idc(identity_center))?;
+    let activity = collect_activity(activity_log, &okta, &idc, options, now).await?;
+    Ok(OrgSnapshot { schema_version: SNAPSHOT_SCHEMA_VERSION, collected_at: now, okta, idc, activity })
+}
+
+async fn collect_okta(directory: &impl Directory, options: &CollectOptions) -> Result<OktaSide> {
+    let (users, groups, app) = tokio::try_join!(directory.users(), directory.groups(), directory.app(&options.app_id))?;
+    Ok(OktaSide { org_url: options.org_url.clone(), users, groups, app })
+}
+
+async fn collect_idc(identity_center: &impl IdentityCenter) -> Result<IdcSide> {
+    let (users, groups, permission_sets, accounts) = tokio::try_join!(
+        identity_center.users(),
+        identity_center.groups(),
+        identity_center.permission_sets(),
+        identity_center.accounts(),
+    )?;
+    let assignments = identity_center.assignments(&accounts).await?;
+    Ok(IdcSide { instance: identity_center.instance().clone(), users, groups, permission_sets, accounts, assignments })
+}
+
+/// Portal activity in the window, plus role-session activity of every person Okta has deprovisioned or suspended
+/// (looked up by user name, the role session name), deduplicated by CloudTrail event id.
+async fn collect_activity(
+    activity_log: &impl ActivityLog,
+    okta: &OktaSide,
+    idc: &IdcSide,
+    options: &CollectOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<ActivityEvent>> {
+    let start = now - options.activity_window;
+    let mut queries = vec![ActivityQuery {
+        attribute: LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.to_owned()),
+        start,
+        end: now,
+    }];
+    let links = IdentityLinks::build(okta, idc, options.login_mapping);
+    for user in okta.users.iter().filter(|u| u.status.is_deprovisioned() || u.status == crate::domain::OktaUserStatus::Suspended) {
+        if let Some(idc_user) = links.idc_user_for(&user.id) {
+            let since = user.status_changed.map_or(start, |t| t.max(start));
+            queries.push(ActivityQuery {
+                attribute: LookupAttribute::Username(idc_user.user_name.clone()),
+                start: since,
+                end: now,
+            });
+        }
+    }
+    let mut events: Vec<ActivityEvent> = Vec::new();
+    for query in &queries {
+        events.extend(activity_log.lookup(query).await?);
+    }
+    events.sort_by(|a, b| a.event_time.cmp(&b.event_time).then_with(|| a.event_id.cmp(&b.event_id)));
+    events.dedup_by(|a, b| a.event_id == b.event_id);
+    Ok(events)
+}

@@ -1,0 +1,281 @@
+//! The one shape every rule reports in, on SNS and in reports.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const FINDING_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every rule the auditor has. The kebab-case name is the stable `rule` value subscribers filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Deactivated in Okta, still ENABLED in Identity Center.
+    DeprovisionedUserEnabled,
+    /// Suspended in Okta (assignments kept, so SCIM does not disable), still ENABLED in Identity Center.
+    SuspendedStillEnabled,
+    /// A permission set assigned to a user directly rather than through a pushed group.
+    DirectUserAssignment,
+    /// An Identity Center user no Okta user accounts for.
+    OrphanedIdcUser,
+    /// The Okta app's active SAML signing key expires soon (or has).
+    SigningKeyExpiring,
+    /// Someone used AWS after Okta deprovisioned them.
+    ActivityAfterDeprovision,
+    /// A deprovision did not reach Identity Center within the maximum window.
+    PropagationOverdue,
+    /// A deprovision reached Identity Center: the evidence record, with its latency.
+    PropagationVerified,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 8] = [
+        Rule::DeprovisionedUserEnabled,
+        Rule::SuspendedStillEnabled,
+        Rule::DirectUserAssignment,
+        Rule::OrphanedIdcUser,
+        Rule::SigningKeyExpiring,
+        Rule::ActivityAfterDeprovision,
+        Rule::PropagationOverdue,
+        Rule::PropagationVerified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeprovisionedUserEnabled => "deprovisioned-user-enabled",
+            Self::SuspendedStillEnabled => "suspended-still-enabled",
+            Self::DirectUserAssignment => "direct-user-assignment",
+            Self::OrphanedIdcUser => "orphaned-idc-user",
+            Self::SigningKeyExpiring => "signing-key-expiring",
+            Self::ActivityAfterDeprovision => "activity-after-deprovision",
+            Self::PropagationOverdue => "propagation-overdue",
+            Self::PropagationVerified => "propagation-verified",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a finding is about. Every field that is set is part of the finding's identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idc_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idc_user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_set_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The Okta System Log event (uuid) a propagation verdict is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub okta_event_id: Option<String>,
+}
+
+impl Subject {
+    /// The subject's identity as text: field names and values in a fixed order.
+    /// The login and user name are left out: both can change while the person stays the same.
+    fn identity(&self) -> String {
+        let parts = [
+            ("okta_user_id", &self.okta_user_id),
+            ("idc_user_id", &self.idc_user_id),
+            ("account_id", &self.account_id),
+            ("permission_set_arn", &self.permission_set_arn),
+            ("group_id", &self.group_id),
+            ("app_id", &self.app_id),
+            ("key_id", &self.key_id),
+            ("okta_event_id", &self.okta_event_id),
+        ];
+        parts
+            .iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+}
+
+/// One observation behind a finding: where it came from, what it was, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// `okta`, `identity-center`, `cloudtrail`.
+    pub source: String,
+    pub observation: String,
+    /// An id the reader can look up at the source: Okta event uuid, CloudTrail event id, assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+impl Evidence {
+    pub fn new(source: &str, observation: impl Into<String>) -> Self {
+        Self { source: source.to_owned(), observation: observation.into(), reference: None, observed_at: None }
+    }
+
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    pub fn at(mut self, at: DateTime<Utc>) -> Self {
+        self.observed_at = Some(at);
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FindingId(String);
+
+impl FindingId {
+    /// `sha256(rule | subject identity)`, hex: the same rule on the same subject always gets the same id,
+    /// so retries, duplicate deliveries and re-runs collapse downstream.
+    pub fn derive(rule: Rule, subject: &Subject) -> Self {
+        let digest = Sha256::digest(format!("{}|{}", rule.as_str(), subject.identity()).as_bytes());
+        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub schema_version: u32,
+    pub finding_id: FindingId,
+    pub rule: Rule,
+    pub severity: Severity,
+    pub title: String,
+    pub subject: Subject,
+    pub evidence: Vec<Evidence>,
+    pub detected_at: DateTime<Utc>,
+    pub remedy: String,
+    /// Set when evidence was cut to keep a message under the SNS size limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub evidence_truncated: bool,
+}
+
+impl Finding {
+    pub fn new(
+        rule: Rule,
+        severity: Severity,
+        title: impl Into<String>,
+        subject: Subject,
+        detected_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            schema_version: FINDING_SCHEMA_VERSION,
+            finding_id: FindingId::derive(rule, &subject),
+            rule,
+            severity,
+            title: title.into(),
+            subject,
+            evidence: Vec::new(),
+            detected_at,
+            remedy: String::new(),
+            evidence_truncated: false,
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(evidence);
+        self
+    }
+
+    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = remedy.into();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(user: &str) -> Subject {
+        Subject { okta_user_id: Some(user.into()), okta_login: Some(format!("{user}@example.com")), ..Subject::default() }
+    }
+
+    #[test]
+    fn the_same_rule_on_the_same_subject_gets_the_same_id() {
+        let a = FindingId::derive(Rule::DirectUserAssignment, &subject("00u1"));
+        let b = FindingId::derive(Rule::DirectUserAssignment, &subject("00u1"));
+        assert_eq!(a, b);
+        assert_eq!(a.as_str().len(), 64);
+    }
+
+    #[test]
+    fn ids_differ_by_rule_and_by_subject() {
+        let a = FindingId::derive(Rule::DirectUserAssignment, &subject("00u1"));
+        assert_ne!(a, FindingId::derive(Rule::OrphanedIdcUser, &subject("00u1")));
+        assert_ne!(a, FindingId::derive(Rule::DirectUserAssignment, &subject("00u2")));
+    }
+
+    #[test]
+    fn a_renamed_login_keeps_the_id() {
+        let mut renamed = subject("00u1");
+        renamed.okta_login = Some("new.name@example.com".into());
+        assert_eq!(
+            FindingId::derive(Rule::DeprovisionedUserEnabled, &subject("00u1")),
+            FindingId::derive(Rule::DeprovisionedUserEnabled, &renamed)
+        );
+    }
+
+    #[test]
+    fn rule_names_match_their_serde_form() {
+        for rule in Rule::ALL {
+            assert_eq!(serde_json::to_value(rule).unwrap(), serde_json::json!(rule.as_str()));
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Domain types: pure data, no I/O, no SDK types.
+
+pub mod activity;
+pub mod finding;
+pub mod idc;
+pub mod identity;
+pub mod ids;
+pub mod okta;
+pub mod snapshot;
+
+pub use activity::ActivityEvent;
+pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
+pub use idc::{
+    AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
+    Principal,
+};
+pub use identity::{IdentityLinks, LoginMapping};
+pub use ids::{
+    AccountId, IdcGroupId, IdcUserId, IdentityStoreId, InstanceArn, OktaAppId, OktaEventId, OktaGroupId, OktaLogin,
+    OktaUserId, PermissionSetArn,
+};
+pub use okta::{
+    AppUser, AppUserStatus, GroupPushMapping, LogTarget, OktaApp, OktaGroup, OktaLogEvent, OktaUser, OktaUserStatus,
+    PushMappingStatus, SigningKey, SyncState,
+};
+pub use snapshot::{IdcSide, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION};

@@ -1,0 +1,47 @@
+//! Everything the rules look at, collected in one place: both sides of the org and recent activity.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::activity::ActivityEvent;
+use super::idc::{AccountAssignment, IdcGroup, IdcInstance, IdcUser, PermissionSet};
+use super::ids::AccountId;
+use super::okta::{OktaApp, OktaGroup, OktaUser};
+
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgSnapshot {
+    pub schema_version: u32,
+    pub collected_at: DateTime<Utc>,
+    pub okta: OktaSide,
+    pub idc: IdcSide,
+    /// CloudTrail activity in the window the snapshot covers.
+    #[serde(default)]
+    pub activity: Vec<ActivityEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OktaSide {
+    /// `https://{yourOktaDomain}`
+    pub org_url: String,
+    pub users: Vec<OktaUser>,
+    #[serde(default)]
+    pub groups: Vec<OktaGroup>,
+    pub app: OktaApp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdcSide {
+    pub instance: IdcInstance,
+    pub users: Vec<IdcUser>,
+    #[serde(default)]
+    pub groups: Vec<IdcGroup>,
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSet>,
+    /// Accounts the organization has (whether or not anything is provisioned to them).
+    #[serde(default)]
+    pub accounts: Vec<AccountId>,
+    #[serde(default)]
+    pub assignments: Vec<AccountAssignment>,
+}

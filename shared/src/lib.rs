@@ -1,0 +1,17 @@
+//! deprov-audit core: proves that Okta deprovisioning reaches AWS IAM Identity Center.
+//!
+//! collect (adapters, I/O) → evaluate (pure rules over domain types) → publish (adapters, I/O).
+//! A rule never calls an API; a handler never decides. The CLI, the Lambdas and the tests run this one engine.
+
+pub mod aws;
+pub mod collect;
+pub mod domain;
+pub mod error;
+pub mod notify;
+pub mod okta;
+pub mod ports;
+pub mod rules;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::{Error, Result};

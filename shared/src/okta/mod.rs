@@ -1,0 +1,12 @@
+//! Okta: the management API client (the `Directory` adapter).
+
+/// Everything that can go wrong talking to Okta.
+#[derive(Debug, thiserror::Error)]
+pub enum OktaError {
+    #[error("Okta request to {path} could not be sent")]
+    Transport {
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}

@@ -1,0 +1,93 @@
+//! The ports: one trait per outside system, named for its role, returning domain types.
+//! Adapters: `okta::OktaClient`, `aws::IdentityCenterClient`, `aws::CloudTrailActivityLog`, `aws::SnsNotifier`,
+//! `notify::{StdoutNotifier, FileNotifier}`. Fakes (feature `testing`): `testing::*`.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcUser, OktaApp,
+    OktaAppId, OktaGroup, OktaLogEvent, OktaUser, PermissionSet, Principal,
+};
+use crate::error::Result;
+
+/// Okta, the source of truth.
+pub trait Directory: Sync {
+    /// Every user, DEPROVISIONED ones included (Okta's plain list leaves them out).
+    fn users(&self) -> impl Future<Output = Result<Vec<OktaUser>>> + Send;
+    /// One user by id or login; `None` if Okta has no such user.
+    fn user(&self, id_or_login: &str) -> impl Future<Output = Result<Option<OktaUser>>> + Send;
+    /// Every group, with its members' ids.
+    fn groups(&self) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send;
+    /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
+    fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
+    /// System Log events of the given types published in `[since, until)`, every page followed.
+    fn system_log(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<OktaLogEvent>>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Empty: every type.
+    pub event_types: Vec<String>,
+}
+
+/// How to find one Identity Center user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserLookup {
+    UserName(String),
+    Email(String),
+    ExternalId { issuer: String, id: String },
+}
+
+/// AWS IAM Identity Center: the identity store and sso-admin (plus Organizations for the account list).
+pub trait IdentityCenter: Sync {
+    fn instance(&self) -> &IdcInstance;
+    /// Every user, with `UserStatus`.
+    fn users(&self) -> impl Future<Output = Result<Vec<IdcUser>>> + Send;
+    /// Every group, with its members.
+    fn groups(&self) -> impl Future<Output = Result<Vec<IdcGroup>>> + Send;
+    /// Every permission set, with its session duration.
+    fn permission_sets(&self) -> impl Future<Output = Result<Vec<PermissionSet>>> + Send;
+    /// Every account of the organization.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<AccountId>>> + Send;
+    /// Every account assignment on the given accounts (per account: the permission sets provisioned there, then
+    /// the assignments of each).
+    fn assignments(&self, accounts: &[AccountId]) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
+    /// One user, or `None` if the identity store has no such user.
+    fn find_user(&self, lookup: &UserLookup) -> impl Future<Output = Result<Option<IdcUser>>> + Send;
+    /// The groups a user belongs to.
+    fn groups_of(&self, user: &IdcUser) -> impl Future<Output = Result<Vec<IdcGroupId>>> + Send;
+    /// The assignments held by one principal (a user directly, or a group).
+    fn assignments_of(&self, principal: &Principal) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
+}
+
+/// One CloudTrail LookupEvents attribute (the API takes exactly one per call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupAttribute {
+    EventSource(String),
+    EventName(String),
+    Username(String),
+    ResourceName(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityQuery {
+    pub attribute: LookupAttribute,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// CloudTrail management-event history.
+pub trait ActivityLog: Sync {
+    /// Events matching the query, every page followed, oldest first.
+    fn lookup(&self, query: &ActivityQuery) -> impl Future<Output = Result<Vec<ActivityEvent>>> + Send;
+}
+
+/// Where findings go.
+pub trait Notifier: Sync {
+    /// Delivers every finding or fails naming the ones that were not delivered.
+    fn publish(&self, findings: &[Finding]) -> impl Future<Output = Result<()>> + Send;
+}

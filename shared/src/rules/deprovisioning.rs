@@ -1,0 +1,152 @@
+//! Okta said the person is gone (or suspended); is Identity Center still letting them in?
+
+use crate::domain::{
+    Evidence, Finding, IdcUser, IdentityLinks, OktaUser, OktaUserStatus, OrgSnapshot, Rule, Severity, Subject,
+};
+
+use super::{Policy, describe_assignment};
+
+/// At most this many events are quoted as evidence in one finding.
+const MAX_EVENTS_QUOTED: usize = 20;
+
+pub(crate) fn person_subject(okta: &OktaUser, idc: &IdcUser) -> Subject {
+    Subject {
+        okta_user_id: Some(okta.id.to_string()),
+        okta_login: Some(okta.login.to_string()),
+        idc_user_id: Some(idc.id.to_string()),
+        idc_user_name: Some(idc.user_name.clone()),
+        ..Subject::default()
+    }
+}
+
+fn revoke_remedy(idc: &IdcUser) -> String {
+    format!(
+        "Disable the user in IAM Identity Center now and find out why SCIM did not (expired token, push errors in \
+         Okta's provisioning tasks). Role sessions live on for up to their permission set's session duration: \
+         attach an explicit Deny on condition identitystore:UserId = {} (AWS's prescribed revocation) until they \
+         have expired.",
+        idc.id
+    )
+}
+
+pub(super) fn deprovisioned_users_still_enabled(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    policy: &Policy,
+) -> Vec<Finding> {
+    still_enabled(snapshot, links, policy, OktaUserStatus::Deprovisioned)
+}
+
+pub(super) fn suspended_users_still_enabled(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    policy: &Policy,
+) -> Vec<Finding> {
+    still_enabled(snapshot, links, policy, OktaUserStatus::Suspended)
+}
+
+fn still_enabled(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    policy: &Policy,
+    status: OktaUserStatus,
+) -> Vec<Finding> {
+    snapshot
+        .okta
+        .users
+        .iter()
+        .filter(|u| u.status == status)
+        .filter_map(|okta| {
+            let idc = links.idc_user_for(&okta.id)?;
+            if !idc.status.can_sign_in() {
+                return None;
+            }
+            let access = snapshot.idc.effective_assignments(&idc.id);
+            let since = okta.status_changed.map(|t| format!(" since {}", t.to_rfc3339())).unwrap_or_default();
+            let mut evidence = vec![
+                Evidence::new("okta", format!("Okta user {} is {status:?}{since}", okta.id)).reference(okta.id.to_string()),
+                Evidence::new("identity-center", format!("Identity Center user {} is {:?}", idc.id, idc.status))
+                    .reference(idc.id.to_string()),
+            ];
+            evidence.extend(access.iter().map(|a| Evidence::new("identity-center", describe_assignment(a))));
+            let finding = if status == OktaUserStatus::Suspended {
+                Finding::new(
+                    Rule::SuspendedStillEnabled,
+                    Severity::Medium,
+                    format!("{} is suspended in Okta but still enabled in IAM Identity Center", okta.login),
+                    person_subject(okta, idc),
+                    policy.now,
+                )
+                .with_remedy(
+                    "Okta keeps a suspended user's app assignments, so SCIM leaves them enabled in AWS. If the \
+                     suspension is meant to cut access, unassign the user from the AWS IAM Identity Center app (or \
+                     deactivate them); otherwise accept with a note.",
+                )
+            } else {
+                let severity = if access.is_empty() { Severity::Medium } else { Severity::High };
+                let title = if access.is_empty() {
+                    format!("{} is deactivated in Okta but still enabled in IAM Identity Center", okta.login)
+                } else {
+                    format!(
+                        "{} is deactivated in Okta but still enabled in IAM Identity Center with {} account assignment(s)",
+                        okta.login,
+                        access.len()
+                    )
+                };
+                Finding::new(Rule::DeprovisionedUserEnabled, severity, title, person_subject(okta, idc), policy.now)
+                    .with_remedy(revoke_remedy(idc))
+            };
+            Some(finding.with_evidence(evidence))
+        })
+        .collect()
+}
+
+pub(super) fn activity_after_deprovision(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    policy: &Policy,
+) -> Vec<Finding> {
+    snapshot
+        .okta
+        .users
+        .iter()
+        .filter(|u| u.status.is_deprovisioned())
+        .filter_map(|okta| {
+            let since = okta.status_changed?;
+            let idc = links.idc_user_for(&okta.id)?;
+            let mut events: Vec<_> = snapshot
+                .activity
+                .iter()
+                .filter(|e| e.event_time > since && e.is_use_of_access() && e.is_by(&idc.id, &idc.user_name))
+                .collect();
+            if events.is_empty() {
+                return None;
+            }
+            events.sort_by_key(|e| e.event_time);
+            let mut evidence = vec![
+                Evidence::new("okta", format!("Okta user {} deactivated", okta.id)).reference(okta.id.to_string()).at(since),
+            ];
+            evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(|e| {
+                let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+                let account = e.account_id.as_deref().map(|a| format!(" in account {a}")).unwrap_or_default();
+                Evidence::new("cloudtrail", format!("{} {}{via}{account}", e.event_source, e.event_name))
+                    .reference(e.event_id.clone())
+                    .at(e.event_time)
+            }));
+            let mut finding = Finding::new(
+                Rule::ActivityAfterDeprovision,
+                Severity::High,
+                format!("{} used AWS {} time(s) after Okta deactivated them", okta.login, events.len()),
+                person_subject(okta, idc),
+                policy.now,
+            )
+            .with_evidence(evidence)
+            .with_remedy(format!(
+                "Treat as a possible incident: review what the sessions did (CloudTrail, by the event ids quoted). {}",
+                revoke_remedy(idc)
+            ));
+            finding.evidence_truncated = events.len() > MAX_EVENTS_QUOTED;
+            Some(finding)
+        })
+        .collect()
+}

@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""moto 5.2.5 in server mode, with the gaps to real AWS that deprov-audit depends on closed.
+
+    python tests/support/moto_launcher.py --host 127.0.0.1 --port PORT   (PORT 0: the OS picks one)
+
+Prints exactly one line to stdout, `ready http://HOST:PORT`, once the socket is listening; after
+that stdout is redirected to stderr and request logging is off (--verbose turns it on), so a
+parent that stops reading the pipes never blocks the server. Exits when its stdin reaches EOF
+(so a test process that dies takes moto with it; --no-stdin-watch for manual use) and on SIGTERM.
+
+The patches below change moto's response classes before serving. Their state lives on moto's
+backend objects, which are per (account, region): STS AssumeRole into another account isolates
+it, and POST /moto-api/reset wipes it. See /work/shared/reference/moto-gaps.md.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import uuid
+
+from moto.cloudtrail.responses import CloudTrailResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time
+from moto.identitystore.exceptions import (
+    ConflictException, ResourceNotFoundException, ValidationException)
+from moto.identitystore.models import Name
+from moto.identitystore.responses import IdentityStoreResponse
+from moto.ssoadmin.responses import SSOAdminResponse
+
+
+_PATCHES = []
+
+
+def _patch(cls):
+    """Register fn as cls's handler for the action it is named after (moto dispatches X-Amz-Target
+    `Prefix.ActionName` to the method `action_name`); fn.moto keeps moto's own handler, if any."""
+    def register(fn):
+        fn.moto = getattr(cls, fn.__name__, None)
+        _PATCHES.append((cls, fn))
+        return fn
+    return register
+
+
+def apply_patches():
+    for cls, fn in _PATCHES:
+        setattr(cls, fn.__name__, fn)
+
+
+def _state(backend, key, factory):
+    """Extra state kept on a moto backend (one per account and region; reset with it)."""
+    return backend.__dict__.setdefault(key, factory())
+
+
+def _page(items, body, default, maximum, limit_error, token_error):
+    """Offset paging with an opaque token bound to the other request parameters, as AWS tokens
+    are (a token replayed with different parameters is rejected)."""
+    params = {k: v for k, v in body.items() if k not in ("MaxResults", "NextToken")}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    size = body.get("MaxResults", default)
+    if not isinstance(size, int) or not 1 <= size <= maximum:
+        raise JsonRESTError(limit_error, f"MaxResults must be between 1 and {maximum}")
+    start = 0
+    if body.get("NextToken"):
+        try:
+            token = json.loads(base64.urlsafe_b64decode(body["NextToken"]))
+            start = int(token["offset"])
+            assert token["params"] == digest
+        except Exception:
+            raise JsonRESTError(token_error, "Invalid NextToken") from None
+    end = start + size
+    next_token = None
+    if end < len(items):
+        raw = json.dumps({"offset": end, "params": digest}).encode()
+        next_token = base64.urlsafe_b64encode(raw).decode()
+    return items[start:end], next_token
+
+
+def _body(response):
+    return json.loads(response.body or "{}")
+
+
+# --- 1. identitystore: UserStatus, UpdateUser, ExternalIds ------------------------------------
+# AWS: every user carries UserStatus (ENABLED at creation); DescribeUser/ListUsers return it.
+# Okta deactivation (SCIM active=false) makes it DISABLED; here UpdateUser with AttributePath
+# `userStatus` stands in for that. UpdateUser applies all Operations or none; an unknown path is
+# a ValidationException; a missing user is a ResourceNotFoundException. ExternalIds (set in real
+# AWS by SCIM, not by the CreateUser API) are accepted as an extra CreateUser body field, returned
+# by DescribeUser/ListUsers and honoured by GetUserId(AlternateIdentifier.ExternalId).
+
+_USER_PATHS = {"displayname": "DisplayName", "nickname": "NickName", "title": "Title",
+               "usertype": "UserType", "profileurl": "ProfileUrl", "locale": "Locale",
+               "preferredlanguage": "PreferredLanguage", "timezone": "Timezone"}
+_NAME_PATHS = {"name.givenname": "GivenName", "name.familyname": "FamilyName",
+               "name.middlename": "MiddleName", "name.formatted": "Formatted"}
+
+
+def _user_extras(self):
+    return _state(self.identitystore_backend, "_deprov_user_extras", dict)
+
+
+def _with_extras(self, user):
+    extras = _user_extras(self).get(user["UserId"], {})
+    user["UserStatus"] = extras.get("UserStatus", "ENABLED")
+    user.pop("ExternalIds", None)  # moto answers null
+    if extras.get("ExternalIds"):
+        user["ExternalIds"] = extras["ExternalIds"]
+    return user
+
+
+@_patch(IdentityStoreResponse)
+def create_user(self):
+    external_ids = _body(self).get("ExternalIds") or []
+    taken = [x for e in _user_extras(self).values() for x in e.get("ExternalIds", [])]
+    if any(x in taken for x in external_ids):
+        raise ConflictException(message="Duplicate ExternalId", reason="UNIQUENESS_CONSTRAINT_VIOLATION")
+    out = create_user.moto(self)
+    _user_extras(self)[json.loads(out)["UserId"]] = {"UserStatus": "ENABLED", "ExternalIds": external_ids}
+    return out
+
+
+@_patch(IdentityStoreResponse)
+def update_user(self):
+    body = _body(self)
+    store_id, user_id = body.get("IdentityStoreId", ""), body.get("UserId")
+    user = self.identitystore_backend.describe_user(store_id, user_id)  # ResourceNotFoundException
+    status = _user_extras(self).get(user_id, {}).get("UserStatus", "ENABLED")
+    if not body.get("Operations"):
+        raise ValidationException(message="Operations must not be empty")
+    for op in body["Operations"]:
+        path, value = op.get("AttributePath", ""), op.get("AttributeValue")
+        if path.lower() == "userstatus" and value in ("ENABLED", "DISABLED"):
+            status = value
+        elif path.lower() in _USER_PATHS:
+            user = user._replace(**{_USER_PATHS[path.lower()]: value})
+        elif path.lower() in _NAME_PATHS:
+            name = user.Name or Name(*[None] * len(Name._fields))
+            user = user._replace(Name=name._replace(**{_NAME_PATHS[path.lower()]: value}))
+        else:
+            raise ValidationException(message=f"Invalid update for attribute path {path}: {value!r}")
+    self.identitystore_backend.identity_stores[store_id].users[user_id] = user
+    _user_extras(self).setdefault(user_id, {})["UserStatus"] = status
+    return json.dumps({"IdentityStoreId": store_id, "UserId": user_id})
+
+
+@_patch(IdentityStoreResponse)
+def describe_user(self):
+    return json.dumps(_with_extras(self, json.loads(describe_user.moto(self))))
+
+
+@_patch(IdentityStoreResponse)
+def list_users(self):
+    out = json.loads(list_users.moto(self))
+    out["Users"] = [_with_extras(self, u) for u in out["Users"]]
+    return json.dumps(out)
+
+
+@_patch(IdentityStoreResponse)
+def get_user_id(self):
+    body = _body(self)
+    wanted = (body.get("AlternateIdentifier") or {}).get("ExternalId")
+    if wanted is None:
+        return get_user_id.moto(self)
+    store = self.identitystore_backend.identity_stores.get(body.get("IdentityStoreId"))
+    for user_id, extras in _user_extras(self).items():
+        if store and user_id in store.users and wanted in extras.get("ExternalIds", []):
+            return json.dumps({"UserId": user_id, "IdentityStoreId": body["IdentityStoreId"]})
+    raise ResourceNotFoundException(message="USER not found.", resource_type="USER")
+
+
+@_patch(IdentityStoreResponse)
+def delete_user(self):
+    out = delete_user.moto(self)
+    _user_extras(self).pop(_body(self).get("UserId"), None)
+    return out
+
+
+# --- 2. sso-admin: provisioning per account ---------------------------------------------------
+# AWS: a permission set is provisioned to an account when its first assignment there is made;
+# ProvisionPermissionSet(TargetType=AWS_ACCOUNT, TargetId) provisions to that one account, and
+# ALL_PROVISIONED_ACCOUNTS re-provisions the accounts it already has (adds none).
+# ListPermissionSetsProvisionedToAccount lists, once each, the sets provisioned to AccountId;
+# ListAccountsForProvisionedPermissionSet lists the accounts a set is provisioned to. Both page
+# with MaxResults (1-100) / NextToken. Deleting an assignment leaves the set provisioned.
+# (ListAccountAssignments already pages correctly in moto 5.2.5; it is left as it is.)
+
+
+def _provisioned(self):
+    """{(instance_arn, permission_set_arn): [account ids, in provisioning order]}"""
+    return _state(self.ssoadmin_backend, "_deprov_provisioned", dict)
+
+
+def _provision(self, instance_arn, ps_arn, account_id):
+    accounts = _provisioned(self).setdefault((instance_arn, ps_arn), [])
+    if account_id not in accounts:
+        accounts.append(account_id)
+
+
+@_patch(SSOAdminResponse)
+def create_account_assignment(self):
+    body = _body(self)  # an unknown permission set is a ResourceNotFoundException, as in AWS:
+    self.ssoadmin_backend._find_permission_set(body.get("InstanceArn"), body.get("PermissionSetArn"))
+    out = create_account_assignment.moto(self)
+    _provision(self, body["InstanceArn"], body["PermissionSetArn"], body.get("TargetId"))
+    return out
+
+
+@_patch(SSOAdminResponse)
+def provision_permission_set(self):
+    body = _body(self)
+    instance_arn, ps_arn = body.get("InstanceArn"), body.get("PermissionSetArn")
+    self.ssoadmin_backend._find_permission_set(instance_arn, ps_arn)  # ResourceNotFoundException
+    status = {"CreatedDate": unix_time(), "PermissionSetArn": ps_arn,
+              "RequestId": str(uuid.uuid4()), "Status": "SUCCEEDED"}
+    if body.get("TargetType") == "AWS_ACCOUNT":
+        if not body.get("TargetId"):
+            raise JsonRESTError("ValidationException", "TargetId is required for TargetType AWS_ACCOUNT")
+        _provision(self, instance_arn, ps_arn, body["TargetId"])
+        status["AccountId"] = body["TargetId"]
+    return json.dumps({"PermissionSetProvisioningStatus": status})
+
+
+def _sso_page(self, items, key):
+    body = _body(self)
+    if body.get("ProvisioningStatus") == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
+        items = []  # provisioning here is instantaneous: nothing is ever out of date
+    page, token = _page(items, body, 100, 100, "ValidationException", "ValidationException")
+    return json.dumps({key: page, **({"NextToken": token} if token else {})})
+
+
+@_patch(SSOAdminResponse)
+def list_permission_sets_provisioned_to_account(self):
+    body = _body(self)
+    arns = [ps for (inst, ps), accounts in _provisioned(self).items()
+            if inst == body.get("InstanceArn") and body.get("AccountId") in accounts]
+    return _sso_page(self, arns, "PermissionSets")
+
+
+@_patch(SSOAdminResponse)
+def list_accounts_for_provisioned_permission_set(self):
+    body = _body(self)
+    self.ssoadmin_backend._find_permission_set(body.get("InstanceArn"), body.get("PermissionSetArn"))
+    accounts = _provisioned(self).get((body["InstanceArn"], body["PermissionSetArn"]), [])
+    return _sso_page(self, list(accounts), "AccountIds")
+
+
+@_patch(SSOAdminResponse)
+def delete_permission_set(self):
+    out = delete_permission_set.moto(self)
+    body = _body(self)
+    _provisioned(self).pop((body.get("InstanceArn"), body.get("PermissionSetArn")), None)
+    return out
+
+
+# --- 3. CloudTrail LookupEvents over seeded events --------------------------------------------
+# AWS: LookupEvents takes at most one LookupAttribute (more: InvalidLookupAttributesException),
+# StartTime/EndTime inclusive (start after end: InvalidTimeRangeException), answers newest first,
+# MaxResults 1-50 (default 50), and a NextToken valid only with the same parameters. Throttled
+# calls answer HTTP 400 ThrottlingException. Test-only actions (same JSON protocol and target
+# prefix) seed events and inject throttling, per (account, region):
+#   ...CloudTrail_20131101.SeedLookupEventsForTest     {"Events": [{EventId, EventName, EventTime,
+#       EventSource?, Username?, ReadOnly?, AccessKeyId?, Resources?, CloudTrailEvent?}]}
+#   ...CloudTrail_20131101.ThrottleLookupEventsForTest {"Count": N}  (next N LookupEvents throttle)
+
+_LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName",
+                "EventSource", "AccessKeyId")
+_EVENT_FIELDS = ("EventId", "EventName", "ReadOnly", "AccessKeyId", "EventTime", "EventSource",
+                 "Username", "Resources", "CloudTrailEvent")
+
+
+@_patch(CloudTrailResponse)
+def seed_lookup_events_for_test(self):
+    events = _body(self).get("Events") or []
+    for e in events:
+        if not all(k in e for k in ("EventId", "EventName", "EventTime")):
+            raise JsonRESTError("ValidationException", "EventId, EventName and EventTime are required")
+        if isinstance(e.get("ReadOnly"), bool):
+            e["ReadOnly"] = "true" if e["ReadOnly"] else "false"  # AWS answers a string
+    _state(self.cloudtrail_backend, "_deprov_events", list).extend(events)
+    return json.dumps({"Seeded": len(events)})
+
+
+@_patch(CloudTrailResponse)
+def throttle_lookup_events_for_test(self):
+    self.cloudtrail_backend.__dict__["_deprov_throttle"] = int(_body(self).get("Count", 1))
+    return "{}"
+
+
+def _matches(event, attr):
+    key, value = attr.get("AttributeKey"), attr.get("AttributeValue")
+    if key == "ResourceType":
+        return any(r.get("ResourceType") == value for r in event.get("Resources") or [])
+    if key == "ResourceName":
+        return any(r.get("ResourceName") == value for r in event.get("Resources") or [])
+    return event.get(key) == value
+
+
+@_patch(CloudTrailResponse)
+def lookup_events(self):
+    backend = self.cloudtrail_backend
+    if backend.__dict__.get("_deprov_throttle", 0) > 0:
+        backend.__dict__["_deprov_throttle"] -= 1
+        raise JsonRESTError("ThrottlingException", "Rate exceeded")
+    body = _body(self)
+    attrs = body.get("LookupAttributes") or []
+    if len(attrs) > 1 or any(a.get("AttributeKey") not in _LOOKUP_KEYS for a in attrs):
+        raise JsonRESTError("InvalidLookupAttributesException",
+                            "Lookup attributes must be at most one, with a supported AttributeKey")
+    start, end = body.get("StartTime"), body.get("EndTime")
+    if start is not None and end is not None and float(start) > float(end):
+        raise JsonRESTError("InvalidTimeRangeException", "StartTime must not be after EndTime")
+    events = [e for e in _state(backend, "_deprov_events", list)
+              if all(_matches(e, a) for a in attrs)
+              and (start is None or float(e["EventTime"]) >= float(start))
+              and (end is None or float(e["EventTime"]) <= float(end))
+              and body.get("EventCategory") != "insight"]
+    events.sort(key=lambda e: float(e["EventTime"]), reverse=True)  # stable for equal times
+    page, token = _page(events, body, 50, 50, "InvalidMaxResultsException", "InvalidNextTokenException")
+    out = {"Events": [{k: e[k] for k in _EVENT_FIELDS if k in e} for e in page]}
+    if token:
+        out["NextToken"] = token
+    return json.dumps(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-stdin-watch", action="store_true", help="do not exit on stdin EOF")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args()
+
+    apply_patches()
+    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
+
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(args.host, args.port, DomainDispatcherApplication(create_backend_app),
+                         threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.server_port)  # moto builds some URLs from it
+
+    def exit_on_eof():
+        while sys.stdin.buffer.read(4096):
+            pass
+        os._exit(0)
+    if not args.no_stdin_watch:
+        threading.Thread(target=exit_on_eof, daemon=True).start()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # os._exit: sys.exit would abort at interpreter
+        signal.signal(sig, lambda *_: os._exit(0))  # shutdown, on the stdin thread's buffer lock
+
+    print(f"ready http://{args.host}:{server.server_port}", flush=True)
+    sys.stdout = sys.stderr  # nothing else on stdout: the parent may have stopped reading it
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,379 @@
+"""Tests for moto_launcher.py: each patch, multi-account isolation, and the process lifecycle.
+
+Run from the repo root:  .venv/bin/python -m unittest tests/support/test_moto_launcher.py -v
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_launcher.py")
+REGION = "us-east-1"
+CT_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
+
+
+def start_launcher():
+    """Start the launcher on a port the OS picks; return (process, endpoint URL)."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, LAUNCHER, "--host", "127.0.0.1", "--port", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("ready http://"):
+        log.seek(0)
+        raise RuntimeError(f"launcher did not start: {line!r}\n{log.read().decode()}")
+    log.close()  # the child keeps its own descriptor
+    return proc, line.split(" ", 1)[1]
+
+
+def new_account_id():
+    return str(random.randint(10**11, 10**12 - 1))
+
+
+class Account:
+    """boto3 clients for a fresh account, entered the way tests do it: STS AssumeRole."""
+
+    def __init__(self, endpoint, account_id=None):
+        self.endpoint = endpoint
+        self.id = account_id or new_account_id()
+        base = dict(endpoint_url=endpoint, region_name=REGION,
+                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        creds = boto3.client("sts", **base).assume_role(
+            RoleArn=f"arn:aws:iam::{self.id}:role/audit", RoleSessionName="test")["Credentials"]
+        self.access_key = creds["AccessKeyId"]
+        self.kw = dict(base, aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"],
+                       config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+    def client(self, service):
+        return boto3.client(service, **self.kw)
+
+    def raw(self, service, target, body):
+        """A JSON-protocol call boto3 cannot make (test-only actions, non-model fields). moto reads
+        the account from the access key and the service from the credential scope; it does not
+        check the signature."""
+        auth = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/20260101/{REGION}/{service}/"
+                "aws4_request, SignedHeaders=host, Signature=0")
+        req = urllib.request.Request(self.endpoint + "/", data=json.dumps(body).encode(), headers={
+            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target,
+            "Authorization": auth})
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def sso(self):
+        """(sso-admin client, instance ARN, identity store id) of this account's instance."""
+        sso = self.client("sso-admin")
+        inst = sso.list_instances()["Instances"][0]
+        return sso, inst["InstanceArn"], inst["IdentityStoreId"]
+
+
+class LauncherTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.endpoint = start_launcher()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.stdin.close()
+        cls.proc.wait(timeout=10)
+        cls.proc.stdout.close()
+
+    def assertError(self, code, fn, *args, **kwargs):
+        with self.assertRaises(ClientError) as ctx:
+            fn(*args, **kwargs)
+        self.assertEqual(ctx.exception.response["Error"]["Code"], code)
+        return ctx.exception
+
+    def create_user(self, ids, store, name, **extra):
+        return ids.create_user(IdentityStoreId=store, UserName=name, DisplayName=name.title(),
+                               Name={"GivenName": name, "FamilyName": "Doe"},
+                               Emails=[{"Value": f"{name}@example.com", "Primary": True}],
+                               **extra)["UserId"]
+
+    # --- 1. identitystore ---------------------------------------------------------------------
+
+    def test_user_status_defaults_to_enabled_and_update_user_disables(self):
+        acct = Account(self.endpoint)
+        _, _, store = acct.sso()
+        ids = acct.client("identitystore")
+        alice = self.create_user(ids, store, "alice")
+        bob = self.create_user(ids, store, "bob")
+        self.assertEqual(ids.describe_user(IdentityStoreId=store, UserId=alice)["UserStatus"], "ENABLED")
+
+        ids.update_user(IdentityStoreId=store, UserId=alice, Operations=[
+            {"AttributePath": "userStatus", "AttributeValue": "DISABLED"},
+            {"AttributePath": "displayName", "AttributeValue": "Alice (left)"},
+            {"AttributePath": "name.familyName", "AttributeValue": "Gone"}])
+        user = ids.describe_user(IdentityStoreId=store, UserId=alice)
+        self.assertEqual((user["UserStatus"], user["DisplayName"], user["Name"]["FamilyName"],
+                          user["Name"]["GivenName"]), ("DISABLED", "Alice (left)", "Gone", "alice"))
+        listed = {u["UserId"]: u["UserStatus"] for u in ids.list_users(IdentityStoreId=store)["Users"]}
+        self.assertEqual(listed, {alice: "DISABLED", bob: "ENABLED"})
+
+        ids.update_user(IdentityStoreId=store, UserId=alice, Operations=[
+            {"AttributePath": "userStatus", "AttributeValue": "ENABLED"},
+            {"AttributePath": "name.givenName", "AttributeValue": "Al"}])
+        user = ids.describe_user(IdentityStoreId=store, UserId=alice)
+        self.assertEqual((user["UserStatus"], user["Name"]["GivenName"]), ("ENABLED", "Al"))
+
+    def test_update_user_rejects_bad_input_atomically(self):
+        acct = Account(self.endpoint)
+        _, _, store = acct.sso()
+        ids = acct.client("identitystore")
+        alice = self.create_user(ids, store, "alice")
+        for op in ({"AttributePath": "emails", "AttributeValue": "x"},
+                   {"AttributePath": "userStatus", "AttributeValue": "SUSPENDED"}):
+            self.assertError("ValidationException", ids.update_user, IdentityStoreId=store, UserId=alice,
+                             Operations=[{"AttributePath": "userStatus", "AttributeValue": "DISABLED"}, op])
+        user = ids.describe_user(IdentityStoreId=store, UserId=alice)
+        self.assertEqual(user["UserStatus"], "ENABLED")
+        self.assertError("ResourceNotFoundException", ids.update_user, IdentityStoreId=store,
+                         UserId="00000000-0000-0000-0000-000000000000",
+                         Operations=[{"AttributePath": "userStatus", "AttributeValue": "DISABLED"}])
+        self.assertError("ResourceNotFoundException", ids.describe_user, IdentityStoreId=store,
+                         UserId="00000000-0000-0000-0000-000000000000")
+
+    def test_get_user_id_by_user_name_email_and_external_id(self):
+        acct = Account(self.endpoint)
+        _, _, store = acct.sso()
+        ids = acct.client("identitystore")
+        alice = self.create_user(ids, store, "alice")
+        # ExternalIds are not a CreateUser field in the API model (SCIM sets them): send raw JSON.
+        status, out = acct.raw("identitystore", "AWSIdentityStore.CreateUser", {
+            "IdentityStoreId": store, "UserName": "carol", "DisplayName": "Carol",
+            "Name": {"GivenName": "Carol", "FamilyName": "Doe"},
+            "ExternalIds": [{"Issuer": "https://example.okta.com", "Id": "00u1"}]})
+        self.assertEqual(status, 200, out)
+        carol = out["UserId"]
+
+        def user_id(alt):
+            return ids.get_user_id(IdentityStoreId=store, AlternateIdentifier=alt)["UserId"]
+
+        self.assertEqual(user_id({"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": "alice"}}), alice)
+        self.assertEqual(user_id({"UniqueAttribute": {"AttributePath": "emails.value",
+                                                      "AttributeValue": "alice@example.com"}}), alice)
+        self.assertEqual(user_id({"ExternalId": {"Issuer": "https://example.okta.com", "Id": "00u1"}}), carol)
+        self.assertError("ResourceNotFoundException", ids.get_user_id, IdentityStoreId=store,
+                         AlternateIdentifier={"ExternalId": {"Issuer": "https://example.okta.com", "Id": "nope"}})
+        self.assertError("ResourceNotFoundException", ids.get_user_id, IdentityStoreId=store,
+                         AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName",
+                                                                  "AttributeValue": "nobody"}})
+        described = ids.describe_user(IdentityStoreId=store, UserId=carol)
+        self.assertEqual(described["ExternalIds"], [{"Issuer": "https://example.okta.com", "Id": "00u1"}])
+        self.assertNotIn("ExternalIds", ids.describe_user(IdentityStoreId=store, UserId=alice))
+        listed = {u["UserId"]: u.get("ExternalIds") for u in ids.list_users(IdentityStoreId=store)["Users"]}
+        self.assertEqual(listed[carol], described["ExternalIds"])
+        ids.delete_user(IdentityStoreId=store, UserId=carol)
+        self.assertError("ResourceNotFoundException", ids.get_user_id, IdentityStoreId=store,
+                         AlternateIdentifier={"ExternalId": {"Issuer": "https://example.okta.com", "Id": "00u1"}})
+
+    # --- 2. sso-admin -------------------------------------------------------------------------
+
+    def test_permission_sets_are_provisioned_per_account(self):
+        sso, instance, _ = Account(self.endpoint).sso()
+        acct_a, acct_b = new_account_id(), new_account_id()
+        ps = [sso.create_permission_set(Name=f"ps{i}", InstanceArn=instance, SessionDuration="PT1H")
+              ["PermissionSet"]["PermissionSetArn"] for i in range(4)]
+
+        def provisioned_to(account, **kw):
+            return sso.list_permission_sets_provisioned_to_account(
+                InstanceArn=instance, AccountId=account, **kw)
+
+        def accounts_for(ps_arn):
+            return sso.list_accounts_for_provisioned_permission_set(
+                InstanceArn=instance, PermissionSetArn=ps_arn)["AccountIds"]
+
+        self.assertEqual(provisioned_to(acct_a)["PermissionSets"], [])
+        for principal in ("u1", "u2"):  # two assignments of ps0 in A: provisioned once
+            sso.create_account_assignment(InstanceArn=instance, TargetId=acct_a, TargetType="AWS_ACCOUNT",
+                                          PermissionSetArn=ps[0], PrincipalType="USER", PrincipalId=principal)
+        self.assertEqual(provisioned_to(acct_a)["PermissionSets"], [ps[0]])
+        self.assertEqual(provisioned_to(acct_b)["PermissionSets"], [])
+        self.assertEqual(accounts_for(ps[0]), [acct_a])
+
+        out = sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps[1],
+                                           TargetType="AWS_ACCOUNT", TargetId=acct_b)
+        self.assertEqual(out["PermissionSetProvisioningStatus"]["AccountId"], acct_b)
+        sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps[1],
+                                     TargetType="AWS_ACCOUNT", TargetId=acct_b)  # repeat
+        sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps[0],
+                                     TargetType="ALL_PROVISIONED_ACCOUNTS")
+        self.assertEqual(provisioned_to(acct_b)["PermissionSets"], [ps[1]])
+        self.assertEqual(accounts_for(ps[0]), [acct_a])
+        self.assertEqual(accounts_for(ps[2]), [])
+        self.assertError("ResourceNotFoundException", sso.provision_permission_set, InstanceArn=instance,
+                         PermissionSetArn=instance.replace("instance", "permissionSet") + "/ps-0000000000000000",
+                         TargetType="AWS_ACCOUNT", TargetId=acct_a)
+
+        # Paging: all four in A, two per page.
+        for p in ps[2:] + [ps[1]]:
+            sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=p,
+                                         TargetType="AWS_ACCOUNT", TargetId=acct_a)
+        page1 = provisioned_to(acct_a, MaxResults=2)
+        page2 = provisioned_to(acct_a, MaxResults=2, NextToken=page1["NextToken"])
+        both = page1["PermissionSets"] + page2["PermissionSets"]
+        self.assertEqual((len(both), set(both)), (4, set(ps)))
+        self.assertNotIn("NextToken", page2)
+        self.assertEqual(sorted(accounts_for(ps[1])), sorted([acct_b, acct_a]))
+        page = sso.list_accounts_for_provisioned_permission_set(
+            InstanceArn=instance, PermissionSetArn=ps[1], MaxResults=1)
+        rest = sso.list_accounts_for_provisioned_permission_set(
+            InstanceArn=instance, PermissionSetArn=ps[1], MaxResults=1, NextToken=page["NextToken"])
+        self.assertEqual(sorted(page["AccountIds"] + rest["AccountIds"]), sorted([acct_b, acct_a]))
+
+        sso.delete_permission_set(InstanceArn=instance, PermissionSetArn=ps[3])
+        self.assertEqual(set(provisioned_to(acct_a)["PermissionSets"]), {ps[0], ps[1], ps[2]})
+
+    def test_list_account_assignments_pages(self):
+        sso, instance, _ = Account(self.endpoint).sso()
+        target = new_account_id()
+        ps = sso.create_permission_set(Name="admin", InstanceArn=instance, SessionDuration="PT1H")[
+            "PermissionSet"]["PermissionSetArn"]
+        for i in range(5):
+            sso.create_account_assignment(InstanceArn=instance, TargetId=target, TargetType="AWS_ACCOUNT",
+                                          PermissionSetArn=ps, PrincipalType="USER", PrincipalId=f"user-{i}")
+        seen, token, pages = [], None, 0
+        while True:
+            kw = {"NextToken": token} if token else {}
+            out = sso.list_account_assignments(InstanceArn=instance, AccountId=target,
+                                               PermissionSetArn=ps, MaxResults=2, **kw)
+            pages += 1
+            self.assertLessEqual(len(out["AccountAssignments"]), 2)
+            seen += [a["PrincipalId"] for a in out["AccountAssignments"]]
+            token = out.get("NextToken")
+            if not token:
+                break
+        self.assertEqual((pages, seen), (3, [f"user-{i}" for i in range(5)]))
+
+    # --- 3. CloudTrail LookupEvents -----------------------------------------------------------
+
+    def seed(self, acct, events):
+        status, out = acct.raw("cloudtrail", CT_TARGET + "SeedLookupEventsForTest", {"Events": events})
+        self.assertEqual((status, out), (200, {"Seeded": len(events)}))
+
+    def test_lookup_events_filters_sorts_and_pages(self):
+        acct = Account(self.endpoint)
+        ct = acct.client("cloudtrail")
+        events = [{"EventId": f"e{i}", "EventName": "CreateUser" if i % 2 else "DeleteUser",
+                   "EventSource": "sso-directory.amazonaws.com", "EventTime": 1_700_000_000 + 60 * i,
+                   "Username": f"admin{i % 3}", "ReadOnly": False, "AccessKeyId": "AKIA1",
+                   "Resources": [{"ResourceType": "AWS::SSO::User", "ResourceName": f"user{i}"}],
+                   "CloudTrailEvent": json.dumps({"eventID": f"e{i}"})} for i in range(5)]
+        self.seed(acct, events[:3])
+        self.seed(acct, events[3:])
+
+        def ids(**kw):
+            return [e["EventId"] for e in ct.lookup_events(**kw)["Events"]]
+
+        self.assertEqual(ids(), ["e4", "e3", "e2", "e1", "e0"])
+        full = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": "e3"}])["Events"][0]
+        self.assertEqual(full["EventTime"].timestamp(), 1_700_000_180)
+        self.assertEqual((full["ReadOnly"], full["Resources"], json.loads(full["CloudTrailEvent"])),
+                         ("false", events[3]["Resources"], {"eventID": "e3"}))
+        for key, value, expected in (("EventName", "CreateUser", ["e3", "e1"]),
+                                     ("Username", "admin0", ["e3", "e0"]),
+                                     ("ResourceName", "user2", ["e2"]),
+                                     ("ResourceType", "AWS::SSO::User", ["e4", "e3", "e2", "e1", "e0"]),
+                                     ("ReadOnly", "true", []),
+                                     ("EventSource", "iam.amazonaws.com", [])):
+            self.assertEqual(ids(LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}]),
+                             expected, key)
+        self.assertEqual(ids(StartTime=1_700_000_060, EndTime=1_700_000_180), ["e3", "e2", "e1"])
+
+        query = dict(LookupAttributes=[{"AttributeKey": "EventSource",
+                                        "AttributeValue": "sso-directory.amazonaws.com"}],
+                     StartTime=1_700_000_000, MaxResults=2)
+        pages = [ct.lookup_events(**query)]
+        while "NextToken" in pages[-1]:
+            pages.append(ct.lookup_events(NextToken=pages[-1]["NextToken"], **query))
+        self.assertEqual([[e["EventId"] for e in p["Events"]] for p in pages], [["e4", "e3"], ["e2", "e1"], ["e0"]])
+        self.assertError("InvalidNextTokenException", ct.lookup_events, NextToken=pages[0]["NextToken"],
+                         **dict(query, StartTime=1_700_000_001))
+
+        self.assertError("InvalidLookupAttributesException", ct.lookup_events, LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateUser"},
+            {"AttributeKey": "Username", "AttributeValue": "admin0"}])
+        self.assertError("InvalidMaxResultsException", ct.lookup_events, MaxResults=51)
+        self.assertError("InvalidTimeRangeException", ct.lookup_events, StartTime=2, EndTime=1)
+
+    def test_lookup_events_throttling_injection(self):
+        acct = Account(self.endpoint)
+        ct = acct.client("cloudtrail")
+        self.seed(acct, [{"EventId": "e1", "EventName": "CreateUser", "EventTime": 1_700_000_000}])
+        status, _ = acct.raw("cloudtrail", CT_TARGET + "ThrottleLookupEventsForTest", {"Count": 2})
+        self.assertEqual(status, 200)
+        for _ in range(2):
+            err = self.assertError("ThrottlingException", ct.lookup_events)
+            self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertEqual([e["EventId"] for e in ct.lookup_events()["Events"]], ["e1"])
+
+    # --- multi-account isolation ----------------------------------------------------------------
+
+    def test_assumed_accounts_are_isolated(self):
+        one, two = Account(self.endpoint), Account(self.endpoint)
+        self.assertEqual(one.client("sts").get_caller_identity()["Account"], one.id)
+        (sso1, inst1, store1), (sso2, inst2, store2) = one.sso(), two.sso()
+        self.assertNotEqual(inst1, inst2)
+        self.assertEqual(sso1.list_instances()["Instances"][0]["OwnerAccountId"], one.id)
+
+        ids1, ids2 = one.client("identitystore"), two.client("identitystore")
+        self.create_user(ids1, store1, "alice")
+        self.assertEqual(len(ids1.list_users(IdentityStoreId=store1)["Users"]), 1)
+        self.assertEqual(ids2.list_users(IdentityStoreId=store1)["Users"], [])
+        self.assertEqual(ids2.list_users(IdentityStoreId=store2)["Users"], [])
+
+        ps = sso1.create_permission_set(Name="x", InstanceArn=inst1, SessionDuration="PT1H")[
+            "PermissionSet"]["PermissionSetArn"]
+        self.assertEqual(sso2.list_permission_sets(InstanceArn=inst2)["PermissionSets"], [])
+        self.assertError("ResourceNotFoundException", sso2.describe_permission_set,
+                         InstanceArn=inst1, PermissionSetArn=ps)
+
+        org1, org2 = one.client("organizations"), two.client("organizations")
+        org1.create_organization(FeatureSet="ALL")
+        self.assertEqual(org1.describe_organization()["Organization"]["MasterAccountId"], one.id)
+        self.assertError("AWSOrganizationsNotInUseException", org2.describe_organization)
+
+        one.client("sns").create_topic(Name="alerts")
+        self.assertEqual(two.client("sns").list_topics()["Topics"], [])
+        url = one.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+        self.assertIn(one.id, url)
+        self.assertNotIn("QueueUrls", two.client("sqs").list_queues())
+
+        self.seed(one, [{"EventId": "e1", "EventName": "CreateUser", "EventTime": 1_700_000_000}])
+        self.assertEqual(len(one.client("cloudtrail").lookup_events()["Events"]), 1)
+        self.assertEqual(two.client("cloudtrail").lookup_events()["Events"], [])
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_exits_when_stdin_closes(self):
+        proc, endpoint = start_launcher()
+        with urllib.request.urlopen(endpoint + "/moto-api/") as resp:
+            self.assertEqual(resp.status, 200)
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=10), 0)
+        proc.stdout.close()
+
+    def test_exits_on_sigterm(self):
+        proc, _ = start_launcher()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
