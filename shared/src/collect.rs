@@ -30,12 +30,23 @@ pub async fn collect_snapshot(
 ) -> Result<OrgSnapshot> {
     let (okta, idc) = tokio::try_join!(collect_okta(directory, options), collect_idc(identity_center))?;
     let activity = collect_activity(activity_log, &okta, &idc, options, now).await?;
-    Ok(OrgSnapshot { schema_version: SNAPSHOT_SCHEMA_VERSION, collected_at: now, okta, idc, activity })
+    Ok(OrgSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        collected_at: now,
+        okta,
+        idc,
+        activity,
+    })
 }
 
 async fn collect_okta(directory: &impl Directory, options: &CollectOptions) -> Result<OktaSide> {
     let (users, groups, app) = tokio::try_join!(directory.users(), directory.groups(), directory.app(&options.app_id))?;
-    Ok(OktaSide { org_url: options.org_url.clone(), users, groups, app })
+    Ok(OktaSide {
+        org_url: options.org_url.clone(),
+        users,
+        groups,
+        app,
+    })
 }
 
 async fn collect_idc(identity_center: &impl IdentityCenter) -> Result<IdcSide> {
@@ -46,7 +57,14 @@ async fn collect_idc(identity_center: &impl IdentityCenter) -> Result<IdcSide> {
         identity_center.accounts(),
     )?;
     let assignments = identity_center.assignments(&accounts).await?;
-    Ok(IdcSide { instance: identity_center.instance().clone(), users, groups, permission_sets, accounts, assignments })
+    Ok(IdcSide {
+        instance: identity_center.instance().clone(),
+        users,
+        groups,
+        permission_sets,
+        accounts,
+        assignments,
+    })
 }
 
 /// Portal activity in the window, plus role-session activity of every person Okta has deprovisioned or suspended
@@ -65,7 +83,11 @@ async fn collect_activity(
         end: now,
     }];
     let links = IdentityLinks::build(okta, idc, options.login_mapping);
-    for user in okta.users.iter().filter(|u| u.status.is_deprovisioned() || u.status == crate::domain::OktaUserStatus::Suspended) {
+    for user in okta
+        .users
+        .iter()
+        .filter(|u| u.status.is_deprovisioned() || u.status == crate::domain::OktaUserStatus::Suspended)
+    {
         if let Some(idc_user) = links.idc_user_for(&user.id) {
             let since = user.status_changed.map_or(start, |t| t.max(start));
             queries.push(ActivityQuery {
@@ -79,7 +101,11 @@ async fn collect_activity(
     for query in &queries {
         events.extend(activity_log.lookup(query).await?);
     }
-    events.sort_by(|a, b| a.event_time.cmp(&b.event_time).then_with(|| a.event_id.cmp(&b.event_id)));
+    events.sort_by(|a, b| {
+        a.event_time
+            .cmp(&b.event_time)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
     events.dedup_by(|a, b| a.event_id == b.event_id);
     Ok(events)
 }

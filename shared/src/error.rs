@@ -10,7 +10,11 @@ pub enum Error {
 
     /// A value from outside failed to parse into a domain type.
     #[error("invalid {what} {value:?}: {reason}")]
-    Invalid { what: &'static str, value: String, reason: &'static str },
+    Invalid {
+        what: &'static str,
+        value: String,
+        reason: &'static str,
+    },
 
     #[error(transparent)]
     Okta(#[from] crate::okta::OktaError),
@@ -26,7 +30,11 @@ pub enum Error {
 
     /// An AWS API answered, but not with what its contract promises.
     #[error("AWS {service} {operation}: {problem}")]
-    AwsContract { service: &'static str, operation: &'static str, problem: String },
+    AwsContract {
+        service: &'static str,
+        operation: &'static str,
+        problem: String,
+    },
 
     /// Findings that could not be delivered (ids listed, nothing dropped silently).
     #[error("{} finding(s) not delivered: {reason}", finding_ids.len())]
@@ -52,11 +60,18 @@ impl Error {
     where
         E: std::error::Error + Send + Sync + 'static,
     {
-        Self::Aws { service, operation, source: Box::new(source) }
+        Self::Aws {
+            service,
+            operation,
+            source: Box::new(source),
+        }
     }
 
     pub fn config(var: &'static str, reason: impl Into<String>) -> Self {
-        Self::Config { var, reason: reason.into() }
+        Self::Config {
+            var,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -20,11 +20,17 @@ impl Notifier for StdoutNotifier {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Decode { what: "finding", source })?;
+            .map_err(|source| Error::Decode {
+                what: "finding",
+                source,
+            })?;
         let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut out = std::io::stdout().lock();
         for line in lines {
-            writeln!(out, "{line}").map_err(|source| Error::Io { path: "stdout".into(), source })?;
+            writeln!(out, "{line}").map_err(|source| Error::Io {
+                path: "stdout".into(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -39,11 +45,17 @@ pub struct FileNotifier {
 
 impl FileNotifier {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), lock: Mutex::new(()) }
+        Self {
+            path: path.into(),
+            lock: Mutex::new(()),
+        }
     }
 
     fn io(&self, source: std::io::Error) -> Error {
-        Error::Io { path: self.path.display().to_string(), source }
+        Error::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 }
 
@@ -51,15 +63,19 @@ impl Notifier for FileNotifier {
     async fn publish(&self, findings: &[Finding]) -> Result<()> {
         let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut all: Vec<Finding> = match std::fs::read(&self.path) {
-            Ok(bytes) if !bytes.is_empty() => {
-                serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what: "findings file", source })?
-            }
+            Ok(bytes) if !bytes.is_empty() => serde_json::from_slice(&bytes).map_err(|source| Error::Decode {
+                what: "findings file",
+                source,
+            })?,
             Ok(_) => Vec::new(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(self.io(e)),
         };
         all.extend_from_slice(findings);
-        let text = serde_json::to_vec_pretty(&all).map_err(|source| Error::Decode { what: "findings", source })?;
+        let text = serde_json::to_vec_pretty(&all).map_err(|source| Error::Decode {
+            what: "findings",
+            source,
+        })?;
         // Write beside, then rename: a crash never leaves half a file.
         let partial = self.path.with_extension("partial");
         std::fs::write(&partial, text).map_err(|e| self.io(e))?;
@@ -77,7 +93,10 @@ mod tests {
             Rule::OrphanedIdcUser,
             Severity::Low,
             format!("finding {n}"),
-            Subject { idc_user_id: Some(format!("u-{n}")), ..Subject::default() },
+            Subject {
+                idc_user_id: Some(format!("u-{n}")),
+                ..Subject::default()
+            },
             chrono::DateTime::UNIX_EPOCH,
         )
     }
@@ -92,7 +111,10 @@ mod tests {
         notifier.publish(&[finding(1)]).await.unwrap();
         notifier.publish(&[finding(2), finding(3)]).await.unwrap();
         let back: Vec<Finding> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(back.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(), ["finding 1", "finding 2", "finding 3"]);
+        assert_eq!(
+            back.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(),
+            ["finding 1", "finding 2", "finding 3"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

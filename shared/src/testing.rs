@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::domain::{
-    AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcSide, IdcUser,
-    OktaApp, OktaAppId, OktaGroup, OktaLogEvent, OktaSide, OktaUser, PermissionSet, Principal,
+    AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcSide, IdcUser, OktaApp,
+    OktaAppId, OktaGroup, OktaLogEvent, OktaSide, OktaUser, PermissionSet, Principal,
 };
 use crate::error::{Error, Result};
 use crate::ports::{
@@ -41,7 +41,11 @@ impl Directory for FakeDirectory {
         if &self.okta.app.id == app_id {
             Ok(self.okta.app.clone())
         } else {
-            Err(Error::Invalid { what: "Okta app id", value: app_id.to_string(), reason: "no such app in the fake" })
+            Err(Error::Invalid {
+                what: "Okta app id",
+                value: app_id.to_string(),
+                reason: "no such app in the fake",
+            })
         }
     }
 
@@ -67,7 +71,11 @@ pub struct FakeIdentityCenter {
 
 impl FakeIdentityCenter {
     pub fn new(idc: IdcSide) -> Self {
-        Self { instance: idc.instance.clone(), idc: Mutex::new(idc), failures_left: AtomicUsize::new(0) }
+        Self {
+            instance: idc.instance.clone(),
+            idc: Mutex::new(idc),
+            failures_left: AtomicUsize::new(0),
+        }
     }
 
     pub fn fail_next(&self, calls: usize) {
@@ -75,7 +83,10 @@ impl FakeIdentityCenter {
     }
 
     fn read<T>(&self, operation: &'static str, f: impl FnOnce(&IdcSide) -> T) -> Result<T> {
-        let failing = self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
         if failing {
             return Err(Error::AwsContract {
                 service: "identitystore",
@@ -111,7 +122,11 @@ impl IdentityCenter for FakeIdentityCenter {
 
     async fn assignments(&self, accounts: &[AccountId]) -> Result<Vec<AccountAssignment>> {
         self.read("ListAccountAssignments", |idc| {
-            idc.assignments.iter().filter(|a| accounts.contains(&a.account_id)).cloned().collect()
+            idc.assignments
+                .iter()
+                .filter(|a| accounts.contains(&a.account_id))
+                .cloned()
+                .collect()
         })
     }
 
@@ -132,13 +147,21 @@ impl IdentityCenter for FakeIdentityCenter {
 
     async fn groups_of(&self, user: &IdcUser) -> Result<Vec<IdcGroupId>> {
         self.read("ListGroupMembershipsForMember", |idc| {
-            idc.groups.iter().filter(|g| g.members.contains(&user.id)).map(|g| g.id.clone()).collect()
+            idc.groups
+                .iter()
+                .filter(|g| g.members.contains(&user.id))
+                .map(|g| g.id.clone())
+                .collect()
         })
     }
 
     async fn assignments_of(&self, principal: &Principal) -> Result<Vec<AccountAssignment>> {
         self.read("ListAccountAssignmentsForPrincipal", |idc| {
-            idc.assignments.iter().filter(|a| &a.principal == principal).cloned().collect()
+            idc.assignments
+                .iter()
+                .filter(|a| &a.principal == principal)
+                .cloned()
+                .collect()
         })
     }
 }
@@ -151,7 +174,9 @@ pub struct FakeActivityLog {
 
 impl FakeActivityLog {
     pub fn new(events: Vec<ActivityEvent>) -> Self {
-        Self { events: Mutex::new(events) }
+        Self {
+            events: Mutex::new(events),
+        }
     }
 
     pub fn push(&self, event: ActivityEvent) {
@@ -192,7 +217,10 @@ impl RecordingNotifier {
 
 impl Notifier for RecordingNotifier {
     async fn publish(&self, findings: &[Finding]) -> Result<()> {
-        self.published.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(findings);
+        self.published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(findings);
         Ok(())
     }
 }

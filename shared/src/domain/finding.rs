@@ -153,7 +153,12 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn new(source: &str, observation: impl Into<String>) -> Self {
-        Self { source: source.to_owned(), observation: observation.into(), reference: None, observed_at: None }
+        Self {
+            source: source.to_owned(),
+            observation: observation.into(),
+            reference: None,
+            observed_at: None,
+        }
     }
 
     pub fn reference(mut self, reference: impl Into<String>) -> Self {
@@ -244,7 +249,11 @@ mod tests {
     use super::*;
 
     fn subject(user: &str) -> Subject {
-        Subject { okta_user_id: Some(user.into()), okta_login: Some(format!("{user}@example.com")), ..Subject::default() }
+        Subject {
+            okta_user_id: Some(user.into()),
+            okta_login: Some(format!("{user}@example.com")),
+            ..Subject::default()
+        }
     }
 
     #[test]

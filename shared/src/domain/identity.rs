@@ -50,8 +50,11 @@ impl<'a> IdentityLinks<'a> {
     /// app user (`externalId`), then by the login mapping.
     pub fn build(okta: &'a OktaSide, idc: &'a IdcSide, mapping: LoginMapping) -> Self {
         let okta_by_id: HashMap<&OktaUserId, &OktaUser> = okta.users.iter().map(|u| (&u.id, u)).collect();
-        let okta_by_login: HashMap<String, &OktaUser> =
-            okta.users.iter().map(|u| (u.login.as_str().to_lowercase(), u)).collect();
+        let okta_by_login: HashMap<String, &OktaUser> = okta
+            .users
+            .iter()
+            .map(|u| (u.login.as_str().to_lowercase(), u))
+            .collect();
         let provisioned_as: HashMap<String, &OktaUserId> = okta
             .app
             .app_users
@@ -61,10 +64,16 @@ impl<'a> IdentityLinks<'a> {
 
         let mut links = Self::default();
         for user in &idc.users {
-            let by_external_id = provisioned_as.get(user.id.as_str()).and_then(|id| okta_by_id.get(id)).copied();
+            let by_external_id = provisioned_as
+                .get(user.id.as_str())
+                .and_then(|id| okta_by_id.get(id))
+                .copied();
             let by_login = || match mapping {
                 LoginMapping::UserName => okta_by_login.get(&user.user_name.to_lowercase()).copied(),
-                LoginMapping::Email => user.emails.iter().find_map(|e| okta_by_login.get(&e.to_lowercase()).copied()),
+                LoginMapping::Email => user
+                    .emails
+                    .iter()
+                    .find_map(|e| okta_by_login.get(&e.to_lowercase()).copied()),
             };
             if let Some(okta_user) = by_external_id.or_else(by_login) {
                 links.okta_by_idc.insert(&user.id, okta_user);
@@ -86,7 +95,12 @@ impl<'a> IdentityLinks<'a> {
 impl IdcSide {
     /// Every account assignment the user holds: direct ones, and those through each group they belong to.
     pub fn effective_assignments(&self, user: &IdcUserId) -> Vec<EffectiveAssignment> {
-        let groups: Vec<_> = self.groups.iter().filter(|g| g.members.contains(user)).map(|g| &g.id).collect();
+        let groups: Vec<_> = self
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(user))
+            .map(|g| &g.id)
+            .collect();
         let mut found: Vec<EffectiveAssignment> = self
             .assignments
             .iter()
@@ -107,7 +121,11 @@ impl IdcSide {
             })
             .collect();
         found.sort_by(|a, b| {
-            (&a.account_id, &a.permission_set_arn, &a.via_group).cmp(&(&b.account_id, &b.permission_set_arn, &b.via_group))
+            (&a.account_id, &a.permission_set_arn, &a.via_group).cmp(&(
+                &b.account_id,
+                &b.permission_set_arn,
+                &b.via_group,
+            ))
         });
         found
     }

@@ -13,7 +13,9 @@ pub(super) fn direct_user_assignments(
     idc.assignments
         .iter()
         .filter_map(|a| {
-            let Principal::User(user_id) = &a.principal else { return None };
+            let Principal::User(user_id) = &a.principal else {
+                return None;
+            };
             let user = idc.user(user_id);
             let okta = links.okta_user_for(user_id);
             let set_name = idc
@@ -36,7 +38,10 @@ pub(super) fn direct_user_assignments(
                 Finding::new(
                     Rule::DirectUserAssignment,
                     Severity::Medium,
-                    format!("{who} holds {set_name} on account {} directly, outside any Okta group", a.account_id),
+                    format!(
+                        "{who} holds {set_name} on account {} directly, outside any Okta group",
+                        a.account_id
+                    ),
                     subject,
                     policy.now,
                 )
@@ -62,13 +67,26 @@ pub(super) fn orphaned_idc_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'
         .filter(|u| links.okta_user_for(&u.id).is_none())
         .map(|user| {
             let access = snapshot.idc.effective_assignments(&user.id);
-            let severity = if access.is_empty() || !user.status.can_sign_in() { Severity::Low } else { Severity::Medium };
-            let mut evidence = vec![Evidence::new(
-                "identity-center",
-                format!("Identity Center user {} ({:?}) matches no Okta user", user.id, user.status),
-            )
-            .reference(user.id.to_string())];
-            evidence.extend(access.iter().map(|a| Evidence::new("identity-center", describe_assignment(a))));
+            let severity = if access.is_empty() || !user.status.can_sign_in() {
+                Severity::Low
+            } else {
+                Severity::Medium
+            };
+            let mut evidence = vec![
+                Evidence::new(
+                    "identity-center",
+                    format!(
+                        "Identity Center user {} ({:?}) matches no Okta user",
+                        user.id, user.status
+                    ),
+                )
+                .reference(user.id.to_string()),
+            ];
+            evidence.extend(
+                access
+                    .iter()
+                    .map(|a| Evidence::new("identity-center", describe_assignment(a))),
+            );
             Finding::new(
                 Rule::OrphanedIdcUser,
                 severity,

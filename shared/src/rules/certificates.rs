@@ -14,7 +14,11 @@ pub struct KeyExpiryThresholds {
 
 impl Default for KeyExpiryThresholds {
     fn default() -> Self {
-        Self { low_days: 90, medium_days: 30, high_days: 7 }
+        Self {
+            low_days: 90,
+            medium_days: 30,
+            high_days: 7,
+        }
     }
 }
 
@@ -38,9 +42,15 @@ pub(super) fn signing_keys_expiring(snapshot: &OrgSnapshot, policy: &Policy) -> 
         .filter_map(|key| {
             let days_left = (key.expires_at - policy.now).num_days();
             let left = key.expires_at - policy.now;
-            let severity = policy.key_expiry.severity(if left.num_seconds() < 0 { -1 } else { days_left })?;
+            let severity = policy
+                .key_expiry
+                .severity(if left.num_seconds() < 0 { -1 } else { days_left })?;
             let title = if left.num_seconds() < 0 {
-                format!("The Okta app's active SAML signing key {} expired on {}", key.kid, key.expires_at.date_naive())
+                format!(
+                    "The Okta app's active SAML signing key {} expired on {}",
+                    key.kid,
+                    key.expires_at.date_naive()
+                )
             } else {
                 format!(
                     "The Okta app's active SAML signing key {} expires in {days_left} day(s), on {}",
@@ -53,12 +63,19 @@ pub(super) fn signing_keys_expiring(snapshot: &OrgSnapshot, policy: &Policy) -> 
                     Rule::SigningKeyExpiring,
                     severity,
                     title,
-                    Subject { app_id: Some(app.id.to_string()), key_id: Some(key.kid.clone()), ..Subject::default() },
+                    Subject {
+                        app_id: Some(app.id.to_string()),
+                        key_id: Some(key.kid.clone()),
+                        ..Subject::default()
+                    },
                     policy.now,
                 )
                 .with_evidence([Evidence::new(
                     "okta",
-                    format!("GET /api/v1/apps/{}/credentials/keys: kid {} expiresAt {}", app.id, key.kid, key.expires_at),
+                    format!(
+                        "GET /api/v1/apps/{}/credentials/keys: kid {} expiresAt {}",
+                        app.id, key.kid, key.expires_at
+                    ),
                 )
                 .reference(key.kid.clone())])
                 .with_remedy(

@@ -124,19 +124,32 @@ pub(super) fn activity_after_deprovision(
             }
             events.sort_by_key(|e| e.event_time);
             let mut evidence = vec![
-                Evidence::new("okta", format!("Okta user {} deactivated", okta.id)).reference(okta.id.to_string()).at(since),
+                Evidence::new("okta", format!("Okta user {} deactivated", okta.id))
+                    .reference(okta.id.to_string())
+                    .at(since),
             ];
             evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(|e| {
                 let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
-                let account = e.account_id.as_deref().map(|a| format!(" in account {a}")).unwrap_or_default();
-                Evidence::new("cloudtrail", format!("{} {}{via}{account}", e.event_source, e.event_name))
-                    .reference(e.event_id.clone())
-                    .at(e.event_time)
+                let account = e
+                    .account_id
+                    .as_deref()
+                    .map(|a| format!(" in account {a}"))
+                    .unwrap_or_default();
+                Evidence::new(
+                    "cloudtrail",
+                    format!("{} {}{via}{account}", e.event_source, e.event_name),
+                )
+                .reference(e.event_id.clone())
+                .at(e.event_time)
             }));
             let mut finding = Finding::new(
                 Rule::ActivityAfterDeprovision,
                 Severity::High,
-                format!("{} used AWS {} time(s) after Okta deactivated them", okta.login, events.len()),
+                format!(
+                    "{} used AWS {} time(s) after Okta deactivated them",
+                    okta.login,
+                    events.len()
+                ),
                 person_subject(okta, idc),
                 policy.now,
             )
