@@ -10,6 +10,7 @@ pub mod error;
 pub mod notify;
 pub mod okta;
 pub mod ports;
+pub mod report;
 pub mod rules;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

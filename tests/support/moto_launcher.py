@@ -10,7 +10,7 @@ parent that stops reading the pipes never blocks the server. Exits when its stdi
 
 The patches below change moto's response classes before serving. Their state lives on moto's
 backend objects, which are per (account, region): STS AssumeRole into another account isolates
-it, and POST /moto-api/reset wipes it. See /work/shared/reference/moto-gaps.md.
+it, and POST /moto-api/reset wipes it. See ../shared/reference/moto-gaps.md (the design folder beside the repo).
 """
 
 import argparse

@@ -70,3 +70,146 @@ pub(crate) fn describe_assignment(a: &crate::domain::EffectiveAssignment) -> Str
         None => format!("{set} on account {} assigned directly{session}", a.account_id),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{IdcUserStatus, OktaUserStatus, Rule, Severity};
+
+    fn demo() -> OrgSnapshot {
+        serde_json::from_str(include_str!("../../../events/demo/org.json")).expect("the demo org parses")
+    }
+
+    fn run(snapshot: &OrgSnapshot) -> Vec<Finding> {
+        evaluate(snapshot, &Policy::at(snapshot.collected_at))
+    }
+
+    fn rules_for<'a>(findings: &'a [Finding], login: &str) -> Vec<(Rule, Severity)> {
+        findings
+            .iter()
+            .filter(|f| {
+                f.subject.okta_login.as_deref() == Some(login) || f.subject.idc_user_name.as_deref() == Some(login)
+            })
+            .map(|f| (f.rule, f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn a_deactivated_user_still_enabled_with_group_access_is_high() {
+        let findings = run(&demo());
+        let bob = findings
+            .iter()
+            .find(|f| f.rule == Rule::DeprovisionedUserEnabled)
+            .expect("bob is reported");
+        assert_eq!(bob.severity, Severity::High);
+        assert_eq!(bob.subject.okta_user_id.as_deref(), Some("00u1bob00000000002"));
+        assert!(bob.evidence.iter().any(|e| {
+            e.observation
+                .contains("Developer on account 111122223333 through group")
+        }));
+        assert!(bob.remedy.contains("identitystore:UserId"));
+    }
+
+    #[test]
+    fn a_deactivated_user_disabled_in_identity_center_raises_nothing() {
+        let findings = run(&demo());
+        assert!(rules_for(&findings, "erin.kowalski@acme.example").is_empty());
+        let mut fixed = demo();
+        fixed
+            .idc
+            .users
+            .iter_mut()
+            .filter(|u| u.user_name.starts_with("bob"))
+            .for_each(|u| u.status = IdcUserStatus::Disabled);
+        let findings = run(&fixed);
+        assert_eq!(
+            rules_for(&findings, "bob.martin@acme.example"),
+            [(Rule::ActivityAfterDeprovision, Severity::High)]
+        );
+    }
+
+    #[test]
+    fn only_activity_after_the_deactivation_counts() {
+        let findings = run(&demo());
+        let activity = findings
+            .iter()
+            .find(|f| f.rule == Rule::ActivityAfterDeprovision)
+            .expect("reported");
+        let quoted: Vec<_> = activity
+            .evidence
+            .iter()
+            .filter_map(|e| e.reference.as_deref())
+            .collect();
+        assert!(quoted.contains(&"3f1c2a8e-6a5b-4c7d-9e0f-1a2b3c4d5e01"));
+        assert!(
+            quoted.contains(&"3f1c2a8e-6a5b-4c7d-9e0f-1a2b3c4d5e02"),
+            "role session matched by user name"
+        );
+        assert!(
+            !quoted.contains(&"3f1c2a8e-6a5b-4c7d-9e0f-1a2b3c4d5e03"),
+            "before the deactivation"
+        );
+    }
+
+    #[test]
+    fn direct_assignments_orphans_suspensions_and_keys_are_reported() {
+        let findings = run(&demo());
+        assert_eq!(
+            rules_for(&findings, "carol.diaz@acme.example"),
+            [(Rule::DirectUserAssignment, Severity::Medium)]
+        );
+        assert_eq!(
+            rules_for(&findings, "temp.contractor@partner.example"),
+            [(Rule::OrphanedIdcUser, Severity::Medium)]
+        );
+        assert_eq!(
+            rules_for(&findings, "dave.okafor@acme.example"),
+            [(Rule::SuspendedStillEnabled, Severity::Medium)]
+        );
+        assert!(rules_for(&findings, "alice.nguyen@acme.example").is_empty());
+        let keys: Vec<_> = findings.iter().filter(|f| f.rule == Rule::SigningKeyExpiring).collect();
+        assert_eq!(keys.len(), 1, "only the active key counts");
+        assert_eq!(keys[0].subject.key_id.as_deref(), Some("akm1cur0000000000002"));
+    }
+
+    #[test]
+    fn identities_link_by_provisioned_external_id_before_login() {
+        let mut renamed = demo();
+        // Bob's Okta login changed; Okta's app user still records the Identity Center id it provisioned.
+        renamed
+            .okta
+            .users
+            .iter_mut()
+            .filter(|u| u.id.as_str() == "00u1bob00000000002")
+            .for_each(|u| {
+                u.login = crate::domain::OktaLogin::parse("robert.martin@acme.example").unwrap();
+            });
+        let findings = run(&renamed);
+        assert!(findings.iter().any(|f| f.rule == Rule::DeprovisionedUserEnabled));
+        assert!(!findings.iter().any(|f| f.rule == Rule::OrphanedIdcUser
+            && f.subject.idc_user_name.as_deref() == Some("bob.martin@acme.example")));
+    }
+
+    #[test]
+    fn findings_are_stable_across_runs_and_sorted_by_severity() {
+        let a = run(&demo());
+        let b = run(&demo());
+        assert_eq!(a, b);
+        assert!(a.windows(2).all(|w| w[0].severity >= w[1].severity));
+    }
+
+    #[test]
+    fn reactivated_users_clear_their_findings() {
+        let mut back = demo();
+        back.okta.users.iter_mut().for_each(|u| {
+            if u.status == OktaUserStatus::Deprovisioned || u.status == OktaUserStatus::Suspended {
+                u.status = OktaUserStatus::Active;
+            }
+        });
+        let findings = run(&back);
+        assert!(findings.iter().all(|f| !matches!(
+            f.rule,
+            Rule::DeprovisionedUserEnabled | Rule::SuspendedStillEnabled | Rule::ActivityAfterDeprovision
+        )));
+    }
+}
