@@ -5,8 +5,10 @@
 
 pub mod aws;
 pub mod collect;
+pub mod config;
 pub mod domain;
 pub mod error;
+pub mod handlers;
 pub mod notify;
 pub mod okta;
 pub mod ports;

@@ -91,3 +91,17 @@ pub trait Notifier: Sync {
     /// Delivers every finding or fails naming the ones that were not delivered.
     fn publish(&self, findings: &[Finding]) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// A verification job and how long the queue should hold it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledJob {
+    pub job: crate::domain::VerificationJob,
+    /// 0..=900 seconds (SQS's limit); longer waits are re-delayed by the checker.
+    pub delay_seconds: i32,
+}
+
+/// Durable hand-off of verification jobs.
+pub trait JobQueue: Sync {
+    /// Accepts every job or fails naming the ones that were not accepted.
+    fn enqueue(&self, jobs: &[ScheduledJob]) -> impl Future<Output = Result<()>> + Send;
+}

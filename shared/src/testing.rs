@@ -224,3 +224,36 @@ impl Notifier for RecordingNotifier {
         Ok(())
     }
 }
+
+/// A job queue that keeps what it accepts; `refuse(true)` makes it fail like an unavailable queue.
+#[derive(Debug, Default)]
+pub struct RecordingJobQueue {
+    pub accepted: Mutex<Vec<crate::ports::ScheduledJob>>,
+    refusing: std::sync::atomic::AtomicBool,
+}
+
+impl RecordingJobQueue {
+    pub fn refuse(&self, refuse: bool) {
+        self.refusing.store(refuse, Ordering::SeqCst);
+    }
+
+    pub fn jobs(&self) -> Vec<crate::ports::ScheduledJob> {
+        self.accepted.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl crate::ports::JobQueue for RecordingJobQueue {
+    async fn enqueue(&self, jobs: &[crate::ports::ScheduledJob]) -> Result<()> {
+        if self.refusing.load(Ordering::SeqCst) {
+            return Err(Error::NotDelivered {
+                finding_ids: jobs.iter().map(|j| j.job.key()).collect(),
+                reason: "RecordingJobQueue is refusing".into(),
+            });
+        }
+        self.accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(jobs);
+        Ok(())
+    }
+}

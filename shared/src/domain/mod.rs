@@ -1,6 +1,7 @@
 //! Domain types: pure data, no I/O, no SDK types.
 
 pub mod activity;
+pub mod deprovision;
 pub mod finding;
 pub mod idc;
 pub mod identity;
@@ -9,6 +10,7 @@ pub mod okta;
 pub mod snapshot;
 
 pub use activity::ActivityEvent;
+pub use deprovision::{DeprovisionKind, JobSource, VerificationJob};
 pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
 pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,

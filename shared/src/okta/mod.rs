@@ -1,4 +1,6 @@
-//! Okta: the management API client (the `Directory` adapter).
+//! Okta: the management API client (the `Directory` adapter) and event hook deliveries.
+
+pub mod event_hook;
 
 /// Everything that can go wrong talking to Okta.
 #[derive(Debug, thiserror::Error)]

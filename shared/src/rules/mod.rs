@@ -84,7 +84,7 @@ mod tests {
         evaluate(snapshot, &Policy::at(snapshot.collected_at))
     }
 
-    fn rules_for<'a>(findings: &'a [Finding], login: &str) -> Vec<(Rule, Severity)> {
+    fn rules_for(findings: &[Finding], login: &str) -> Vec<(Rule, Severity)> {
         findings
             .iter()
             .filter(|f| {

@@ -1,0 +1,4 @@
+//! Handlers: turn a trigger's payload into domain calls and the result into the trigger's answer.
+//! The functions in `functions/*` only build adapters and call these.
+
+pub mod okta_hook;

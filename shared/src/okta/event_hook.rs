@@ -1,0 +1,150 @@
+//! Okta event hook deliveries on the wire: the envelope and System Log `LogEvent`s, parsed defensively.
+//! One malformed event never sinks the batch: it is reported by position (and uuid, if it has one).
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::domain::{LogTarget, OktaEventId, OktaLogEvent};
+
+pub const ENVELOPE_EVENT_TYPE: &str = "com.okta.event_hook";
+
+/// A System Log event as Okta sends it (event hooks and `GET /api/v1/logs` share the shape).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireLogEvent {
+    pub uuid: String,
+    pub event_type: String,
+    pub published: DateTime<Utc>,
+    #[serde(default)]
+    pub outcome: Option<WireOutcome>,
+    /// `null` or absent on events without targets.
+    #[serde(default)]
+    pub target: Option<Vec<WireTarget>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireOutcome {
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireTarget {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub alternate_id: Option<String>,
+}
+
+impl WireLogEvent {
+    pub fn into_domain(self) -> Result<OktaLogEvent, &'static str> {
+        let uuid = OktaEventId::parse(self.uuid).map_err(|_| "uuid is not an Okta event id")?;
+        let targets = self
+            .target
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| {
+                Some(LogTarget {
+                    id: t.id?,
+                    kind: t.kind?,
+                    alternate_id: t.alternate_id,
+                })
+            })
+            .collect();
+        Ok(OktaLogEvent {
+            uuid,
+            event_type: self.event_type,
+            published: self.published,
+            outcome: self.outcome.and_then(|o| o.result),
+            targets,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEnvelope {
+    event_type: String,
+    event_id: String,
+    data: WireData,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireData {
+    events: Vec<serde_json::Value>,
+}
+
+/// A delivery, with the events that parsed and the ones that did not.
+#[derive(Debug)]
+pub struct HookDelivery {
+    /// The batch id (`eventId`): the same on Okta's retry of this delivery.
+    pub delivery_id: String,
+    pub events: Vec<OktaLogEvent>,
+    pub malformed: Vec<MalformedEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedEvent {
+    pub position: usize,
+    pub uuid: Option<String>,
+    pub reason: String,
+}
+
+/// Why a body is not an event hook delivery at all.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("body is not a JSON event hook envelope: {0}")]
+    NotAnEnvelope(#[source] serde_json::Error),
+    #[error("eventType is {0:?}, expected \"com.okta.event_hook\"")]
+    WrongEventType(String),
+}
+
+pub fn parse_delivery(body: &[u8]) -> Result<HookDelivery, EnvelopeError> {
+    let envelope: WireEnvelope = serde_json::from_slice(body).map_err(EnvelopeError::NotAnEnvelope)?;
+    if envelope.event_type != ENVELOPE_EVENT_TYPE {
+        return Err(EnvelopeError::WrongEventType(
+            envelope.event_type.chars().take(64).collect(),
+        ));
+    }
+    let mut events = Vec::with_capacity(envelope.data.events.len());
+    let mut malformed = Vec::new();
+    for (position, value) in envelope.data.events.into_iter().enumerate() {
+        let uuid = value
+            .get("uuid")
+            .and_then(|u| u.as_str())
+            .map(|u| u.chars().take(64).collect());
+        match serde_json::from_value::<WireLogEvent>(value) {
+            Ok(wire) => match wire.into_domain() {
+                Ok(event) => events.push(event),
+                Err(reason) => malformed.push(MalformedEvent {
+                    position,
+                    uuid,
+                    reason: reason.to_owned(),
+                }),
+            },
+            Err(e) => malformed.push(MalformedEvent {
+                position,
+                uuid,
+                reason: reason_without_values(&e),
+            }),
+        }
+    }
+    Ok(HookDelivery {
+        delivery_id: envelope.event_id.chars().take(128).collect(),
+        events,
+        malformed,
+    })
+}
+
+/// serde's messages can quote the offending value (a name, an email): keep only what names the field.
+fn reason_without_values(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    if message.starts_with("missing field") {
+        message
+    } else {
+        "a field has the wrong type or value".to_owned()
+    }
+}
