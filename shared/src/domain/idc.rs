@@ -16,6 +16,15 @@ pub enum IdcUserStatus {
 }
 
 impl IdcUserStatus {
+    /// The identity store's own spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "ENABLED",
+            Self::Disabled => "DISABLED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
     /// Can this user still start sessions? Unknown counts as yes.
     pub fn can_sign_in(self) -> bool {
         self != Self::Disabled

@@ -24,6 +24,22 @@ pub enum OktaUserStatus {
 }
 
 impl OktaUserStatus {
+    /// Okta's own spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Deprovisioned => "DEPROVISIONED",
+            Self::LockedOut => "LOCKED_OUT",
+            Self::PasswordExpired => "PASSWORD_EXPIRED",
+            Self::Provisioned => "PROVISIONED",
+            Self::Recovery => "RECOVERY",
+            Self::Staged => "STAGED",
+            Self::Suspended => "SUSPENDED",
+            Self::Activating => "ACTIVATING",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
     /// Okta has taken the person out of every app: access everywhere should end.
     pub fn is_deprovisioned(self) -> bool {
         self == Self::Deprovisioned

@@ -76,8 +76,9 @@ pub(super) fn orphaned_idc_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'
                 Evidence::new(
                     "identity-center",
                     format!(
-                        "Identity Center user {} ({:?}) matches no Okta user",
-                        user.id, user.status
+                        "Identity Center user {} ({}) matches no Okta user",
+                        user.id,
+                        user.status.as_str()
                     ),
                 )
                 .reference(user.id.to_string()),

@@ -64,8 +64,8 @@ fn still_enabled(
             let access = snapshot.idc.effective_assignments(&idc.id);
             let since = okta.status_changed.map(|t| format!(" since {}", t.to_rfc3339())).unwrap_or_default();
             let mut evidence = vec![
-                Evidence::new("okta", format!("Okta user {} is {status:?}{since}", okta.id)).reference(okta.id.to_string()),
-                Evidence::new("identity-center", format!("Identity Center user {} is {:?}", idc.id, idc.status))
+                Evidence::new("okta", format!("Okta user {} is {}{since}", okta.id, status.as_str())).reference(okta.id.to_string()),
+                Evidence::new("identity-center", format!("Identity Center user {} is {}", idc.id, idc.status.as_str()))
                     .reference(idc.id.to_string()),
             ];
             evidence.extend(access.iter().map(|a| Evidence::new("identity-center", describe_assignment(a))));
