@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod metrics;
 pub mod notify;
 pub mod okta;
 pub mod ports;

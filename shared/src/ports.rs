@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcUser, OktaApp,
-    OktaAppId, OktaGroup, OktaLogEvent, OktaUser, PermissionSet, Principal,
+    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser, PermissionSet, Principal,
 };
 use crate::error::Result;
 
@@ -22,6 +22,12 @@ pub trait Directory: Sync {
     fn groups(&self) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send;
     /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
     fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
+    /// The Identity Center group an Okta group is pushed to by the app, if it is pushed (any mapping status).
+    fn group_push_target(
+        &self,
+        app_id: &OktaAppId,
+        group_id: &OktaGroupId,
+    ) -> impl Future<Output = Result<Option<IdcGroupId>>> + Send;
     /// System Log events of the given types published in `[since, until)`, every page followed.
     fn system_log(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<OktaLogEvent>>> + Send;
 }

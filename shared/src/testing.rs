@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::domain::{
     AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcSide, IdcUser, OktaApp,
-    OktaAppId, OktaGroup, OktaLogEvent, OktaSide, OktaUser, PermissionSet, Principal,
+    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaSide, OktaUser, PermissionSet, Principal,
 };
 use crate::error::{Error, Result};
 use crate::ports::{
@@ -47,6 +47,19 @@ impl Directory for FakeDirectory {
                 reason: "no such app in the fake",
             })
         }
+    }
+
+    async fn group_push_target(&self, app_id: &OktaAppId, group_id: &OktaGroupId) -> Result<Option<IdcGroupId>> {
+        if &self.okta.app.id != app_id {
+            return Ok(None);
+        }
+        Ok(self
+            .okta
+            .app
+            .group_push_mappings
+            .iter()
+            .find(|m| &m.source_group_id == group_id)
+            .and_then(|m| m.target_group_id.clone()))
     }
 
     async fn system_log(&self, query: &LogQuery) -> Result<Vec<OktaLogEvent>> {

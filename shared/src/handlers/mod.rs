@@ -2,3 +2,4 @@
 //! The functions in `functions/*` only build adapters and call these.
 
 pub mod okta_hook;
+pub mod propagation_check;

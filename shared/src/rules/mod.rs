@@ -3,6 +3,7 @@
 mod assignments;
 mod certificates;
 mod deprovisioning;
+pub mod propagation;
 
 use chrono::{DateTime, Utc};
 

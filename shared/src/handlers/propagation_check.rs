@@ -1,0 +1,394 @@
+//! The propagation checker: for each verification job, once its window is over, observe Okta, Identity Center
+//! and CloudTrail, let `rules::propagation::judge` decide, publish, and re-queue what is not final yet.
+//! Also the System Log sweep that enqueues deprovisions the event hook never delivered.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::collect::PORTAL_EVENT_SOURCE;
+use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::deprovision::{DEPROVISION_EVENT_TYPES, MAX_QUEUE_DELAY_SECONDS, select_jobs};
+use crate::domain::{
+    ActivityEvent, DeprovisionKind, EffectiveAssignment, Finding, IdcUser, JobSource, LoginMapping, OktaAppId,
+    Principal, VerificationJob,
+};
+use crate::error::{Error, Result};
+use crate::ports::{
+    ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
+    UserLookup,
+};
+use crate::rules::propagation::{Observation, PropagationPolicy, RemovedGroup, Verdict, judge};
+
+/// Push failures the sweep asks the System Log for (hooks deliver them by type too).
+pub const SWEPT_PUSH_FAILURE_TYPES: [&str; 5] = [
+    "application.provision.user.push_profile",
+    "application.provision.user.deactivate",
+    "application.provision.user.push",
+    "application.provision.user.sync",
+    "application.provision.group_membership.remove",
+];
+
+/// SCIM calls can be logged a little before Okta's own event timestamp; look this far back for them.
+const SCIM_CLOCK_SKEW_SECONDS: i64 = 120;
+
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub aws_app_id: OktaAppId,
+    pub login_mapping: LoginMapping,
+    pub propagation_window: Duration,
+    pub max_window: Duration,
+    /// Time between re-checks of a deprovision that has not propagated yet.
+    pub recheck_interval: Duration,
+    /// How far back each sweep reads the System Log (the schedule interval plus an overlap).
+    pub sweep_lookback: Duration,
+}
+
+/// The ports the checker uses, built once per cold start.
+#[derive(Debug)]
+pub struct CheckPorts<D, I, A, N, Q> {
+    pub directory: D,
+    pub identity_center: I,
+    pub activity: A,
+    pub notifier: N,
+    pub queue: Q,
+}
+
+/// What one check did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckOutcome {
+    /// Not final yet: queued again, to be checked after `delay_seconds`.
+    Requeued {
+        delay_seconds: i32,
+        attempt: u32,
+        published: Vec<Finding>,
+    },
+    /// Final: these findings were published.
+    Published {
+        findings: Vec<Finding>,
+        latency_seconds: Option<i64>,
+    },
+    /// Nothing to verify, and why.
+    NothingToVerify(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub events_read: usize,
+    pub jobs_queued: usize,
+    pub unusable: usize,
+}
+
+impl<D, I, A, N, Q> CheckPorts<D, I, A, N, Q>
+where
+    D: Directory,
+    I: IdentityCenter,
+    A: ActivityLog,
+    N: Notifier,
+    Q: JobQueue,
+{
+    /// Handles one trigger payload: an SQS batch of jobs (partial batch response) or a scheduled sweep.
+    pub async fn handle_trigger(
+        &self,
+        config: &CheckConfig,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value> {
+        if payload.get("Records").is_some() {
+            let event: SqsEvent = serde_json::from_value(payload).map_err(|source| Error::Decode {
+                what: "SQS event",
+                source,
+            })?;
+            let response = self.check_batch(config, event, now).await;
+            return serde_json::to_value(response).map_err(|source| Error::Decode {
+                what: "batch response",
+                source,
+            });
+        }
+        let report = self.sweep(config, now).await?;
+        Ok(json!({"events_read": report.events_read, "jobs_queued": report.jobs_queued, "unusable": report.unusable}))
+    }
+
+    /// Checks every message; the ones that fail (bad body, API errors) are reported back for redelivery, and
+    /// reach the dead-letter queue after the queue's maxReceiveCount. Nothing is dropped.
+    pub async fn check_batch(&self, config: &CheckConfig, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for message in event.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let job = match message.body.as_deref().map(serde_json::from_str::<VerificationJob>) {
+                Some(Ok(job)) => job,
+                Some(Err(e)) => {
+                    tracing::error!(message_id = %id, error = %e, "verification job is not valid JSON of a job");
+                    response.add_failure(id);
+                    continue;
+                }
+                None => {
+                    tracing::error!(message_id = %id, "verification job message has no body");
+                    response.add_failure(id);
+                    continue;
+                }
+            };
+            match self.check(config, &job, now).await {
+                Ok(outcome) => log_outcome(&job, &outcome),
+                Err(e) => {
+                    tracing::error!(message_id = %id, event_uuid = %job.okta_event_id, okta_user_id = %job.okta_user_id,
+                        error = %e, source = ?std::error::Error::source(&e), "check failed; the message will be redelivered");
+                    response.add_failure(id);
+                }
+            }
+        }
+        response
+    }
+
+    /// One job: wait for the window, observe, judge, publish, re-queue if not final.
+    pub async fn check(&self, config: &CheckConfig, job: &VerificationJob, now: DateTime<Utc>) -> Result<CheckOutcome> {
+        if now < job.check_after {
+            // A window longer than SQS's 900 s delay: wait some more.
+            return self.requeue(job.clone(), job.delay_from(now), Vec::new()).await;
+        }
+        let seen = self.observe(config, job, now).await?;
+        let policy = PropagationPolicy {
+            max_window: config.max_window,
+        };
+        match judge(job, &seen, policy, now) {
+            Verdict::NothingToVerify(reason) => Ok(CheckOutcome::NothingToVerify(reason)),
+            Verdict::NotYet { findings } => {
+                if !findings.is_empty() {
+                    self.notifier.publish(&findings).await?;
+                }
+                let deadline = job.published + config.max_window;
+                let delay = config
+                    .recheck_interval
+                    .min(deadline - now)
+                    .num_seconds()
+                    .clamp(1, MAX_QUEUE_DELAY_SECONDS);
+                let mut next = job.clone();
+                next.attempt += 1;
+                self.requeue(next, i32::try_from(delay).unwrap_or(1), findings).await
+            }
+            Verdict::Final {
+                findings,
+                latency_seconds,
+            } => {
+                if !findings.is_empty() {
+                    self.notifier.publish(&findings).await?;
+                }
+                if let Some(seconds) = latency_seconds {
+                    println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
+                }
+                Ok(CheckOutcome::Published {
+                    findings,
+                    latency_seconds,
+                })
+            }
+        }
+    }
+
+    async fn requeue(&self, job: VerificationJob, delay_seconds: i32, published: Vec<Finding>) -> Result<CheckOutcome> {
+        let attempt = job.attempt;
+        self.queue.enqueue(&[ScheduledJob { job, delay_seconds }]).await?;
+        Ok(CheckOutcome::Requeued {
+            delay_seconds,
+            attempt,
+            published,
+        })
+    }
+
+    /// Everything `judge` needs, read from Okta, Identity Center and CloudTrail.
+    pub async fn observe(
+        &self,
+        config: &CheckConfig,
+        job: &VerificationJob,
+        now: DateTime<Utc>,
+    ) -> Result<Observation> {
+        let okta_user = self.directory.user(job.okta_user_id.as_str()).await?;
+        let mut logins: Vec<String> = job.login.iter().cloned().collect();
+        if let Some(user) = &okta_user {
+            logins.push(user.login.to_string());
+            logins.extend(user.email.clone());
+        }
+        let idc_user = self.find_idc_user(config.login_mapping, &logins).await?;
+        let mut seen = Observation {
+            okta_status_now: okta_user.map(|u| u.status),
+            ..Observation::default()
+        };
+        let Some(user) = idc_user else { return Ok(seen) };
+
+        let groups = self.identity_center.groups_of(&user).await?;
+        seen.access = self.effective_access(&user, &groups).await?;
+        if let (DeprovisionKind::GroupRemoved, Some(group)) = (job.kind, &job.group_id) {
+            let target = self.directory.group_push_target(&config.aws_app_id, group).await?;
+            seen.removed_group = target.map(|idc_group_id| RemovedGroup {
+                still_member: groups.contains(&idc_group_id),
+                idc_group_id,
+            });
+        }
+        let since = job.published - Duration::seconds(SCIM_CLOCK_SKEW_SECONDS);
+        seen.scim_events = self
+            .lookup(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into()), since, now)
+            .await?
+            .into_iter()
+            .filter(|e| e.target_user_id.as_ref() == Some(&user.id))
+            .collect();
+        let mut activity = self
+            .lookup(
+                LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
+                job.published,
+                now,
+            )
+            .await?;
+        activity.extend(
+            self.lookup(LookupAttribute::Username(user.user_name.clone()), job.published, now)
+                .await?,
+        );
+        activity.retain(|e| e.is_by(&user.id, &user.user_name));
+        seen.activity = activity;
+        seen.idc_user = Some(user);
+        Ok(seen)
+    }
+
+    async fn lookup(
+        &self,
+        attribute: LookupAttribute,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<ActivityEvent>> {
+        self.activity.lookup(&ActivityQuery { attribute, start, end }).await
+    }
+
+    /// The mapped attribute first, then the other one, for every login Okta knows the person by.
+    async fn find_idc_user(&self, mapping: LoginMapping, logins: &[String]) -> Result<Option<IdcUser>> {
+        let mut lookups: Vec<UserLookup> = Vec::new();
+        for login in logins {
+            let (first, second) = match mapping {
+                LoginMapping::UserName => (UserLookup::UserName(login.clone()), UserLookup::Email(login.clone())),
+                LoginMapping::Email => (UserLookup::Email(login.clone()), UserLookup::UserName(login.clone())),
+            };
+            for lookup in [first, second] {
+                if !lookups.contains(&lookup) {
+                    lookups.push(lookup);
+                }
+            }
+        }
+        for lookup in &lookups {
+            if let Some(user) = self.identity_center.find_user(lookup).await? {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Direct assignments plus those of every group the user is still in.
+    async fn effective_access(
+        &self,
+        user: &IdcUser,
+        groups: &[crate::domain::IdcGroupId],
+    ) -> Result<Vec<EffectiveAssignment>> {
+        let mut access: Vec<EffectiveAssignment> = Vec::new();
+        let direct = self
+            .identity_center
+            .assignments_of(&Principal::User(user.id.clone()))
+            .await?;
+        access.extend(direct.into_iter().map(|a| effective(a, None)));
+        for group in groups {
+            let through = self
+                .identity_center
+                .assignments_of(&Principal::Group(group.clone()))
+                .await?;
+            access.extend(through.into_iter().map(|a| effective(a, Some(group.clone()))));
+        }
+        if !access.is_empty() {
+            let sets = self.identity_center.permission_sets().await?;
+            for a in &mut access {
+                if let Some(set) = sets.iter().find(|s| s.arn == a.permission_set_arn) {
+                    a.permission_set_name = Some(set.name.clone());
+                    a.session_duration = set.session_duration.clone();
+                }
+            }
+        }
+        Ok(access)
+    }
+
+    /// Reads the System Log for deprovisions in the lookback window and queues a job for each, so one the hook
+    /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
+    /// the hook's, so a deprovision seen by both yields the same finding ids.
+    pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
+        let mut event_types: Vec<String> = DEPROVISION_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
+        event_types.extend(SWEPT_PUSH_FAILURE_TYPES.iter().map(|t| (*t).to_owned()));
+        let query = LogQuery {
+            since: now - config.sweep_lookback,
+            until: now,
+            event_types,
+        };
+        let events = self.directory.system_log(&query).await?;
+        let selection = select_jobs(
+            &events,
+            Some(&config.aws_app_id),
+            config.propagation_window,
+            JobSource::SystemLogSweep,
+        );
+        let scheduled: Vec<ScheduledJob> = selection
+            .jobs
+            .iter()
+            .map(|job| ScheduledJob {
+                delay_seconds: job.delay_from(now),
+                job: job.clone(),
+            })
+            .collect();
+        if !scheduled.is_empty() {
+            self.queue.enqueue(&scheduled).await?;
+        }
+        for unusable in &selection.unusable {
+            tracing::warn!(event_uuid = %unusable.okta_event_id, event_type = %unusable.event_type,
+                reason = unusable.reason, "System Log deprovision without a usable user");
+        }
+        let report = SweepReport {
+            events_read: events.len(),
+            jobs_queued: scheduled.len(),
+            unusable: selection.unusable.len(),
+        };
+        tracing::info!(
+            events_read = report.events_read,
+            jobs_queued = report.jobs_queued,
+            "System Log sweep done"
+        );
+        Ok(report)
+    }
+}
+
+fn effective(a: crate::domain::AccountAssignment, via_group: Option<crate::domain::IdcGroupId>) -> EffectiveAssignment {
+    EffectiveAssignment {
+        account_id: a.account_id,
+        permission_set_arn: a.permission_set_arn,
+        permission_set_name: None,
+        session_duration: None,
+        via_group,
+    }
+}
+
+fn log_outcome(job: &VerificationJob, outcome: &CheckOutcome) {
+    let (event_uuid, user) = (job.okta_event_id.as_str(), job.okta_user_id.as_str());
+    match outcome {
+        CheckOutcome::Requeued {
+            delay_seconds, attempt, ..
+        } => {
+            tracing::info!(
+                event_uuid,
+                okta_user_id = user,
+                delay_seconds,
+                attempt,
+                "not propagated yet; re-queued"
+            )
+        }
+        CheckOutcome::Published {
+            findings,
+            latency_seconds,
+        } => {
+            let ids: Vec<&str> = findings.iter().map(|f| f.finding_id.as_str()).collect();
+            tracing::info!(event_uuid, okta_user_id = user, ?latency_seconds, finding_ids = ?ids, "verdict published")
+        }
+        CheckOutcome::NothingToVerify(reason) => {
+            tracing::info!(event_uuid, okta_user_id = user, reason, "nothing to verify")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! CloudWatch metrics as Embedded Metric Format lines on stdout: Lambda ships them to CloudWatch Logs, which
+//! extracts the metric. No API call, no extra permission.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::domain::DeprovisionKind;
+
+pub const NAMESPACE: &str = "DeprovAudit";
+
+/// One `PropagationLatencySeconds` data point, dimensioned by the kind of deprovision.
+pub fn propagation_latency(kind: DeprovisionKind, seconds: i64, at: DateTime<Utc>) -> String {
+    let kind = serde_json::to_value(kind).unwrap_or_else(|_| json!("unknown"));
+    json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["DeprovisionKind"]],
+                "Metrics": [{"Name": "PropagationLatencySeconds", "Unit": "Seconds"}],
+            }],
+        },
+        "DeprovisionKind": kind,
+        "PropagationLatencySeconds": seconds,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latency_line_is_embedded_metric_format() {
+        let at: DateTime<Utc> = "2026-11-20T09:30:00Z".parse().unwrap();
+        let line: serde_json::Value =
+            serde_json::from_str(&propagation_latency(DeprovisionKind::Deactivated, 212, at)).unwrap();
+        assert_eq!(line["PropagationLatencySeconds"], 212);
+        assert_eq!(line["DeprovisionKind"], "deactivated");
+        assert_eq!(line["_aws"]["Timestamp"], at.timestamp_millis());
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "PropagationLatencySeconds"
+        );
+    }
+}
