@@ -1,1 +1,28 @@
 //! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS.
+//!
+//! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
+//! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
+
+mod identity_center;
+
+pub use identity_center::IdentityCenterClient;
+
+use crate::error::Error;
+
+/// Turns a value an AWS API returned that does not parse into its domain type into a contract breach of that call.
+fn contract_breach(service: &'static str, operation: &'static str) -> impl Fn(Error) -> Error {
+    move |error| Error::AwsContract {
+        service,
+        operation,
+        problem: error.to_string(),
+    }
+}
+
+/// A field the API promises, missing from its answer.
+fn missing(service: &'static str, operation: &'static str, field: &str) -> Error {
+    Error::AwsContract {
+        service,
+        operation,
+        problem: format!("answer has no {field}"),
+    }
+}
