@@ -3,8 +3,10 @@
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
 
+mod activity_log;
 mod identity_center;
 
+pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
 
 use crate::error::Error;
