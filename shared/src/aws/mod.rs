@@ -5,9 +5,11 @@
 
 mod activity_log;
 mod identity_center;
+mod sns;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
+pub use sns::SnsNotifier;
 
 use crate::error::Error;
 
