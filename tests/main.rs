@@ -1,4 +1,6 @@
 //! The one integration-test binary.
 
+// CloudTrailActivityLog against LookupEvents served by the moto launcher.
+mod activity_log;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
