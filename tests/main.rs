@@ -4,3 +4,5 @@
 mod activity_log;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
+// SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
+mod sns_notifier;
