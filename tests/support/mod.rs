@@ -1,1 +1,6 @@
 //! The local test world.
+
+pub mod cloudtrail;
+pub mod moto;
+pub mod sdk_calls;
+pub mod seed;

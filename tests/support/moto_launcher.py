@@ -31,6 +31,8 @@ from moto.identitystore.exceptions import (
     ConflictException, ResourceNotFoundException, ValidationException)
 from moto.identitystore.models import Name
 from moto.identitystore.responses import IdentityStoreResponse
+from moto.moto_api._internal import mock_random
+from moto.ssoadmin.models import PermissionSet
 from moto.ssoadmin.responses import SSOAdminResponse
 
 
@@ -187,6 +189,7 @@ def delete_user(self):
 # ListPermissionSetsProvisionedToAccount lists, once each, the sets provisioned to AccountId;
 # ListAccountsForProvisionedPermissionSet lists the accounts a set is provisioned to. Both page
 # with MaxResults (1-100) / NextToken. Deleting an assignment leaves the set provisioned.
+# Permission set ARNs take AWS's form (see generate_id below).
 # (ListAccountAssignments already pages correctly in moto 5.2.5; it is left as it is.)
 
 
@@ -255,6 +258,17 @@ def delete_permission_set(self):
     body = _body(self)
     _provisioned(self).pop((body.get("InstanceArn"), body.get("PermissionSetArn")), None)
     return out
+
+
+# AWS: permission set ARNs are arn:aws:sso:::permissionSet/ssoins-<id>/ps-<id>. moto 5.2.5 mints the
+# instance ARN plus /ps-<id> (arn:aws:sso:::instance/ssoins-<id>/ps-<id>), which a client that checks
+# ARNs rightly rejects. moto itself only ever compares whole ARNs or takes the part after the last '/'.
+
+
+@_patch(PermissionSet)
+def generate_id(instance_arn):  # a staticmethod in moto; always called on the class
+    ps_id = mock_random.get_random_string(length=16).lower()
+    return instance_arn.replace(":instance/", ":permissionSet/", 1) + "/ps-" + ps_id
 
 
 # --- 3. CloudTrail LookupEvents over seeded events --------------------------------------------

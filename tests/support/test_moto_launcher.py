@@ -238,6 +238,16 @@ class LauncherTest(unittest.TestCase):
         sso.delete_permission_set(InstanceArn=instance, PermissionSetArn=ps[3])
         self.assertEqual(set(provisioned_to(acct_a)["PermissionSets"]), {ps[0], ps[1], ps[2]})
 
+    def test_permission_set_arns_take_the_aws_form(self):
+        sso, instance, _ = Account(self.endpoint).sso()
+        out = sso.create_permission_set(Name="Developer", InstanceArn=instance, SessionDuration="PT8H")
+        arn = out["PermissionSet"]["PermissionSetArn"]
+        ssoins = instance.split("/")[-1]
+        self.assertRegex(arn, r"^arn:aws:sso:::permissionSet/" + ssoins + r"/ps-[a-z0-9]{16}$")
+        described = sso.describe_permission_set(InstanceArn=instance, PermissionSetArn=arn)["PermissionSet"]
+        self.assertEqual((described["PermissionSetArn"], described["SessionDuration"]), (arn, "PT8H"))
+        self.assertEqual(sso.list_permission_sets(InstanceArn=instance)["PermissionSets"], [arn])
+
     def test_list_account_assignments_pages(self):
         sso, instance, _ = Account(self.endpoint).sso()
         target = new_account_id()

@@ -1,7 +1,36 @@
 //! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS, SQS, Secrets Manager.
+//!
+//! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
+//! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
 
+mod activity_log;
+mod identity_center;
 mod job_queue;
 mod secrets;
+mod sns;
 
+pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
+pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use secrets::secret_string;
+pub use sns::SnsNotifier;
+
+use crate::error::Error;
+
+/// Turns a value an AWS API returned that does not parse into its domain type into a contract breach of that call.
+fn contract_breach(service: &'static str, operation: &'static str) -> impl Fn(Error) -> Error {
+    move |error| Error::AwsContract {
+        service,
+        operation,
+        problem: error.to_string(),
+    }
+}
+
+/// A field the API promises, missing from its answer.
+fn missing(service: &'static str, operation: &'static str, field: &str) -> Error {
+    Error::AwsContract {
+        service,
+        operation,
+        problem: format!("answer has no {field}"),
+    }
+}
