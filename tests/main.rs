@@ -4,5 +4,7 @@
 mod activity_log;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
+// The okta-hook handler with events/okta-hook/ against SQS in moto, and the built binary via the runtime API.
+mod okta_hook;
 // SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
 mod sns_notifier;

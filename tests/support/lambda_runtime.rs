@@ -52,12 +52,19 @@ impl LambdaRuntime {
             .route(&format!("{API}/invocation/{{id}}/error"), post(error))
             .route(&format!("{API}/init/error"), post(init_error))
             .with_state(invocations.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
         let address = listener.local_addr().expect("local address");
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { address, invocations, next_id: Mutex::new(0), server }
+        Self {
+            address,
+            invocations,
+            next_id: Mutex::new(0),
+            server,
+        }
     }
 
     /// `host:port` for `AWS_LAMBDA_RUNTIME_API`.
@@ -72,12 +79,22 @@ impl LambdaRuntime {
             *next += 1;
             format!("00000000-0000-4000-8000-{:012}", *next)
         };
-        self.invocations.pending.lock().expect("lock").push_back((id.clone(), event.to_owned()));
+        self.invocations
+            .pending
+            .lock()
+            .expect("lock")
+            .push_back((id.clone(), event.to_owned()));
         self.invocations.arrived.notify_one();
         tokio::time::timeout(within, async {
             loop {
                 let answered = self.invocations.answered.notified();
-                if let Some((_, outcome)) = self.invocations.answers.lock().expect("lock").iter().find(|(i, _)| *i == id)
+                if let Some((_, outcome)) = self
+                    .invocations
+                    .answers
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .find(|(i, _)| *i == id)
                 {
                     return outcome.clone();
                 }
@@ -101,13 +118,19 @@ async fn next(State(invocations): State<Arc<Invocations>>) -> Response {
         if let Some((id, event)) = invocations.pending.lock().expect("lock").pop_front() {
             let mut headers = HeaderMap::new();
             let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
-            headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&id).expect("ascii id"));
+            headers.insert(
+                "lambda-runtime-aws-request-id",
+                HeaderValue::from_str(&id).expect("ascii id"),
+            );
             headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline));
             headers.insert(
                 "lambda-runtime-invoked-function-arn",
                 HeaderValue::from_static("arn:aws:lambda:us-east-1:000000000000:function:under-test"),
             );
-            headers.insert("lambda-runtime-trace-id", HeaderValue::from_static("Root=1-00000000-000000000000000000000000"));
+            headers.insert(
+                "lambda-runtime-trace-id",
+                HeaderValue::from_static("Root=1-00000000-000000000000000000000000"),
+            );
             return (StatusCode::OK, headers, event).into_response();
         }
         arrived.await;

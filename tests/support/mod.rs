@@ -1,6 +1,8 @@
 //! The local test world.
 
 pub mod cloudtrail;
+pub mod lambda_runtime;
 pub mod moto;
+pub mod queues;
 pub mod sdk_calls;
 pub mod seed;

@@ -174,6 +174,16 @@ impl MotoAccount {
         &self.config
     }
 
+    /// This account's credentials, for a process configured by environment (`AWS_ACCESS_KEY_ID`, …).
+    pub async fn credentials(&self) -> Credentials {
+        self.config
+            .credentials_provider()
+            .expect("a credentials provider")
+            .provide_credentials()
+            .await
+            .expect("the assumed-role credentials")
+    }
+
     /// The AWS API calls made through `sdk_config()` so far (take one before and one after, then `since`).
     pub fn sdk_calls(&self) -> SdkCalls {
         self.http_client.calls()

@@ -1,0 +1,204 @@
+//! The okta-hook handler driven with the function-URL events in `events/okta-hook/`, queuing to SQS in moto;
+//! and the built `okta-hook` binary answering through the Lambda runtime API.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
+use integration_tests::moto::{MotoAccount, endpoint};
+use integration_tests::queues::{bodies, count_all, create_queue, drain};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::aws::SqsJobQueue;
+use shared::domain::OktaAppId;
+use shared::handlers::okta_hook::{HookConfig, handle};
+
+const SECRET: &str = "test-hook-secret-not-for-production";
+
+fn fixture_text(name: &str) -> String {
+    let path = format!("{}/../events/okta-hook/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn fixture(name: &str) -> Request {
+    lambda_http::request::from_str(&fixture_text(name)).expect("a function URL event")
+}
+
+fn config(window_seconds: i64) -> HookConfig {
+    HookConfig {
+        auth_header: "authorization".into(),
+        secret: SecretString::from(SECRET),
+        propagation_window: Duration::seconds(window_seconds),
+        aws_app_id: Some(OktaAppId::parse("0oa1awsidc00000001").expect("app id")),
+    }
+}
+
+/// The deactivate fixture's `published`.
+fn published() -> DateTime<Utc> {
+    "2026-11-20T09:12:44.862Z".parse().expect("time")
+}
+
+fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).expect("a JSON answer")
+}
+
+async fn hook_world() -> (MotoAccount, String, SqsJobQueue) {
+    let account = MotoAccount::new().await;
+    let queue_url = create_queue(&account, "verify").await;
+    let queue = SqsJobQueue::new(account.sdk_config(), queue_url.clone());
+    (account, queue_url, queue)
+}
+
+#[tokio::test]
+async fn a_deactivation_lands_on_the_queue_with_its_job() {
+    let (account, queue_url, queue) = hook_world().await;
+    let response = handle(&queue, &config(0), fixture("user-deactivated.json"), published()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_body(&response)["queued"], 1);
+    let jobs = bodies(&drain(&account, &queue_url).await);
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job["okta_event_id"], "ab62c0bc-2837-11eb-9823-9fb8f750c5a9");
+    assert_eq!(job["event_type"], "user.lifecycle.deactivate");
+    assert_eq!(job["kind"], "deactivated");
+    assert_eq!(job["okta_user_id"], "00u3m90rxKjGQ0G6L1d6");
+    assert_eq!(job["login"], "john.doe@acme.example");
+    assert_eq!(job["published"], "2026-11-20T09:12:44.862Z");
+    assert_eq!(job["source"], "event-hook");
+}
+
+#[tokio::test]
+async fn jobs_are_held_back_until_the_window_ends() {
+    let (account, queue_url, queue) = hook_world().await;
+    // A 900 s window, answered 898 s after the event: SQS must hold the job for the last 2 s.
+    let now = published() + Duration::seconds(898);
+    let response = handle(&queue, &config(900), fixture("user-deactivated.json"), now).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        drain(&account, &queue_url).await.is_empty(),
+        "visible before its delay ran out"
+    );
+    assert_eq!(count_all(&account, &queue_url).await, 1, "but on the queue");
+    tokio::time::sleep(StdDuration::from_millis(2500)).await;
+    assert_eq!(drain(&account, &queue_url).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_mixed_batch_queues_each_deprovision_once() {
+    let (account, queue_url, queue) = hook_world().await;
+    // An hour on: every event's window is over, so each job is visible at once.
+    let response = handle(
+        &queue,
+        &config(0),
+        fixture("mixed-batch.json"),
+        published() + Duration::hours(1),
+    )
+    .await;
+    assert_eq!(json_body(&response), json!({"queued": 3, "ignored": 5, "malformed": 2}));
+    let mut kinds: Vec<String> = bodies(&drain(&account, &queue_url).await)
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap_or("").into())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["app-unassigned", "deactivated", "push-failed"]);
+}
+
+#[tokio::test]
+async fn suspend_unassign_and_group_removal_each_become_a_job() {
+    let (account, queue_url, queue) = hook_world().await;
+    for (name, kind) in [
+        ("user-suspended.json", "suspended"),
+        ("app-unassigned.json", "app-unassigned"),
+        ("group-membership-removed.json", "group-removed"),
+    ] {
+        let response = handle(&queue, &config(0), fixture(name), published() + Duration::hours(1)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let jobs = bodies(&drain(&account, &queue_url).await);
+        assert_eq!(jobs.len(), 1, "{name}");
+        assert_eq!(jobs[0]["kind"], kind, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_secret_gets_401_and_queues_nothing() {
+    let (account, queue_url, queue) = hook_world().await;
+    for name in ["wrong-secret.json", "missing-secret.json"] {
+        let response = handle(&queue, &config(0), fixture(name), published()).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_eq!(count_all(&account, &queue_url).await, 0);
+}
+
+#[tokio::test]
+async fn the_verification_challenge_is_echoed() {
+    let (_account, _queue_url, queue) = hook_world().await;
+    let response = handle(&queue, &config(0), fixture("verification.json"), published()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        json_body(&response),
+        json!({"verification": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"})
+    );
+}
+
+#[tokio::test]
+async fn malformed_deliveries_get_400_and_queue_nothing() {
+    let (account, queue_url, queue) = hook_world().await;
+    for name in ["malformed-json.json", "not-an-event-hook.json"] {
+        let response = handle(&queue, &config(0), fixture(name), published()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+    }
+    assert_eq!(count_all(&account, &queue_url).await, 0);
+}
+
+#[tokio::test]
+async fn a_queue_that_refuses_the_jobs_gets_okta_a_5xx_to_retry_on() {
+    let account = MotoAccount::new().await;
+    let missing = format!("{}/{}/no-such-queue", endpoint(), account.id());
+    let queue = SqsJobQueue::new(account.sdk_config(), missing);
+    let response = handle(&queue, &config(0), fixture("user-deactivated.json"), published()).await;
+    assert!(response.status().is_server_error(), "{}", response.status());
+}
+
+/// The real `okta-hook` binary, configured by environment like a deployed function, answering through the
+/// Lambda runtime API: verification, then a delivery whose job lands in moto.
+#[tokio::test]
+async fn the_built_binary_answers_through_the_lambda_runtime_api() {
+    let (account, queue_url, _queue) = hook_world().await;
+    let credentials = account.credentials().await;
+    let runtime = LambdaRuntime::start().await;
+    let _function = spawn_function(
+        "okta-hook",
+        &runtime,
+        &[
+            ("VERIFY_QUEUE_URL", queue_url.clone()),
+            ("OKTA_HOOK_SECRET", SECRET.into()),
+            ("PROPAGATION_WINDOW_SECONDS", "0".into()),
+            ("AWS_ENDPOINT_URL", endpoint().into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().into()),
+            ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key().into()),
+            (
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default().into(),
+            ),
+        ],
+    );
+    let within = StdDuration::from_secs(30);
+    let Some(Outcome::Response(verified)) = runtime.invoke(&fixture_text("verification.json"), within).await else {
+        panic!("no answer to the verification event")
+    };
+    assert_eq!(verified["statusCode"], 200);
+    let body: Value = serde_json::from_str(verified["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(body["verification"], "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg");
+
+    let Some(Outcome::Response(delivered)) = runtime.invoke(&fixture_text("user-deactivated.json"), within).await
+    else {
+        panic!("no answer to the delivery")
+    };
+    assert_eq!(delivered["statusCode"], 200);
+    let jobs = bodies(&drain(&account, &queue_url).await);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["okta_user_id"], "00u3m90rxKjGQ0G6L1d6");
+}
