@@ -6,5 +6,7 @@ mod activity_log;
 mod identity_center;
 // The okta-hook handler with events/okta-hook/ against SQS in moto, and the built binary via the runtime API.
 mod okta_hook;
+// The propagation checker against moto Identity Center + SQS, the Okta fake and an in-memory CloudTrail.
+mod propagation_check;
 // SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
 mod sns_notifier;

@@ -3,8 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::{DateTime, Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use shared::collect::{CollectOptions, collect_snapshot};
+use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, login_mapping_from_env};
 use shared::domain::{Finding, OrgSnapshot};
+use shared::handlers::propagation_check::{CheckConfig, ReadPorts};
+use shared::rules::propagation::{PropagationPolicy, Verdict, judge};
 use shared::rules::{Policy, evaluate};
 
 /// The demo org: an Okta + Identity Center org with the deprovisioning failures the auditor exists to catch.
@@ -28,6 +33,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Check live, now, whether one person's Okta deprovision reached IAM Identity Center (Okta and AWS
+    /// credentials from the environment: see the README's configuration table).
+    Verify {
+        /// The person's Okta login (or Okta user id).
+        #[arg(long)]
+        login: String,
+        /// When the deprovision happened, if not the Okta status change (RFC 3339).
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Collect a live org snapshot (Okta, Identity Center, CloudTrail activity) into a JSON file for `review`.
+    Snapshot {
+        #[arg(long)]
+        out: PathBuf,
+        /// Days of CloudTrail activity to include (LookupEvents keeps 90).
+        #[arg(long, default_value_t = 7)]
+        activity_days: i64,
+    },
     /// Run every rule on an org snapshot file (as written by `snapshot`).
     Review {
         #[arg(long)]
@@ -45,7 +70,9 @@ enum Format {
     Json,
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { format } => review(DEMO_ORG, "the demo org", format),
@@ -53,6 +80,8 @@ fn main() -> ExitCode {
             Ok(text) => review(&text, &snapshot.display().to_string(), format),
             Err(e) => Err(format!("cannot read {}: {e}", snapshot.display())),
         },
+        Command::Verify { login, since, format } => verify(&login, since, format).await,
+        Command::Snapshot { out, activity_days } => snapshot(&out, activity_days).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +98,92 @@ fn review(snapshot_json: &str, name: &str, format: Format) -> Result<(), String>
         serde_json::from_str(snapshot_json).map_err(|e| format!("{name} is not a valid org snapshot: {e}"))?;
     let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
     print_findings(&findings, format)
+}
+
+/// Okta, Identity Center and CloudTrail, from the environment.
+async fn connect() -> Result<(ReadPorts, OktaSettings, shared::domain::LoginMapping), String> {
+    let okta = OktaSettings::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let instance = idc_instance_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let mapping = login_mapping_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let sdk = aws_config::load_from_env().await;
+    let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk).await.map_err(|e| chain(&e))?;
+    Ok((ports, okta, mapping))
+}
+
+/// The same observation and verdict as the propagation-check function, final now (no waiting for windows).
+async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Result<(), String> {
+    let (ports, okta, login_mapping) = connect().await?;
+    let now = Utc::now();
+    let Some(job) = ports.latest_deprovision(login, since, now).await.map_err(|e| chain(&e))? else {
+        println!("{login} is active in Okta: there is no deprovision to verify");
+        return Ok(());
+    };
+    let config = CheckConfig {
+        aws_app_id: okta.app_id.clone(),
+        login_mapping,
+        propagation_window: Duration::zero(),
+        max_window: Duration::zero(),
+        recheck_interval: Duration::minutes(5),
+        sweep_lookback: Duration::zero(),
+    };
+    let seen = ports.observe(&config, &job, now).await.map_err(|e| chain(&e))?;
+    let verdict = judge(&job, &seen, PropagationPolicy { max_window: Duration::zero() }, now);
+    eprintln!(
+        "{} {} at {} (Okta event {}): {}",
+        job.okta_user_id,
+        job.event_type,
+        job.published.to_rfc3339(),
+        job.okta_event_id,
+        match &verdict {
+            Verdict::Final { latency_seconds: Some(s), .. } => format!("verdict reached; SCIM latency {s} s"),
+            Verdict::Final { .. } => "verdict reached".to_owned(),
+            Verdict::NotYet { .. } => "not propagated yet".to_owned(),
+            Verdict::NothingToVerify(reason) => format!("nothing to verify: {reason}"),
+        }
+    );
+    match verdict {
+        Verdict::Final { findings, .. } | Verdict::NotYet { findings } => print_findings(&findings, format),
+        Verdict::NothingToVerify(_) => Ok(()),
+    }
+}
+
+async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), String> {
+    if !(1..=90).contains(&activity_days) {
+        return Err("--activity-days must be 1 to 90 (CloudTrail LookupEvents keeps 90 days)".into());
+    }
+    let (ports, okta, login_mapping) = connect().await?;
+    let options = CollectOptions {
+        org_url: okta.org_url.to_string().trim_end_matches('/').to_owned(),
+        app_id: okta.app_id.clone(),
+        login_mapping,
+        activity_window: Duration::days(activity_days),
+    };
+    let snapshot = collect_snapshot(&ports.directory, &ports.identity_center, &ports.activity, &options, Utc::now())
+        .await
+        .map_err(|e| chain(&e))?;
+    let text = serde_json::to_string_pretty(&snapshot).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
+    std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {}: {} Okta users, {} Identity Center users, {} assignments, {} activity events",
+        out.display(),
+        snapshot.okta.users.len(),
+        snapshot.idc.users.len(),
+        snapshot.idc.assignments.len(),
+        snapshot.activity.len()
+    );
+    Ok(())
+}
+
+/// An error and its causes, one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn print_findings(findings: &[Finding], format: Format) -> Result<(), String> {

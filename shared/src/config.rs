@@ -157,3 +157,118 @@ mod tests {
         assert!(matches!(settings.secret, SecretSource::SecretsManager { ref secret_id } if secret_id == "arn:x"));
     }
 }
+
+/// How to reach Okta's management API, from `OKTA_ORG_URL`, `OKTA_CREDENTIALS_SECRET_ARN` (or `OKTA_API_TOKEN` /
+/// `OKTA_PRIVATE_KEY` locally), `OKTA_CLIENT_ID` and `OKTA_PRIVATE_KEY_ID`.
+#[derive(Debug)]
+pub struct OktaSettings {
+    pub org_url: url::Url,
+    pub app_id: OktaAppId,
+    /// The API token, or (with `client_id`) the service app's PEM private key.
+    pub credential: SecretSource,
+    pub client_id: Option<String>,
+    pub key_id: Option<String>,
+}
+
+impl OktaSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self> {
+        let org_url = required(env, "OKTA_ORG_URL")?;
+        let org_url = url::Url::parse(&org_url)
+            .ok()
+            .filter(|u| u.scheme() == "https" || u.host_str().is_some_and(|h| h == "127.0.0.1" || h == "localhost"))
+            .ok_or_else(|| Error::config("OKTA_ORG_URL", "must be an https URL such as https://acme.okta.com"))?;
+        let app_id = OktaAppId::parse(required(env, "OKTA_APP_ID")?)
+            .map_err(|_| Error::config("OKTA_APP_ID", "must be an Okta app id (0oa…)"))?;
+        let client_id = optional(env, "OKTA_CLIENT_ID");
+        let plain = if client_id.is_some() {
+            "OKTA_PRIVATE_KEY"
+        } else {
+            "OKTA_API_TOKEN"
+        };
+        Ok(Self {
+            org_url,
+            app_id,
+            credential: SecretSource::from_env(env, "OKTA_CREDENTIALS_SECRET_ARN", plain)?,
+            client_id,
+            key_id: optional(env, "OKTA_PRIVATE_KEY_ID"),
+        })
+    }
+
+    /// The client configuration, with the credential read (from Secrets Manager when deployed).
+    pub async fn client_config(&self, sdk: &aws_config::SdkConfig) -> Result<crate::okta::OktaConfig> {
+        let secret = self.credential.resolve(sdk).await?;
+        let credentials = match &self.client_id {
+            Some(client_id) => crate::okta::Credentials::ServiceApp(crate::okta::ServiceApp::new(
+                client_id.clone(),
+                secret,
+                self.key_id.clone(),
+            )),
+            None => crate::okta::Credentials::ApiToken(secret),
+        };
+        Ok(crate::okta::OktaConfig::new(self.org_url.clone(), credentials))
+    }
+}
+
+/// `IDC_INSTANCE_ARN` and `IDENTITY_STORE_ID`: both set, or neither (then the instance is discovered).
+pub fn idc_instance_from_env(env: &impl Env) -> Result<Option<crate::domain::IdcInstance>> {
+    match (optional(env, "IDC_INSTANCE_ARN"), optional(env, "IDENTITY_STORE_ID")) {
+        (None, None) => Ok(None),
+        (Some(arn), Some(store)) => Ok(Some(crate::domain::IdcInstance {
+            instance_arn: crate::domain::InstanceArn::parse(arn)
+                .map_err(|_| Error::config("IDC_INSTANCE_ARN", "must be arn:aws:sso:::instance/ssoins-…"))?,
+            identity_store_id: crate::domain::IdentityStoreId::parse(store)
+                .map_err(|_| Error::config("IDENTITY_STORE_ID", "must be an identity store id (d-…)"))?,
+        })),
+        (Some(_), None) => Err(Error::config("IDENTITY_STORE_ID", "must be set with IDC_INSTANCE_ARN")),
+        (None, Some(_)) => Err(Error::config("IDC_INSTANCE_ARN", "must be set with IDENTITY_STORE_ID")),
+    }
+}
+
+/// `LOGIN_MAPPING`: `user-name` (default) or `email`.
+pub fn login_mapping_from_env(env: &impl Env) -> Result<crate::domain::LoginMapping> {
+    match optional(env, "LOGIN_MAPPING") {
+        None => Ok(crate::domain::LoginMapping::default()),
+        Some(text) => text.parse().map_err(|_| Error::config("LOGIN_MAPPING", "must be user-name or email")),
+    }
+}
+
+/// `propagation-check`'s settings.
+#[derive(Debug)]
+pub struct PropagationCheckSettings {
+    pub okta: OktaSettings,
+    pub topic_arn: String,
+    pub queue_url: String,
+    /// Both set, or neither (then the instance is discovered with ListInstances).
+    pub idc_instance: Option<crate::domain::IdcInstance>,
+    pub check: crate::handlers::propagation_check::CheckConfig,
+}
+
+impl PropagationCheckSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self> {
+        let okta = OktaSettings::from_env(env)?;
+        let idc_instance = idc_instance_from_env(env)?;
+        let login_mapping = login_mapping_from_env(env)?;
+        let max_window = seconds(env, "MAX_PROPAGATION_WINDOW_SECONDS", 3600, 86_400)?;
+        let check = crate::handlers::propagation_check::CheckConfig {
+            aws_app_id: okta.app_id.clone(),
+            login_mapping,
+            propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
+            max_window,
+            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),
+            sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400)?,
+        };
+        if check.max_window < check.propagation_window {
+            return Err(Error::config(
+                "MAX_PROPAGATION_WINDOW_SECONDS",
+                "must not be shorter than PROPAGATION_WINDOW_SECONDS",
+            ));
+        }
+        Ok(Self {
+            okta,
+            topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
+            queue_url: required(env, "VERIFY_QUEUE_URL")?,
+            idc_instance,
+            check,
+        })
+    }
+}

@@ -42,6 +42,8 @@ pub const PUSH_FAILURE_PREFIXES: [&str; 2] = ["application.provision.user.", "ap
 pub enum JobSource {
     EventHook,
     SystemLogSweep,
+    /// `deprov-audit verify`, run by a person.
+    OnDemand,
 }
 
 /// One deprovision of one user, to be verified in AWS once the propagation window is over.

@@ -194,6 +194,59 @@ where
         })
     }
 
+    /// Reads the System Log for deprovisions in the lookback window and queues a job for each, so one the hook
+    /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
+    /// the hook's, so a deprovision seen by both yields the same finding ids.
+    pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
+        let mut event_types: Vec<String> = DEPROVISION_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
+        event_types.extend(SWEPT_PUSH_FAILURE_TYPES.iter().map(|t| (*t).to_owned()));
+        let query = LogQuery {
+            since: now - config.sweep_lookback,
+            until: now,
+            event_types,
+        };
+        let events = self.directory.system_log(&query).await?;
+        let selection = select_jobs(
+            &events,
+            Some(&config.aws_app_id),
+            config.propagation_window,
+            JobSource::SystemLogSweep,
+        );
+        let scheduled: Vec<ScheduledJob> = selection
+            .jobs
+            .iter()
+            .map(|job| ScheduledJob {
+                delay_seconds: job.delay_from(now),
+                job: job.clone(),
+            })
+            .collect();
+        if !scheduled.is_empty() {
+            self.queue.enqueue(&scheduled).await?;
+        }
+        for unusable in &selection.unusable {
+            tracing::warn!(event_uuid = %unusable.okta_event_id, event_type = %unusable.event_type,
+                reason = unusable.reason, "System Log deprovision without a usable user");
+        }
+        let report = SweepReport {
+            events_read: events.len(),
+            jobs_queued: scheduled.len(),
+            unusable: selection.unusable.len(),
+        };
+        tracing::info!(
+            events_read = report.events_read,
+            jobs_queued = report.jobs_queued,
+            "System Log sweep done"
+        );
+        Ok(report)
+    }
+}
+
+impl<D, I, A, N, Q> CheckPorts<D, I, A, N, Q>
+where
+    D: Directory,
+    I: IdentityCenter,
+    A: ActivityLog,
+{
     /// Everything `judge` needs, read from Okta, Identity Center and CloudTrail.
     pub async fn observe(
         &self,
@@ -309,50 +362,58 @@ where
         Ok(access)
     }
 
-    /// Reads the System Log for deprovisions in the lookback window and queues a job for each, so one the hook
-    /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
-    /// the hook's, so a deprovision seen by both yields the same finding ids.
-    pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
-        let mut event_types: Vec<String> = DEPROVISION_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
-        event_types.extend(SWEPT_PUSH_FAILURE_TYPES.iter().map(|t| (*t).to_owned()));
+    /// The job for a person's latest deprovision, for an on-demand check: the System Log event around their
+    /// status change if Okta still has it, else one made from their status. `None` if Okta has them active.
+    pub async fn latest_deprovision(
+        &self,
+        login: &str,
+        since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VerificationJob>> {
+        let Some(user) = self.directory.user(login).await? else {
+            return Err(Error::Invalid {
+                what: "Okta login",
+                value: login.chars().take(64).collect(),
+                reason: "Okta has no such user",
+            });
+        };
+        let kind = match user.status {
+            crate::domain::OktaUserStatus::Deprovisioned => DeprovisionKind::Deactivated,
+            crate::domain::OktaUserStatus::Suspended => DeprovisionKind::Suspended,
+            _ => return Ok(None),
+        };
+        let at = since.or(user.status_changed).unwrap_or(now);
         let query = LogQuery {
-            since: now - config.sweep_lookback,
-            until: now,
-            event_types,
+            since: at - Duration::minutes(10),
+            until: (at + Duration::minutes(10)).min(now),
+            event_types: vec!["user.lifecycle.deactivate".into(), "user.lifecycle.suspend".into()],
         };
-        let events = self.directory.system_log(&query).await?;
-        let selection = select_jobs(
-            &events,
-            Some(&config.aws_app_id),
-            config.propagation_window,
-            JobSource::SystemLogSweep,
-        );
-        let scheduled: Vec<ScheduledJob> = selection
-            .jobs
-            .iter()
-            .map(|job| ScheduledJob {
-                delay_seconds: job.delay_from(now),
-                job: job.clone(),
-            })
-            .collect();
-        if !scheduled.is_empty() {
-            self.queue.enqueue(&scheduled).await?;
+        let found = self
+            .directory
+            .system_log(&query)
+            .await?
+            .into_iter()
+            .filter(|e| e.target("User").is_some_and(|t| t.id == user.id.as_str()))
+            .max_by_key(|e| e.published);
+        if let Some(event) = found
+            && let Ok(job) = crate::domain::deprovision::job_for(&event, kind, Duration::zero(), JobSource::OnDemand)
+        {
+            return Ok(Some(job));
         }
-        for unusable in &selection.unusable {
-            tracing::warn!(event_uuid = %unusable.okta_event_id, event_type = %unusable.event_type,
-                reason = unusable.reason, "System Log deprovision without a usable user");
-        }
-        let report = SweepReport {
-            events_read: events.len(),
-            jobs_queued: scheduled.len(),
-            unusable: selection.unusable.len(),
-        };
-        tracing::info!(
-            events_read = report.events_read,
-            jobs_queued = report.jobs_queued,
-            "System Log sweep done"
-        );
-        Ok(report)
+        let okta_event_id = crate::domain::OktaEventId::parse(format!("status-{}", user.id))?;
+        Ok(Some(VerificationJob {
+            okta_event_id,
+            event_type: format!("status {}", user.status.as_str()),
+            kind,
+            published: at,
+            okta_user_id: user.id.clone(),
+            login: Some(user.login.to_string()),
+            app_id: None,
+            group_id: None,
+            check_after: at,
+            source: JobSource::OnDemand,
+            attempt: 0,
+        }))
     }
 }
 
@@ -390,5 +451,52 @@ fn log_outcome(job: &VerificationJob, outcome: &CheckOutcome) {
         CheckOutcome::NothingToVerify(reason) => {
             tracing::info!(event_uuid, okta_user_id = user, reason, "nothing to verify")
         }
+    }
+}
+
+/// The production ports.
+pub type ProductionPorts = CheckPorts<
+    crate::okta::OktaClient,
+    crate::aws::IdentityCenterClient,
+    crate::aws::CloudTrailActivityLog,
+    crate::aws::SnsNotifier,
+    crate::aws::SqsJobQueue,
+>;
+
+/// The production read ports, without a notifier or queue: what on-demand checks and snapshots need.
+pub type ReadPorts =
+    CheckPorts<crate::okta::OktaClient, crate::aws::IdentityCenterClient, crate::aws::CloudTrailActivityLog, (), ()>;
+
+impl ReadPorts {
+    /// Okta credentials read, the Identity Center instance given or found (ListInstances).
+    pub async fn connect_readers(
+        okta: &crate::config::OktaSettings,
+        idc_instance: Option<&crate::domain::IdcInstance>,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self> {
+        let directory = crate::okta::OktaClient::new(okta.client_config(sdk).await?)?;
+        let identity_center = match idc_instance {
+            Some(instance) => crate::aws::IdentityCenterClient::new(sdk, instance.clone()),
+            None => crate::aws::IdentityCenterClient::discover(sdk).await?,
+        };
+        let activity = crate::aws::CloudTrailActivityLog::new(sdk);
+        Ok(CheckPorts { directory, identity_center, activity, notifier: (), queue: () })
+    }
+}
+
+impl ProductionPorts {
+    /// Builds every adapter once, at cold start.
+    pub async fn connect(
+        settings: &crate::config::PropagationCheckSettings,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self> {
+        let readers = ReadPorts::connect_readers(&settings.okta, settings.idc_instance.as_ref(), sdk).await?;
+        Ok(Self {
+            directory: readers.directory,
+            identity_center: readers.identity_center,
+            activity: readers.activity,
+            notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
+            queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
+        })
     }
 }

@@ -1,0 +1,18 @@
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use shared::config::{ProcessEnv, PropagationCheckSettings};
+use shared::handlers::propagation_check::CheckPorts;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = PropagationCheckSettings::from_env(&ProcessEnv)?;
+    let sdk = aws_config::load_from_env().await;
+    let ports = CheckPorts::connect(&settings, &sdk).await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
+        ports
+            .handle_trigger(&settings.check, event.payload, chrono::Utc::now())
+            .await
+            .map_err(Error::from)
+    }))
+    .await
+}

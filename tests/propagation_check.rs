@@ -1,0 +1,469 @@
+//! The propagation checker against an org seeded into moto (Identity Center, SQS), the Okta fake, and an
+//! in-memory CloudTrail (moto's LookupEvents is covered by the adapter's own tests).
+
+use chrono::{DateTime, Duration, Utc};
+use integration_tests::moto::MotoAccount;
+use integration_tests::okta_fake::{OktaFake, api_token};
+use integration_tests::queues::{bodies, create_queue, drain};
+use integration_tests::seed::{OrgSeed, SeededOrg};
+use serde_json::{Value, json};
+use shared::aws::{IdentityCenterClient, SqsJobQueue};
+use shared::domain::activity::SCIM_EVENT_SOURCE;
+use shared::domain::{
+    ActivityEvent, DeprovisionKind, GroupPushMapping, IdcGroupId, IdcUserId, JobSource, LogTarget, LoginMapping,
+    OktaApp, OktaAppId, OktaEventId, OktaGroup, OktaGroupId, OktaLogEvent, OktaLogin, OktaSide, OktaUser, OktaUserId,
+    OktaUserStatus, PushMappingStatus, Rule, Severity, VerificationJob,
+};
+use shared::handlers::propagation_check::{CheckConfig, CheckOutcome, CheckPorts};
+use shared::okta::OktaClient;
+use shared::testing::{FakeActivityLog, RecordingNotifier};
+
+const APP: &str = "0oa1awsidc00000001";
+const BOB: &str = "bob.martin@acme.example";
+const BOB_OKTA: &str = "00u1bob00000000002";
+const DEVS_OKTA: &str = "00g1devs0000000001";
+
+type Ports = CheckPorts<OktaClient, IdentityCenterClient, FakeActivityLog, RecordingNotifier, SqsJobQueue>;
+
+struct World {
+    account: MotoAccount,
+    org: SeededOrg,
+    queue_url: String,
+    _okta: OktaFake,
+    ports: Ports,
+}
+
+fn published() -> DateTime<Utc> {
+    "2026-11-20T09:12:44Z".parse().expect("time")
+}
+
+fn config() -> CheckConfig {
+    CheckConfig {
+        aws_app_id: OktaAppId::parse(APP).expect("app id"),
+        login_mapping: LoginMapping::UserName,
+        propagation_window: Duration::minutes(15),
+        max_window: Duration::minutes(60),
+        recheck_interval: Duration::minutes(5),
+        sweep_lookback: Duration::minutes(20),
+    }
+}
+
+fn okta_user(id: &str, login: &str, status: OktaUserStatus) -> OktaUser {
+    OktaUser {
+        id: OktaUserId::parse(id).expect("id"),
+        login: OktaLogin::parse(login).expect("login"),
+        email: Some(login.into()),
+        status,
+        status_changed: Some(published()),
+        last_login: None,
+    }
+}
+
+/// Bob in Identity Center (enabled or not) in `aws-production-developers`, which holds Developer on production;
+/// Bob in Okta with `status`; the group pushed by the AWS app; `log` in the System Log.
+async fn world(bob_enabled: bool, status: OktaUserStatus, log: Vec<OktaLogEvent>) -> World {
+    let account = MotoAccount::new().await;
+    let seed = OrgSeed::new()
+        .user("alice.nguyen@acme.example")
+        .group("aws-production-developers", &["alice.nguyen@acme.example", BOB])
+        .permission_set("Developer", "PT8H")
+        .assign_group("aws-production-developers", "Developer", "production");
+    let seed = if bob_enabled {
+        seed.user(BOB)
+    } else {
+        seed.disabled_user(BOB)
+    };
+    let org = seed.seed(&account).await;
+    let okta_side = OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: vec![okta_user(BOB_OKTA, BOB, status)],
+        groups: vec![OktaGroup {
+            id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
+            name: "aws-production-developers".into(),
+            members: vec![],
+        }],
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: vec![],
+            group_push_mappings: vec![GroupPushMapping {
+                id: "gPm1devs0000000001".into(),
+                source_group_id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
+                target_group_id: Some(org.group("aws-production-developers").clone()),
+                status: PushMappingStatus::Active,
+                error_summary: None,
+                last_push: None,
+            }],
+            signing_keys: vec![],
+        },
+    };
+    let okta = OktaFake::start(okta_side, log).await;
+    let queue_url = create_queue(&account, "verify").await;
+    let ports = CheckPorts {
+        directory: OktaClient::new(okta.client_config(api_token())).expect("an Okta client"),
+        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
+        activity: FakeActivityLog::default(),
+        notifier: RecordingNotifier::default(),
+        queue: SqsJobQueue::new(account.sdk_config(), queue_url.clone()),
+    };
+    World {
+        account,
+        org,
+        queue_url,
+        _okta: okta,
+        ports,
+    }
+}
+
+fn job(kind: DeprovisionKind) -> VerificationJob {
+    VerificationJob {
+        okta_event_id: OktaEventId::parse("ab62c0bc-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
+        event_type: "user.lifecycle.deactivate".into(),
+        kind,
+        published: published(),
+        okta_user_id: OktaUserId::parse(BOB_OKTA).expect("id"),
+        login: Some(BOB.into()),
+        app_id: None,
+        group_id: None,
+        check_after: published() + Duration::minutes(15),
+        source: JobSource::EventHook,
+        attempt: 0,
+    }
+}
+
+fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> ActivityEvent {
+    ActivityEvent {
+        event_id: id.into(),
+        event_name: name.into(),
+        event_source: source.into(),
+        event_time: at,
+        actor_user_id: None,
+        actor_user_name: None,
+        role_name: None,
+        target_user_id: None,
+        error_code: None,
+        account_id: None,
+    }
+}
+
+fn scim_patch(user: &IdcUserId, at: DateTime<Utc>) -> ActivityEvent {
+    ActivityEvent {
+        target_user_id: Some(user.clone()),
+        ..cloudtrail("scim-patch-1", SCIM_EVENT_SOURCE, "PatchUser", at)
+    }
+}
+
+#[tokio::test]
+async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_latency() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    w.ports
+        .activity
+        .push(scim_patch(w.org.user(BOB), published() + Duration::seconds(212)));
+    let outcome = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            published() + Duration::minutes(15),
+        )
+        .await;
+    let Ok(CheckOutcome::Published {
+        findings,
+        latency_seconds,
+    }) = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(latency_seconds, Some(212));
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        (findings[0].rule, findings[0].severity),
+        (Rule::PropagationVerified, Severity::Info)
+    );
+    assert_eq!(
+        findings[0].subject.idc_user_id.as_deref(),
+        Some(w.org.user(BOB).as_str())
+    );
+    assert!(
+        findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.reference.as_deref() == Some("scim-patch-1"))
+    );
+    assert_eq!(w.ports.notifier.findings(), findings, "published");
+}
+
+#[tokio::test]
+async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_remaining_access() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let first = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            published() + Duration::minutes(15),
+        )
+        .await;
+    assert!(
+        matches!(
+            first,
+            Ok(CheckOutcome::Requeued {
+                delay_seconds: 300,
+                attempt: 1,
+                ..
+            })
+        ),
+        "{first:?}"
+    );
+    let requeued = bodies(&drain(&w.account, &w.queue_url).await);
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0]["attempt"], 1);
+    assert!(w.ports.notifier.findings().is_empty());
+
+    let last = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            published() + Duration::minutes(61),
+        )
+        .await;
+    let Ok(CheckOutcome::Published { findings, .. }) = last else {
+        panic!("{last:?}")
+    };
+    assert_eq!(
+        (findings[0].rule, findings[0].severity),
+        (Rule::PropagationOverdue, Severity::High)
+    );
+    let production = w.org.account("production").to_string();
+    assert!(
+        findings[0].evidence.iter().any(|e| e
+            .observation
+            .contains(&format!("Developer on account {production} through group"))),
+        "{:#?}",
+        findings[0].evidence
+    );
+    assert!(
+        findings[0]
+            .remedy
+            .contains(&format!("identitystore:UserId = {}", w.org.user(BOB)))
+    );
+}
+
+#[tokio::test]
+async fn using_aws_after_the_deprovision_is_a_high_finding() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let bob = w.org.user(BOB).clone();
+    let mut portal = cloudtrail(
+        "ct-portal-1",
+        "sso.amazonaws.com",
+        "GetRoleCredentials",
+        published() + Duration::minutes(8),
+    );
+    portal.actor_user_id = Some(bob.clone());
+    let mut session = cloudtrail(
+        "ct-s3-1",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        published() + Duration::minutes(9),
+    );
+    session.actor_user_name = Some(BOB.into());
+    session.role_name = Some("AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b".into());
+    let mut earlier = portal.clone();
+    earlier.event_id = "ct-portal-0".into();
+    earlier.event_time = published() - Duration::minutes(30);
+    for event in [portal, session, earlier] {
+        w.ports.activity.push(event);
+    }
+    let outcome = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            published() + Duration::minutes(15),
+        )
+        .await;
+    assert!(matches!(outcome, Ok(CheckOutcome::Requeued { .. })), "{outcome:?}");
+    let published_now = w.ports.notifier.findings();
+    let activity = published_now
+        .iter()
+        .find(|f| f.rule == Rule::ActivityAfterDeprovision)
+        .expect("reported at once");
+    assert_eq!(activity.severity, Severity::High);
+    let quoted: Vec<_> = activity
+        .evidence
+        .iter()
+        .filter_map(|e| e.reference.as_deref())
+        .collect();
+    assert!(
+        quoted.contains(&"ct-portal-1") && quoted.contains(&"ct-s3-1"),
+        "{quoted:?}"
+    );
+    assert!(!quoted.contains(&"ct-portal-0"), "before the deprovision");
+}
+
+#[tokio::test]
+async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
+    let w = world(true, OktaUserStatus::Suspended, vec![]).await;
+    let outcome = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Suspended),
+            published() + Duration::minutes(15),
+        )
+        .await;
+    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        (findings[0].rule, findings[0].severity),
+        (Rule::SuspendedStillEnabled, Severity::Medium)
+    );
+}
+
+#[tokio::test]
+async fn the_same_job_checked_twice_gives_the_same_finding_id() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let at = published() + Duration::minutes(61);
+    let ids = |outcome: Result<CheckOutcome, shared::Error>| match outcome {
+        Ok(CheckOutcome::Published { findings, .. }) => findings.into_iter().map(|f| f.finding_id).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let first = ids(w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await);
+    let again = ids(w
+        .ports
+        .check(&config(), &job(DeprovisionKind::Deactivated), at + Duration::minutes(5))
+        .await);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first, again);
+}
+
+#[tokio::test]
+async fn a_group_removal_is_verified_once_that_membership_is_gone() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    let mut removal = job(DeprovisionKind::GroupRemoved);
+    removal.event_type = "group.user_membership.remove".into();
+    removal.group_id = Some(OktaGroupId::parse(DEVS_OKTA).expect("id"));
+    let outcome = w
+        .ports
+        .check(&config(), &removal, published() + Duration::minutes(15))
+        .await;
+    assert!(
+        matches!(outcome, Ok(CheckOutcome::Requeued { .. })),
+        "still a member: {outcome:?}"
+    );
+    remove_member(&w, w.org.group("aws-production-developers"), w.org.user(BOB)).await;
+    let outcome = w
+        .ports
+        .check(&config(), &removal, published() + Duration::minutes(20))
+        .await;
+    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(findings[0].rule, Rule::PropagationVerified);
+}
+
+async fn remove_member(w: &World, group: &IdcGroupId, user: &IdcUserId) {
+    let store = w.org.instance.identity_store_id.as_str();
+    let client = aws_sdk_identitystore::Client::new(w.account.sdk_config());
+    let membership = client
+        .get_group_membership_id()
+        .identity_store_id(store)
+        .group_id(group.as_str())
+        .member_id(aws_sdk_identitystore::types::MemberId::UserId(user.to_string()))
+        .send()
+        .await
+        .expect("GetGroupMembershipId");
+    client
+        .delete_group_membership()
+        .identity_store_id(store)
+        .membership_id(membership.membership_id())
+        .send()
+        .await
+        .expect("DeleteGroupMembership");
+}
+
+fn sqs_batch(records: &[(&str, &str)]) -> Value {
+    let fixture: Value =
+        serde_json::from_str(include_str!("../events/propagation-check/verification-job.json")).expect("fixture");
+    let template = fixture["Records"][0].clone();
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| {
+            let mut record = template.clone();
+            record["messageId"] = json!(id);
+            record["body"] = json!(body);
+            record
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test]
+async fn identity_center_failures_and_bad_bodies_are_reported_back_for_redelivery_not_dropped() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    // The same ports, but Identity Center unreachable (nothing listens on port 9).
+    let unreachable = w
+        .account
+        .sdk_config()
+        .to_builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let broken = CheckPorts {
+        directory: w.ports.directory,
+        identity_center: IdentityCenterClient::new(&unreachable, w.org.instance.clone()),
+        activity: FakeActivityLog::default(),
+        notifier: RecordingNotifier::default(),
+        queue: w.ports.queue,
+    };
+    let good = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("job JSON");
+    let payload = sqs_batch(&[("m-good", &good), ("m-garbled", "{not json")]);
+    let answer = broken
+        .handle_trigger(&config(), payload, published() + Duration::minutes(15))
+        .await
+        .expect("an answer");
+    let mut failed: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect();
+    failed.sort();
+    assert_eq!(failed, ["m-garbled", "m-good"]);
+    assert!(broken.notifier.findings().is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_queues_a_deactivation_the_hook_never_delivered() {
+    let missed = OktaLogEvent {
+        uuid: OktaEventId::parse("5a5e1c0d-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
+        event_type: "user.lifecycle.deactivate".into(),
+        published: published(),
+        outcome: Some("SUCCESS".into()),
+        targets: vec![LogTarget {
+            id: BOB_OKTA.into(),
+            kind: "User".into(),
+            alternate_id: Some(BOB.into()),
+        }],
+    };
+    let unrelated = OktaLogEvent {
+        uuid: OktaEventId::parse("6b6f2d1e-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
+        event_type: "user.session.start".into(),
+        published: published(),
+        outcome: Some("SUCCESS".into()),
+        targets: vec![],
+    };
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![missed, unrelated]).await;
+    let report = w
+        .ports
+        .sweep(&config(), published() + Duration::minutes(16))
+        .await
+        .expect("a sweep");
+    assert_eq!(report.jobs_queued, 1);
+    let jobs = bodies(&drain(&w.account, &w.queue_url).await);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["okta_event_id"], "5a5e1c0d-2837-11eb-9823-9fb8f750c5a9");
+    assert_eq!(jobs[0]["okta_user_id"], BOB_OKTA);
+    assert_eq!(jobs[0]["source"], "system-log-sweep");
+}
