@@ -1,1 +1,3 @@
 //! The local test world.
+
+pub mod okta_fake;
