@@ -4,6 +4,8 @@
 mod activity_log;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
+// The Okta adapter against the local Okta fake.
+mod okta_directory;
 // The okta-hook handler with events/okta-hook/ against SQS in moto, and the built binary via the runtime API.
 mod okta_hook;
 // The propagation checker against moto Identity Center + SQS, the Okta fake and an in-memory CloudTrail.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use integration_tests::moto::MotoAccount;
 use integration_tests::okta_fake::{OktaFake, api_token};
-use integration_tests::queues::{bodies, create_queue, drain};
+use integration_tests::queues::{bodies, count_all, create_queue, drain};
 use integration_tests::seed::{OrgSeed, SeededOrg};
 use serde_json::{Value, json};
 use shared::aws::{IdentityCenterClient, SqsJobQueue};
@@ -215,6 +215,22 @@ async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_rema
         ),
         "{first:?}"
     );
+    assert_eq!(
+        count_all(&w.account, &w.queue_url).await,
+        1,
+        "re-queued, held back 5 minutes"
+    );
+    // Near the max window, the re-check is due when the window ends: 1 s here, so it can be read back.
+    let near_end = published() + Duration::minutes(60) - Duration::seconds(1);
+    let second = w
+        .ports
+        .check(&config(), &job(DeprovisionKind::Deactivated), near_end)
+        .await;
+    assert!(
+        matches!(second, Ok(CheckOutcome::Requeued { delay_seconds: 1, .. })),
+        "{second:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let requeued = bodies(&drain(&w.account, &w.queue_url).await);
     assert_eq!(requeued.len(), 1);
     assert_eq!(requeued[0]["attempt"], 1);

@@ -72,7 +72,10 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { format } => review(DEMO_ORG, "the demo org", format),
@@ -106,7 +109,9 @@ async fn connect() -> Result<(ReadPorts, OktaSettings, shared::domain::LoginMapp
     let instance = idc_instance_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let mapping = login_mapping_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let sdk = aws_config::load_from_env().await;
-    let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk).await.map_err(|e| chain(&e))?;
+    let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk)
+        .await
+        .map_err(|e| chain(&e))?;
     Ok((ports, okta, mapping))
 }
 
@@ -114,7 +119,11 @@ async fn connect() -> Result<(ReadPorts, OktaSettings, shared::domain::LoginMapp
 async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Result<(), String> {
     let (ports, okta, login_mapping) = connect().await?;
     let now = Utc::now();
-    let Some(job) = ports.latest_deprovision(login, since, now).await.map_err(|e| chain(&e))? else {
+    let Some(job) = ports
+        .latest_deprovision(login, since, now)
+        .await
+        .map_err(|e| chain(&e))?
+    else {
         println!("{login} is active in Okta: there is no deprovision to verify");
         return Ok(());
     };
@@ -127,7 +136,14 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         sweep_lookback: Duration::zero(),
     };
     let seen = ports.observe(&config, &job, now).await.map_err(|e| chain(&e))?;
-    let verdict = judge(&job, &seen, PropagationPolicy { max_window: Duration::zero() }, now);
+    let verdict = judge(
+        &job,
+        &seen,
+        PropagationPolicy {
+            max_window: Duration::zero(),
+        },
+        now,
+    );
     eprintln!(
         "{} {} at {} (Okta event {}): {}",
         job.okta_user_id,
@@ -135,7 +151,10 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         job.published.to_rfc3339(),
         job.okta_event_id,
         match &verdict {
-            Verdict::Final { latency_seconds: Some(s), .. } => format!("verdict reached; SCIM latency {s} s"),
+            Verdict::Final {
+                latency_seconds: Some(s),
+                ..
+            } => format!("verdict reached; SCIM latency {s} s"),
             Verdict::Final { .. } => "verdict reached".to_owned(),
             Verdict::NotYet { .. } => "not propagated yet".to_owned(),
             Verdict::NothingToVerify(reason) => format!("nothing to verify: {reason}"),
@@ -158,9 +177,15 @@ async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), Strin
         login_mapping,
         activity_window: Duration::days(activity_days),
     };
-    let snapshot = collect_snapshot(&ports.directory, &ports.identity_center, &ports.activity, &options, Utc::now())
-        .await
-        .map_err(|e| chain(&e))?;
+    let snapshot = collect_snapshot(
+        &ports.directory,
+        &ports.identity_center,
+        &ports.activity,
+        &options,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| chain(&e))?;
     let text = serde_json::to_string_pretty(&snapshot).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
     std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!(

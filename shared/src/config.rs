@@ -228,7 +228,9 @@ pub fn idc_instance_from_env(env: &impl Env) -> Result<Option<crate::domain::Idc
 pub fn login_mapping_from_env(env: &impl Env) -> Result<crate::domain::LoginMapping> {
     match optional(env, "LOGIN_MAPPING") {
         None => Ok(crate::domain::LoginMapping::default()),
-        Some(text) => text.parse().map_err(|_| Error::config("LOGIN_MAPPING", "must be user-name or email")),
+        Some(text) => text
+            .parse()
+            .map_err(|_| Error::config("LOGIN_MAPPING", "must be user-name or email")),
     }
 }
 

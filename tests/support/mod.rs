@@ -3,6 +3,7 @@
 pub mod cloudtrail;
 pub mod lambda_runtime;
 pub mod moto;
+pub mod okta_fake;
 pub mod queues;
 pub mod sdk_calls;
 pub mod seed;

@@ -480,7 +480,13 @@ impl ReadPorts {
             None => crate::aws::IdentityCenterClient::discover(sdk).await?,
         };
         let activity = crate::aws::CloudTrailActivityLog::new(sdk);
-        Ok(CheckPorts { directory, identity_center, activity, notifier: (), queue: () })
+        Ok(CheckPorts {
+            directory,
+            identity_center,
+            activity,
+            notifier: (),
+            queue: (),
+        })
     }
 }
 

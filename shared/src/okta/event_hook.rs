@@ -1,68 +1,12 @@
-//! Okta event hook deliveries on the wire: the envelope and System Log `LogEvent`s, parsed defensively.
+//! Okta event hook deliveries on the wire: the envelope around System Log `LogEvent`s, parsed defensively.
 //! One malformed event never sinks the batch: it is reported by position (and uuid, if it has one).
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::{LogTarget, OktaEventId, OktaLogEvent};
+use super::wire::LogEvent;
+use crate::domain::OktaLogEvent;
 
 pub const ENVELOPE_EVENT_TYPE: &str = "com.okta.event_hook";
-
-/// A System Log event as Okta sends it (event hooks and `GET /api/v1/logs` share the shape).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireLogEvent {
-    pub uuid: String,
-    pub event_type: String,
-    pub published: DateTime<Utc>,
-    #[serde(default)]
-    pub outcome: Option<WireOutcome>,
-    /// `null` or absent on events without targets.
-    #[serde(default)]
-    pub target: Option<Vec<WireTarget>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct WireOutcome {
-    #[serde(default)]
-    pub result: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireTarget {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub alternate_id: Option<String>,
-}
-
-impl WireLogEvent {
-    pub fn into_domain(self) -> Result<OktaLogEvent, &'static str> {
-        let uuid = OktaEventId::parse(self.uuid).map_err(|_| "uuid is not an Okta event id")?;
-        let targets = self
-            .target
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|t| {
-                Some(LogTarget {
-                    id: t.id?,
-                    kind: t.kind?,
-                    alternate_id: t.alternate_id,
-                })
-            })
-            .collect();
-        Ok(OktaLogEvent {
-            uuid,
-            event_type: self.event_type,
-            published: self.published,
-            outcome: self.outcome.and_then(|o| o.result),
-            targets,
-        })
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,15 +60,9 @@ pub fn parse_delivery(body: &[u8]) -> Result<HookDelivery, EnvelopeError> {
             .get("uuid")
             .and_then(|u| u.as_str())
             .map(|u| u.chars().take(64).collect());
-        match serde_json::from_value::<WireLogEvent>(value) {
-            Ok(wire) => match wire.into_domain() {
-                Ok(event) => events.push(event),
-                Err(reason) => malformed.push(MalformedEvent {
-                    position,
-                    uuid,
-                    reason: reason.to_owned(),
-                }),
-            },
+        // The same System Log shape `GET /api/v1/logs` answers, read by the same type.
+        match serde_json::from_value::<LogEvent>(value) {
+            Ok(event) => events.push(OktaLogEvent::from(event)),
             Err(e) => malformed.push(MalformedEvent {
                 position,
                 uuid,

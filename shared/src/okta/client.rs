@@ -1,0 +1,318 @@
+//! `OktaClient`: the `Directory` port over Okta's management API.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::auth::Authorizer;
+use super::config::OktaConfig;
+use super::transport::{Answer, Transport};
+use super::{OktaError, paging, wire};
+use crate::domain::{GroupPushMapping, IdcGroupId, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser};
+use crate::error::Result;
+use crate::ports::{Directory, LogQuery};
+
+/// Okta's "Not found: Resource not found" error code.
+const NOT_FOUND: &str = "E0000007";
+
+/// Reads one Okta org. Build it once (at cold start) and share it: it holds the HTTP connection pool and, for a
+/// service app, the cached access token.
+#[derive(Debug)]
+pub struct OktaClient {
+    base: Url,
+    page_size: String,
+    transport: Transport,
+    authorizer: Authorizer,
+}
+
+impl OktaClient {
+    /// Checks the configuration (base URL, credentials, private key) without sending anything.
+    pub fn new(config: OktaConfig) -> Result<Self, OktaError> {
+        let base = org_url(config.base_url)?;
+        let token_url = base
+            .join("oauth2/v1/token")
+            .map_err(|_| OktaError::Config("the base URL cannot hold /oauth2/v1/token"))?;
+        Ok(Self {
+            authorizer: Authorizer::new(&config.credentials, token_url)?,
+            transport: Transport::new(config.timeout, config.retry)?,
+            page_size: config.page_size.max(1).to_string(),
+            base,
+        })
+    }
+
+    /// `{base}/{segments…}?{query}`; each segment is percent-encoded, so a login cannot change the path.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// A list endpoint's first page: `limit` plus the given parameters.
+    fn list_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.url(segments, &[("limit", self.page_size.as_str())]);
+        url.query_pairs_mut().extend_pairs(query);
+        url
+    }
+
+    /// GET `url`; a 4xx other than 429 becomes `Refused` with Okta's error code and summary.
+    async fn get(&self, url: &Url) -> Result<Answer, OktaError> {
+        let authorization = self.authorizer.header(&self.transport).await?;
+        let path = url.path();
+        let answer = self
+            .transport
+            .send(path, |http| {
+                Ok(http
+                    .get(url.clone())
+                    .header(AUTHORIZATION, authorization.clone())
+                    .header(ACCEPT, "application/json"))
+            })
+            .await?;
+        if answer.status.is_success() {
+            return Ok(answer);
+        }
+        let error = wire::ErrorBody::read(&answer.body);
+        Err(OktaError::Refused {
+            path: path.to_owned(),
+            status: answer.status.as_u16(),
+            code: error.error_code.unwrap_or_else(|| "no errorCode".to_owned()),
+            summary: error.error_summary.unwrap_or_else(|| "no errorSummary".to_owned()),
+        })
+    }
+
+    async fn get_one<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T, OktaError> {
+        let answer = self.get(url).await?;
+        wire::decode_one(&answer.body, url.path(), what)
+    }
+
+    /// Every record of a list, following `rel="next"` links until there are none. `until_empty` also stops at
+    /// an empty page (the System Log may keep offering next links).
+    async fn list<T: DeserializeOwned>(&self, first: Url, until_empty: bool) -> Result<Vec<T>, OktaError> {
+        let mut records = Vec::new();
+        let mut visited = HashSet::new();
+        let mut url = first;
+        for page in 1.. {
+            let answer = self.get(&url).await?;
+            let page_records: Vec<T> = wire::decode_page(&answer.body, url.path(), page)?;
+            let empty = page_records.is_empty();
+            records.extend(page_records);
+            if empty && until_empty {
+                break;
+            }
+            let Some(next) = paging::next_page(&answer.headers, &url, &self.base)? else {
+                break;
+            };
+            visited.insert(url);
+            if visited.contains(&next) {
+                return Err(OktaError::NextLink {
+                    path: next.path().to_owned(),
+                    reason: "it leads back to a page already read",
+                });
+            }
+            url = next;
+        }
+        Ok(records)
+    }
+
+    async fn group_members(&self, group: wire::Group) -> Result<OktaGroup, OktaError> {
+        let url = self.list_url(&["api", "v1", "groups", group.id.as_str(), "users"], &[]);
+        let members: Vec<wire::Member> = self.list(url, false).await?;
+        Ok(OktaGroup {
+            id: group.id,
+            name: group.profile.name,
+            members: members.into_iter().map(|member| member.id).collect(),
+        })
+    }
+}
+
+impl Directory for OktaClient {
+    /// The plain list leaves DEPROVISIONED users out, so they are asked for by filter too and merged by id.
+    async fn users(&self) -> Result<Vec<OktaUser>> {
+        let listed = self.list::<wire::User>(self.list_url(&["api", "v1", "users"], &[]), false);
+        let deprovisioned = self.list::<wire::User>(
+            self.list_url(&["api", "v1", "users"], &[("filter", r#"status eq "DEPROVISIONED""#)]),
+            false,
+        );
+        let (listed, deprovisioned) = tokio::try_join!(listed, deprovisioned)?;
+        let mut seen = HashSet::new();
+        Ok(listed
+            .into_iter()
+            .chain(deprovisioned)
+            .map(OktaUser::from)
+            .filter(|user| seen.insert(user.id.clone()))
+            .collect())
+    }
+
+    async fn user(&self, id_or_login: &str) -> Result<Option<OktaUser>> {
+        let url = self.url(&["api", "v1", "users", id_or_login], &[]);
+        match self.get_one::<wire::User>(&url, "the user").await {
+            Ok(user) => Ok(Some(user.into())),
+            Err(OktaError::Refused { status, code, .. }) if status == StatusCode::NOT_FOUND && code == NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Groups one after another: each costs a request per page of members, and Okta's limits are per minute.
+    async fn groups(&self) -> Result<Vec<OktaGroup>> {
+        let groups: Vec<wire::Group> = self.list(self.list_url(&["api", "v1", "groups"], &[]), false).await?;
+        let mut with_members = Vec::with_capacity(groups.len());
+        for group in groups {
+            with_members.push(self.group_members(group).await?);
+        }
+        Ok(with_members)
+    }
+
+    async fn app(&self, app_id: &OktaAppId) -> Result<OktaApp> {
+        let app = ["api", "v1", "apps", app_id.as_str()];
+        let under_app = |rest: &[&'static str]| [&app[..], rest].concat();
+        let app_url = self.url(&app, &[]);
+        let (found, app_users, mappings, keys) = tokio::try_join!(
+            self.get_one::<wire::App>(&app_url, "the app"),
+            self.list::<wire::AppUserRecord>(self.list_url(&under_app(&["users"]), &[]), false),
+            self.list::<wire::PushMapping>(self.list_url(&under_app(&["group-push", "mappings"]), &[]), false),
+            self.list::<wire::Key>(self.url(&under_app(&["credentials", "keys"]), &[]), false),
+        )?;
+        Ok(OktaApp {
+            id: app_id.clone(),
+            signing_keys: keys
+                .into_iter()
+                .map(|key| key.into_signing_key(found.active_kid()))
+                .collect(),
+            label: found.label,
+            app_users: app_users.into_iter().map(Into::into).collect(),
+            group_push_mappings: mappings.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// `GET /api/v1/apps/{appId}/group-push/mappings?sourceGroupId=…`: the mapping's target, whatever its status.
+    async fn group_push_target(&self, app_id: &OktaAppId, group_id: &OktaGroupId) -> Result<Option<IdcGroupId>> {
+        let url = self.list_url(
+            &["api", "v1", "apps", app_id.as_str(), "group-push", "mappings"],
+            &[("sourceGroupId", group_id.as_str())],
+        );
+        let mappings: Vec<wire::PushMapping> = self.list(url, false).await?;
+        Ok(mappings
+            .into_iter()
+            .map(GroupPushMapping::from)
+            .filter(|m| &m.source_group_id == group_id)
+            .find_map(|m| m.target_group_id))
+    }
+
+    /// A bounded query (`since` and `until`), oldest first, every page followed until an empty page or no next.
+    async fn system_log(&self, query: &LogQuery) -> Result<Vec<OktaLogEvent>> {
+        let since = okta_time(query.since);
+        let until = okta_time(query.until);
+        let filter = event_type_filter(&query.event_types);
+        let mut parameters = vec![
+            ("since", since.as_str()),
+            ("until", until.as_str()),
+            ("sortOrder", "ASCENDING"),
+        ];
+        if let Some(filter) = &filter {
+            parameters.push(("filter", filter.as_str()));
+        }
+        let events: Vec<wire::LogEvent> = self
+            .list(self.list_url(&["api", "v1", "logs"], &parameters), true)
+            .await?;
+        Ok(events.into_iter().map(Into::into).collect())
+    }
+}
+
+/// The org's base URL with a trailing slash. Okta takes HTTPS only; plain HTTP is allowed on loopback for fakes.
+fn org_url(mut base: Url) -> Result<Url, OktaError> {
+    let loopback = match base.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => return Err(OktaError::Config("the base URL has no host")),
+    };
+    if base.scheme() != "https" && !(base.scheme() == "http" && loopback) {
+        return Err(OktaError::Config(
+            "the base URL must be https:// (http:// only on loopback)",
+        ));
+    }
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(OktaError::Config("the base URL must not have a query or a fragment"));
+    }
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    Ok(base)
+}
+
+/// ISO 8601 with milliseconds, as Okta writes and reads dates.
+fn okta_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `eventType eq "a" or eventType eq "b"`; each type written as a JSON string, as Okta's filter grammar wants.
+fn event_type_filter(event_types: &[String]) -> Option<String> {
+    let clauses: Vec<String> = event_types
+        .iter()
+        .map(|event_type| format!("eventType eq {}", serde_json::Value::from(event_type.as_str())))
+        .collect();
+    (!clauses.is_empty()).then(|| clauses.join(" or "))
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::okta::Credentials;
+
+    fn client(base: &str) -> Result<OktaClient, OktaError> {
+        let token = SecretString::from("token".to_owned());
+        OktaClient::new(OktaConfig::new(Url::parse(base).unwrap(), Credentials::ApiToken(token)))
+    }
+
+    #[test]
+    fn a_login_is_one_encoded_path_segment() {
+        let client = client("https://acme.okta.com").unwrap();
+        let url = client.url(&["api", "v1", "users", "jane/../doe@example.com"], &[]);
+        assert_eq!(
+            url.as_str(),
+            "https://acme.okta.com/api/v1/users/jane%2F..%2Fdoe@example.com"
+        );
+    }
+
+    #[test]
+    fn a_base_url_with_a_path_keeps_it() {
+        let client = client("https://proxy.example/okta").unwrap();
+        let url = client.list_url(&["api", "v1", "groups"], &[]);
+        assert_eq!(url.as_str(), "https://proxy.example/okta/api/v1/groups?limit=200");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_loopback() {
+        assert!(matches!(client("http://acme.okta.com"), Err(OktaError::Config(_))));
+        assert!(client("http://127.0.0.1:8080").is_ok());
+        assert!(client("http://localhost:8080").is_ok());
+    }
+
+    #[test]
+    fn event_types_are_or_ed_as_json_strings() {
+        let types = ["user.lifecycle.deactivate".to_owned(), "odd\"type".to_owned()];
+        assert_eq!(
+            event_type_filter(&types).as_deref(),
+            Some(r#"eventType eq "user.lifecycle.deactivate" or eventType eq "odd\"type""#)
+        );
+        assert_eq!(event_type_filter(&[]), None);
+    }
+
+    #[test]
+    fn times_are_written_with_milliseconds_in_utc() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(okta_time(at), "2023-11-14T22:13:20.000Z");
+    }
+}

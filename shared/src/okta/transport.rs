@@ -1,0 +1,118 @@
+//! One HTTP exchange with Okta, sent again as the retry policy allows: after a 429 wait for the rate-limit
+//! reset, after a 5xx, a timeout or a failed connection back off. Anything else is the caller's to read.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::header::{DATE, HeaderMap};
+use reqwest::{RequestBuilder, StatusCode};
+
+use super::OktaError;
+use super::retry::RetryPolicy;
+
+const RATE_LIMIT_RESET: &str = "x-rate-limit-reset";
+
+#[derive(Debug)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+/// A whole answer: read to the end inside the retry loop, so a body that times out is retried too.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Transport {
+    pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self, OktaError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("deprov-audit/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(OktaError::HttpClient)?;
+        Ok(Self { http, retry })
+    }
+
+    /// Sends what `build` makes (built afresh for every attempt) until Okta answers anything but a 429 or a 5xx,
+    /// or the attempts run out. `path` names the request in logs and errors.
+    pub async fn send(
+        &self,
+        path: &str,
+        build: impl Fn(&reqwest::Client) -> Result<RequestBuilder, OktaError>,
+    ) -> Result<Answer, OktaError> {
+        let attempts = self.retry.attempts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= attempts;
+            let wait = match exchange(build(&self.http)?).await {
+                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                    if last {
+                        tracing::warn!(path, status = 429, attempt, "Okta rate limit: giving up");
+                        return Err(OktaError::RateLimited {
+                            path: path.to_owned(),
+                            attempts: attempt,
+                        });
+                    }
+                    self.retry.rate_limit_wait(
+                        header(&answer.headers, RATE_LIMIT_RESET),
+                        header(&answer.headers, DATE.as_str()),
+                        Utc::now(),
+                        attempt,
+                    )
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    if last {
+                        tracing::warn!(
+                            path,
+                            status = answer.status.as_u16(),
+                            attempt,
+                            "Okta unavailable: giving up"
+                        );
+                        return Err(OktaError::Unavailable {
+                            path: path.to_owned(),
+                            status: answer.status.as_u16(),
+                            attempts: attempt,
+                        });
+                    }
+                    self.retry.backoff(attempt)
+                }
+                Ok(answer) => {
+                    tracing::debug!(path, status = answer.status.as_u16(), attempt, "Okta answered");
+                    return Ok(answer);
+                }
+                Err(source) if (source.is_timeout() || source.is_connect()) && !last => self.retry.backoff(attempt),
+                Err(source) => {
+                    tracing::warn!(path, attempt, timeout = source.is_timeout(), "Okta request failed");
+                    return Err(OktaError::Transport {
+                        path: path.to_owned(),
+                        attempts: attempt,
+                        source,
+                    });
+                }
+            };
+            tracing::info!(
+                path,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "retrying Okta request"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+async fn exchange(request: RequestBuilder) -> Result<Answer, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?.to_vec();
+    Ok(Answer { status, headers, body })
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
