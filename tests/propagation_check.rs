@@ -15,8 +15,8 @@ use shared::domain::{
     OktaUserStatus, PushMappingStatus, Rule, Severity, VerificationJob,
 };
 use shared::handlers::propagation_check::{CheckConfig, CheckOutcome, CheckPorts};
+use shared::in_memory::{FakeActivityLog, RecordingNotifier};
 use shared::okta::OktaClient;
-use shared::testing::{FakeActivityLog, RecordingNotifier};
 
 const APP: &str = "0oa1awsidc00000001";
 const BOB: &str = "bob.martin@acme.example";

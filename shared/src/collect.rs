@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::deprovision::watched_event_types;
 use crate::domain::{
     ActivityEvent, IdcSide, IdentityLinks, LoginMapping, OktaAppId, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION,
 };
 use crate::error::Result;
-use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LookupAttribute};
+use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LogQuery, LookupAttribute};
 
 /// The access portal's event source: `Federate` (console) and `GetRoleCredentials` (CLI) carry the user id.
 pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
@@ -28,7 +29,7 @@ pub async fn collect_snapshot(
     options: &CollectOptions,
     now: DateTime<Utc>,
 ) -> Result<OrgSnapshot> {
-    let (okta, idc) = tokio::try_join!(collect_okta(directory, options), collect_idc(identity_center))?;
+    let (okta, idc) = tokio::try_join!(collect_okta(directory, options, now), collect_idc(identity_center))?;
     let activity = collect_activity(activity_log, &okta, &idc, options, now).await?;
     Ok(OrgSnapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -39,13 +40,24 @@ pub async fn collect_snapshot(
     })
 }
 
-async fn collect_okta(directory: &impl Directory, options: &CollectOptions) -> Result<OktaSide> {
-    let (users, groups, app) = tokio::try_join!(directory.users(), directory.groups(), directory.app(&options.app_id))?;
+async fn collect_okta(directory: &impl Directory, options: &CollectOptions, now: DateTime<Utc>) -> Result<OktaSide> {
+    let log = LogQuery {
+        since: now - options.activity_window,
+        until: now,
+        event_types: watched_event_types(),
+    };
+    let (users, groups, app, deprovisions) = tokio::try_join!(
+        directory.users(),
+        directory.groups(),
+        directory.app(&options.app_id),
+        directory.system_log(&log)
+    )?;
     Ok(OktaSide {
         org_url: options.org_url.clone(),
         users,
         groups,
         app,
+        deprovisions,
     })
 }
 

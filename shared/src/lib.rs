@@ -9,13 +9,13 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+#[cfg(any(test, feature = "in-memory"))]
+pub mod in_memory;
 pub mod metrics;
 pub mod notify;
 pub mod okta;
 pub mod ports;
 pub mod report;
 pub mod rules;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
 
 pub use error::{Error, Result};

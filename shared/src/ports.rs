@@ -1,6 +1,6 @@
 //! The ports: one trait per outside system, named for its role, returning domain types.
 //! Adapters: `okta::OktaClient`, `aws::IdentityCenterClient`, `aws::CloudTrailActivityLog`, `aws::SnsNotifier`,
-//! `notify::{StdoutNotifier, FileNotifier}`. Fakes (feature `testing`): `testing::*`.
+//! `notify::{StdoutNotifier, FileNotifier}`. In-memory adapters (feature `in-memory`, for tests and offline runs): `in_memory::*`.
 
 use std::future::Future;
 

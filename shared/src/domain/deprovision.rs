@@ -36,6 +36,24 @@ pub const DEPROVISION_EVENT_TYPES: [&str; 5] = [
 /// Push failures: `application.provision.user.push_profile`, `.deactivate`, … and group-membership pushes.
 pub const PUSH_FAILURE_PREFIXES: [&str; 2] = ["application.provision.user.", "application.provision.group_membership."];
 
+/// Push failures asked for by exact type where a filter needs one (the System Log sweep and snapshots).
+pub const PUSH_FAILURE_EVENT_TYPES: [&str; 5] = [
+    "application.provision.user.push_profile",
+    "application.provision.user.deactivate",
+    "application.provision.user.push",
+    "application.provision.user.sync",
+    "application.provision.group_membership.remove",
+];
+
+/// Every event type worth reading from the System Log: the deprovisions and the push failures.
+pub fn watched_event_types() -> Vec<String> {
+    DEPROVISION_EVENT_TYPES
+        .iter()
+        .chain(PUSH_FAILURE_EVENT_TYPES.iter())
+        .map(|t| (*t).to_owned())
+        .collect()
+}
+
 /// Where a job came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

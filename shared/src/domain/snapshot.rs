@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::activity::ActivityEvent;
 use super::idc::{AccountAssignment, IdcGroup, IdcInstance, IdcUser, PermissionSet};
 use super::ids::AccountId;
-use super::okta::{OktaApp, OktaGroup, OktaUser};
+use super::okta::{OktaApp, OktaGroup, OktaLogEvent, OktaUser};
 
 pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
 
@@ -29,6 +29,9 @@ pub struct OktaSide {
     #[serde(default)]
     pub groups: Vec<OktaGroup>,
     pub app: OktaApp,
+    /// System Log deprovisioning events in the snapshot's window, replayed through the propagation verdict.
+    #[serde(default)]
+    pub deprovisions: Vec<OktaLogEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

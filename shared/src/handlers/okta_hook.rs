@@ -191,7 +191,7 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
 mod tests {
     use super::*;
     use crate::domain::DeprovisionKind;
-    use crate::testing::RecordingJobQueue;
+    use crate::in_memory::RecordingJobQueue;
 
     macro_rules! fixture {
         ($name:literal) => {

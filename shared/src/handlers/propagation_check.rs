@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::collect::PORTAL_EVENT_SOURCE;
 use crate::domain::activity::SCIM_EVENT_SOURCE;
-use crate::domain::deprovision::{DEPROVISION_EVENT_TYPES, MAX_QUEUE_DELAY_SECONDS, select_jobs};
+use crate::domain::deprovision::{MAX_QUEUE_DELAY_SECONDS, select_jobs, watched_event_types};
 use crate::domain::{
     ActivityEvent, DeprovisionKind, EffectiveAssignment, Finding, IdcUser, JobSource, LoginMapping, OktaAppId,
     Principal, VerificationJob,
@@ -18,19 +18,7 @@ use crate::ports::{
     ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
     UserLookup,
 };
-use crate::rules::propagation::{Observation, PropagationPolicy, RemovedGroup, Verdict, judge};
-
-/// Push failures the sweep asks the System Log for (hooks deliver them by type too).
-pub const SWEPT_PUSH_FAILURE_TYPES: [&str; 5] = [
-    "application.provision.user.push_profile",
-    "application.provision.user.deactivate",
-    "application.provision.user.push",
-    "application.provision.user.sync",
-    "application.provision.group_membership.remove",
-];
-
-/// SCIM calls can be logged a little before Okta's own event timestamp; look this far back for them.
-const SCIM_CLOCK_SKEW_SECONDS: i64 = 120;
+use crate::rules::propagation::{Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, judge};
 
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
@@ -198,12 +186,10 @@ where
     /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
     /// the hook's, so a deprovision seen by both yields the same finding ids.
     pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
-        let mut event_types: Vec<String> = DEPROVISION_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
-        event_types.extend(SWEPT_PUSH_FAILURE_TYPES.iter().map(|t| (*t).to_owned()));
         let query = LogQuery {
             since: now - config.sweep_lookback,
             until: now,
-            event_types,
+            event_types: watched_event_types(),
         };
         let events = self.directory.system_log(&query).await?;
         let selection = select_jobs(
@@ -276,7 +262,7 @@ where
                 idc_group_id,
             });
         }
-        let since = job.published - Duration::seconds(SCIM_CLOCK_SKEW_SECONDS);
+        let since = job.published - SCIM_CLOCK_SKEW;
         seen.scim_events = self
             .lookup(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into()), since, now)
             .await?

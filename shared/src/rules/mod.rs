@@ -5,9 +5,10 @@ mod certificates;
 mod deprovisioning;
 pub mod propagation;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Finding, IdentityLinks, LoginMapping, OrgSnapshot};
+use crate::domain::deprovision::select_jobs;
+use crate::domain::{Finding, IdentityLinks, JobSource, LoginMapping, OrgSnapshot};
 
 pub use certificates::KeyExpiryThresholds;
 
@@ -18,6 +19,9 @@ pub struct Policy {
     pub now: DateTime<Utc>,
     pub login_mapping: LoginMapping,
     pub key_expiry: KeyExpiryThresholds,
+    /// SCIM's window: a deprovision younger than this is not judged yet.
+    pub propagation_window: Duration,
+    pub propagation: propagation::PropagationPolicy,
 }
 
 impl Policy {
@@ -26,6 +30,10 @@ impl Policy {
             now,
             login_mapping: LoginMapping::default(),
             key_expiry: KeyExpiryThresholds::default(),
+            propagation_window: Duration::seconds(900),
+            propagation: propagation::PropagationPolicy {
+                max_window: Duration::seconds(3600),
+            },
         }
     }
 }
@@ -42,7 +50,32 @@ pub fn evaluate(snapshot: &OrgSnapshot, policy: &Policy) -> Vec<Finding> {
     findings.extend(assignments::direct_user_assignments(snapshot, &links, policy));
     findings.extend(assignments::orphaned_idc_users(snapshot, &links, policy));
     findings.extend(certificates::signing_keys_expiring(snapshot, policy));
+    findings.extend(replay_deprovisions(snapshot, &links, policy));
+    // The same finding can come from a snapshot rule and from a replayed event (same rule, same person): once.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert(f.finding_id.clone()));
     sort_findings(&mut findings);
+    findings
+}
+
+/// Each deprovisioning event in the snapshot whose window is over, through the propagation verdict.
+fn replay_deprovisions(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
+    let selection = select_jobs(
+        &snapshot.okta.deprovisions,
+        Some(&snapshot.okta.app.id),
+        policy.propagation_window,
+        JobSource::SystemLogSweep,
+    );
+    let mut findings = Vec::new();
+    for job in selection.jobs.iter().filter(|j| j.check_after <= policy.now) {
+        let seen = propagation::observe_in_snapshot(snapshot, links, job);
+        match propagation::judge(job, &seen, policy.propagation, policy.now) {
+            propagation::Verdict::Final { findings: found, .. } | propagation::Verdict::NotYet { findings: found } => {
+                findings.extend(found)
+            }
+            propagation::Verdict::NothingToVerify(_) => {}
+        }
+    }
     findings
 }
 
@@ -112,9 +145,12 @@ mod tests {
     }
 
     #[test]
-    fn a_deactivated_user_disabled_in_identity_center_raises_nothing() {
+    fn a_deactivated_user_disabled_in_identity_center_raises_only_the_evidence_record() {
         let findings = run(&demo());
-        assert!(rules_for(&findings, "erin.kowalski@acme.example").is_empty());
+        assert_eq!(
+            rules_for(&findings, "erin.kowalski@acme.example"),
+            [(Rule::PropagationVerified, Severity::Info)]
+        );
         let mut fixed = demo();
         fixed
             .idc
@@ -125,7 +161,10 @@ mod tests {
         let findings = run(&fixed);
         assert_eq!(
             rules_for(&findings, "bob.martin@acme.example"),
-            [(Rule::ActivityAfterDeprovision, Severity::High)]
+            [
+                (Rule::ActivityAfterDeprovision, Severity::High),
+                (Rule::PropagationVerified, Severity::Info)
+            ]
         );
     }
 
@@ -212,5 +251,69 @@ mod tests {
             f.rule,
             Rule::DeprovisionedUserEnabled | Rule::SuspendedStillEnabled | Rule::ActivityAfterDeprovision
         )));
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+    use crate::domain::{IdcUserStatus, Rule, Severity};
+
+    fn demo() -> OrgSnapshot {
+        serde_json::from_str(include_str!("../../../events/demo/org.json")).expect("the demo org parses")
+    }
+
+    fn by_rule(findings: &[Finding], rule: Rule) -> Vec<&Finding> {
+        findings.iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn a_replayed_deactivation_that_never_reached_identity_center_is_overdue() {
+        let snapshot = demo();
+        let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+        let overdue = by_rule(&findings, Rule::PropagationOverdue);
+        assert_eq!(overdue.len(), 1);
+        assert_eq!(
+            overdue[0].subject.okta_event_id.as_deref(),
+            Some("9d1f3c2a-2837-11eb-9823-9fb8f750c5a9")
+        );
+        assert_eq!(overdue[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn a_replayed_deactivation_that_propagated_is_verified_with_its_latency() {
+        let snapshot = demo();
+        let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+        let verified = by_rule(&findings, Rule::PropagationVerified);
+        assert_eq!(verified.len(), 1);
+        assert!(verified[0].title.contains("in 271 s"), "{}", verified[0].title);
+    }
+
+    #[test]
+    fn a_state_found_by_a_rule_and_by_a_replayed_event_is_reported_once() {
+        let snapshot = demo();
+        let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+        assert_eq!(by_rule(&findings, Rule::SuspendedStillEnabled).len(), 1);
+        assert_eq!(by_rule(&findings, Rule::ActivityAfterDeprovision).len(), 1);
+    }
+
+    #[test]
+    fn a_deprovision_still_inside_its_window_is_not_judged_yet() {
+        let snapshot = demo();
+        let mut policy = Policy::at(snapshot.collected_at);
+        policy.propagation_window = Duration::days(30);
+        let findings = evaluate(&snapshot, &policy);
+        assert!(by_rule(&findings, Rule::PropagationOverdue).is_empty());
+        assert!(by_rule(&findings, Rule::PropagationVerified).is_empty());
+        let mut fixed = demo();
+        fixed
+            .idc
+            .users
+            .iter_mut()
+            .filter(|u| u.user_name.starts_with("bob"))
+            .for_each(|u| u.status = IdcUserStatus::Disabled);
+        let findings = evaluate(&fixed, &Policy::at(fixed.collected_at));
+        assert!(by_rule(&findings, Rule::PropagationOverdue).is_empty());
+        assert_eq!(by_rule(&findings, Rule::PropagationVerified).len(), 2);
     }
 }

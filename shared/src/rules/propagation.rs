@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    ActivityEvent, DeprovisionKind, EffectiveAssignment, Evidence, Finding, IdcGroupId, IdcUser, OktaUserStatus, Rule,
-    Severity, Subject, VerificationJob,
+    ActivityEvent, DeprovisionKind, EffectiveAssignment, Evidence, Finding, IdcGroupId, IdcUser, IdentityLinks,
+    OktaUserStatus, OrgSnapshot, Rule, Severity, Subject, VerificationJob,
 };
 
 use super::describe_assignment;
@@ -53,6 +53,55 @@ pub enum Verdict {
     },
     /// Nothing to verify for this job, and why (e.g. the user was reactivated, the group is not pushed).
     NothingToVerify(&'static str),
+}
+
+/// SCIM calls can be logged a little before Okta's own event timestamp.
+pub const SCIM_CLOCK_SKEW: Duration = Duration::seconds(120);
+
+/// The observation a snapshot holds for one job: the checker's questions, answered from the snapshot, with
+/// identities linked as the snapshot rules link them.
+pub fn observe_in_snapshot(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, job: &VerificationJob) -> Observation {
+    let okta_user = snapshot.okta.users.iter().find(|u| u.id == job.okta_user_id);
+    let mut seen = Observation {
+        okta_status_now: okta_user.map(|u| u.status),
+        ..Observation::default()
+    };
+    let Some(user) = links.idc_user_for(&job.okta_user_id) else {
+        return seen;
+    };
+    seen.access = snapshot.idc.effective_assignments(&user.id);
+    if let (DeprovisionKind::GroupRemoved, Some(group)) = (job.kind, &job.group_id) {
+        let target = snapshot
+            .okta
+            .app
+            .group_push_mappings
+            .iter()
+            .find(|m| &m.source_group_id == group)
+            .and_then(|m| m.target_group_id.clone());
+        seen.removed_group = target.map(|idc_group_id| RemovedGroup {
+            still_member: snapshot
+                .idc
+                .groups
+                .iter()
+                .any(|g| g.id == idc_group_id && g.members.contains(&user.id)),
+            idc_group_id,
+        });
+    }
+    seen.scim_events = snapshot
+        .activity
+        .iter()
+        .filter(|e| e.is_scim() && e.target_user_id.as_ref() == Some(&user.id))
+        .filter(|e| e.event_time >= job.published - SCIM_CLOCK_SKEW)
+        .cloned()
+        .collect();
+    seen.activity = snapshot
+        .activity
+        .iter()
+        .filter(|e| e.event_time >= job.published && e.is_by(&user.id, &user.user_name))
+        .cloned()
+        .collect();
+    seen.idc_user = Some(user.clone());
+    seen
 }
 
 /// At most this many events are quoted as evidence.
@@ -109,7 +158,7 @@ pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolic
     if now < job.published + policy.max_window {
         return Verdict::NotYet { findings };
     }
-    findings.push(overdue(job, seen, policy, now));
+    findings.push(overdue(job, seen, now));
     Verdict::Final {
         findings,
         latency_seconds: None,
@@ -145,6 +194,25 @@ fn subject(job: &VerificationJob, seen: &Observation) -> Subject {
         okta_event_id: Some(job.okta_event_id.to_string()),
         group_id: job.group_id.as_ref().map(ToString::to_string),
         ..Subject::default()
+    }
+}
+
+/// The person, not the event: findings about a person's state (still enabled after a suspension, use of AWS
+/// after a deprovision) get the same id from every path that finds them — this checker and the snapshot rules.
+fn person_subject(job: &VerificationJob, seen: &Observation) -> Subject {
+    Subject {
+        okta_event_id: None,
+        group_id: None,
+        ..subject(job, seen)
+    }
+}
+
+/// `61 min`, `5 h`, `3 days`.
+fn elapsed(span: Duration) -> String {
+    match span.num_minutes() {
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
     }
 }
 
@@ -249,7 +317,7 @@ fn suspended_still_enabled(job: &VerificationJob, seen: &Observation, now: DateT
             "{} was suspended in Okta but is still enabled in IAM Identity Center",
             who(job)
         ),
-        subject(job, seen),
+        person_subject(job, seen),
         now,
     )
     .with_evidence(evidence)
@@ -259,7 +327,7 @@ fn suspended_still_enabled(job: &VerificationJob, seen: &Observation, now: DateT
     )
 }
 
-fn overdue(job: &VerificationJob, seen: &Observation, policy: PropagationPolicy, now: DateTime<Utc>) -> Finding {
+fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Finding {
     let mut evidence = vec![okta_evidence(job), idc_state_evidence(seen, now)];
     if let Some(group) = &seen.removed_group {
         evidence.push(Evidence::new(
@@ -279,13 +347,13 @@ fn overdue(job: &VerificationJob, seen: &Observation, policy: PropagationPolicy,
             "no SCIM call for this user since the Okta event",
         ));
     }
-    let minutes = policy.max_window.num_minutes();
+    let late = elapsed(now - job.published);
     let user_id = seen.idc_user.as_ref().map_or("<user id>", |u| u.id.as_str());
     Finding::new(
         Rule::PropagationOverdue,
         Severity::High,
         format!(
-            "{} deprovision has not reached IAM Identity Center after {minutes} min; {} assignment(s) remain",
+            "{} deprovision has not reached IAM Identity Center {late} after the Okta event; {} assignment(s) remain",
             who(job),
             seen.access.len()
         ),
@@ -336,11 +404,7 @@ fn activity_finding(job: &VerificationJob, seen: &Observation, now: DateTime<Utc
             who(job),
             events.len()
         ),
-        Subject {
-            okta_event_id: None,
-            group_id: None,
-            ..subject(job, seen)
-        },
+        person_subject(job, seen),
         now,
     )
     .with_evidence(evidence)

@@ -1,4 +1,4 @@
-//! In-memory fakes of the ports (feature `testing`): for rule tests, flows and offline runs. Never deployed.
+//! In-memory adapters of the ports (feature `in-memory`): for rule and flow tests, and offline runs such as the demo. Never deployed.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
