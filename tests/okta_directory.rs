@@ -249,6 +249,7 @@ fn acme() -> (OktaSide, Vec<OktaLogEvent>) {
         users,
         groups,
         app,
+        deprovisions: vec![],
     };
     (okta, log)
 }

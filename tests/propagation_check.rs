@@ -96,6 +96,7 @@ async fn world(bob_enabled: bool, status: OktaUserStatus, log: Vec<OktaLogEvent>
             }],
             signing_keys: vec![],
         },
+        deprovisions: vec![],
     };
     let okta = OktaFake::start(okta_side, log).await;
     let queue_url = create_queue(&account, "verify").await;
