@@ -2,6 +2,8 @@
 
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;
+// collect_snapshot over every real adapter, then the rules on the snapshot.
+mod collect;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
 // The Okta adapter against the local Okta fake.
