@@ -41,6 +41,7 @@ fn config() -> CheckConfig {
     CheckConfig {
         aws_app_id: OktaAppId::parse(APP).expect("app id"),
         login_mapping: LoginMapping::UserName,
+        external_id_issuer: None,
         propagation_window: Duration::minutes(15),
         max_window: Duration::minutes(60),
         recheck_interval: Duration::minutes(5),
@@ -340,20 +341,26 @@ async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
 }
 
 #[tokio::test]
-async fn the_same_job_checked_twice_gives_the_same_finding_id() {
+async fn the_same_deprovision_checked_twice_from_hook_and_sweep_gives_the_same_finding_id() {
     let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
     let at = published() + Duration::minutes(61);
     let ids = |outcome: Result<CheckOutcome, shared::Error>| match outcome {
         Ok(CheckOutcome::Published { findings, .. }) => findings.into_iter().map(|f| f.finding_id).collect::<Vec<_>>(),
         other => panic!("{other:?}"),
     };
-    let first = ids(w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await);
-    let again = ids(w
-        .ports
-        .check(&config(), &job(DeprovisionKind::Deactivated), at + Duration::minutes(5))
-        .await);
+    let from_hook = job(DeprovisionKind::Deactivated);
+    // The sweep's job for the same event: another source, no login, checked later and on a later attempt.
+    let mut from_sweep = job(DeprovisionKind::Deactivated);
+    from_sweep.source = JobSource::SystemLogSweep;
+    from_sweep.login = None;
+    from_sweep.attempt = 3;
+    from_sweep.check_after = published() + Duration::minutes(20);
+    let first = ids(w.ports.check(&config(), &from_hook, at).await);
+    let again = ids(w.ports.check(&config(), &from_hook, at + Duration::minutes(5)).await);
+    let swept = ids(w.ports.check(&config(), &from_sweep, at + Duration::minutes(9)).await);
     assert_eq!(first.len(), 1);
     assert_eq!(first, again);
+    assert_eq!(first, swept);
 }
 
 #[tokio::test]
@@ -483,4 +490,53 @@ async fn the_sweep_queues_a_deactivation_the_hook_never_delivered() {
     assert_eq!(jobs[0]["okta_event_id"], "5a5e1c0d-2837-11eb-9823-9fb8f750c5a9");
     assert_eq!(jobs[0]["okta_user_id"], BOB_OKTA);
     assert_eq!(jobs[0]["source"], "system-log-sweep");
+}
+
+#[tokio::test]
+async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
+    let account = MotoAccount::new().await;
+    let issuer = "https://scim.example/okta";
+    let org = OrgSeed::new()
+        .scim_user("bmartin-legacy", issuer, BOB_OKTA)
+        .group("aws-production-developers", &["bmartin-legacy"])
+        .permission_set("Developer", "PT8H")
+        .assign_group("aws-production-developers", "Developer", "production")
+        .seed(&account)
+        .await;
+    let okta_side = OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: vec![okta_user(BOB_OKTA, BOB, OktaUserStatus::Deprovisioned)],
+        groups: vec![],
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: vec![],
+            group_push_mappings: vec![],
+            signing_keys: vec![],
+        },
+        deprovisions: vec![],
+    };
+    let okta = OktaFake::start(okta_side, vec![]).await;
+    let queue_url = create_queue(&account, "verify").await;
+    let ports = CheckPorts {
+        directory: OktaClient::new(okta.client_config(api_token())).expect("an Okta client"),
+        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
+        activity: FakeActivityLog::default(),
+        notifier: RecordingNotifier::default(),
+        queue: SqsJobQueue::new(account.sdk_config(), queue_url),
+    };
+    let at = published() + Duration::minutes(61);
+
+    // By login alone the user is not found, which would read as "deprovisioned": the external id corrects that.
+    let mut with_issuer = config();
+    with_issuer.external_id_issuer = Some(issuer.into());
+    let outcome = ports.check(&with_issuer, &job(DeprovisionKind::Deactivated), at).await;
+    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(findings[0].rule, Rule::PropagationOverdue);
+    assert_eq!(
+        findings[0].subject.idc_user_id.as_deref(),
+        Some(org.user("bmartin-legacy").as_str())
+    );
 }

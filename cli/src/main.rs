@@ -108,7 +108,7 @@ async fn connect() -> Result<(ReadPorts, OktaSettings, shared::domain::LoginMapp
     let okta = OktaSettings::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let instance = idc_instance_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let mapping = login_mapping_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = shared::aws::load_sdk_config().await;
     let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk)
         .await
         .map_err(|e| chain(&e))?;
@@ -130,6 +130,7 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
     let config = CheckConfig {
         aws_app_id: okta.app_id.clone(),
         login_mapping,
+        external_id_issuer: None,
         propagation_window: Duration::zero(),
         max_window: Duration::zero(),
         recheck_interval: Duration::minutes(5),

@@ -254,6 +254,7 @@ impl PropagationCheckSettings {
         let check = crate::handlers::propagation_check::CheckConfig {
             aws_app_id: okta.app_id.clone(),
             login_mapping,
+            external_id_issuer: optional(env, "IDC_EXTERNAL_ID_ISSUER"),
             propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
             max_window,
             recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),

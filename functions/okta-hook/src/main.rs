@@ -7,7 +7,7 @@ use shared::handlers::okta_hook::{self, HookConfig};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = OktaHookSettings::from_env(&ProcessEnv)?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = shared::aws::load_sdk_config().await;
     let secret = settings.secret.resolve(&sdk).await?;
     let queue = SqsJobQueue::new(&sdk, settings.queue_url.clone());
     let config = HookConfig::new(&settings, secret);

@@ -6,7 +6,7 @@ use shared::handlers::propagation_check::CheckPorts;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = PropagationCheckSettings::from_env(&ProcessEnv)?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = shared::aws::load_sdk_config().await;
     let ports = CheckPorts::connect(&settings, &sdk).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
         ports

@@ -34,3 +34,13 @@ fn missing(service: &'static str, operation: &'static str, field: &str) -> Error
         problem: format!("answer has no {field}"),
     }
 }
+
+/// The SDK configuration for deployed functions and the CLI: region, credentials and endpoint from the environment
+/// (`AWS_ENDPOINT_URL` included), with adaptive retry, so throttling by Identity Center (20 TPS) or LookupEvents
+/// (2 per second) slows the client down instead of failing the check.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5))
+        .load()
+        .await
+}

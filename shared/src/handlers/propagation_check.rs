@@ -24,6 +24,9 @@ use crate::rules::propagation::{Observation, PropagationPolicy, RemovedGroup, SC
 pub struct CheckConfig {
     pub aws_app_id: OktaAppId,
     pub login_mapping: LoginMapping,
+    /// The issuer of the `ExternalIds` SCIM gives Identity Center users. When set, a user not found by login is
+    /// looked up by (issuer, Okta user id) as a last resort.
+    pub external_id_issuer: Option<String>,
     pub propagation_window: Duration,
     pub max_window: Duration,
     /// Time between re-checks of a deprovision that has not propagated yet.
@@ -106,7 +109,8 @@ where
             let job = match message.body.as_deref().map(serde_json::from_str::<VerificationJob>) {
                 Some(Ok(job)) => job,
                 Some(Err(e)) => {
-                    tracing::error!(message_id = %id, error = %e, "verification job is not valid JSON of a job");
+                    tracing::error!(message_id = %id, line = e.line(), column = e.column(), category = ?e.classify(),
+                        "verification job is not valid JSON of a job");
                     response.add_failure(id);
                     continue;
                 }
@@ -120,7 +124,7 @@ where
                 Ok(outcome) => log_outcome(&job, &outcome),
                 Err(e) => {
                     tracing::error!(message_id = %id, event_uuid = %job.okta_event_id, okta_user_id = %job.okta_user_id,
-                        error = %e, source = ?std::error::Error::source(&e), "check failed; the message will be redelivered");
+                        error = %e, "check failed; the message will be redelivered");
                     response.add_failure(id);
                 }
             }
@@ -246,7 +250,14 @@ where
             logins.push(user.login.to_string());
             logins.extend(user.email.clone());
         }
-        let idc_user = self.find_idc_user(config.login_mapping, &logins).await?;
+        let mut lookups = login_lookups(config.login_mapping, &logins);
+        if let Some(issuer) = &config.external_id_issuer {
+            lookups.push(UserLookup::ExternalId {
+                issuer: issuer.clone(),
+                id: job.okta_user_id.to_string(),
+            });
+        }
+        let idc_user = self.find_idc_user(&lookups).await?;
         let mut seen = Observation {
             okta_status_now: okta_user.map(|u| u.status),
             ..Observation::default()
@@ -295,21 +306,9 @@ where
         self.activity.lookup(&ActivityQuery { attribute, start, end }).await
     }
 
-    /// The mapped attribute first, then the other one, for every login Okta knows the person by.
-    async fn find_idc_user(&self, mapping: LoginMapping, logins: &[String]) -> Result<Option<IdcUser>> {
-        let mut lookups: Vec<UserLookup> = Vec::new();
-        for login in logins {
-            let (first, second) = match mapping {
-                LoginMapping::UserName => (UserLookup::UserName(login.clone()), UserLookup::Email(login.clone())),
-                LoginMapping::Email => (UserLookup::Email(login.clone()), UserLookup::UserName(login.clone())),
-            };
-            for lookup in [first, second] {
-                if !lookups.contains(&lookup) {
-                    lookups.push(lookup);
-                }
-            }
-        }
-        for lookup in &lookups {
+    /// The first user a lookup finds.
+    async fn find_idc_user(&self, lookups: &[UserLookup]) -> Result<Option<IdcUser>> {
+        for lookup in lookups {
             if let Some(user) = self.identity_center.find_user(lookup).await? {
                 return Ok(Some(user));
             }
@@ -401,6 +400,23 @@ where
             attempt: 0,
         }))
     }
+}
+
+/// The mapped attribute first, then the other one, for every login Okta knows the person by; no repeats.
+fn login_lookups(mapping: LoginMapping, logins: &[String]) -> Vec<UserLookup> {
+    let mut lookups: Vec<UserLookup> = Vec::new();
+    for login in logins {
+        let (first, second) = match mapping {
+            LoginMapping::UserName => (UserLookup::UserName(login.clone()), UserLookup::Email(login.clone())),
+            LoginMapping::Email => (UserLookup::Email(login.clone()), UserLookup::UserName(login.clone())),
+        };
+        for lookup in [first, second] {
+            if !lookups.contains(&lookup) {
+                lookups.push(lookup);
+            }
+        }
+    }
+    lookups
 }
 
 fn effective(a: crate::domain::AccountAssignment, via_group: Option<crate::domain::IdcGroupId>) -> EffectiveAssignment {

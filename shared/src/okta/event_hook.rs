@@ -40,14 +40,28 @@ pub struct MalformedEvent {
 /// Why a body is not an event hook delivery at all.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
-    #[error("body is not a JSON event hook envelope: {0}")]
-    NotAnEnvelope(#[source] serde_json::Error),
+    /// Says where and what kind of problem, never the offending text (it may hold names or emails).
+    #[error("body is not a JSON event hook envelope ({category} at line {line}, column {column})")]
+    NotAnEnvelope {
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
     #[error("eventType is {0:?}, expected \"com.okta.event_hook\"")]
     WrongEventType(String),
 }
 
 pub fn parse_delivery(body: &[u8]) -> Result<HookDelivery, EnvelopeError> {
-    let envelope: WireEnvelope = serde_json::from_slice(body).map_err(EnvelopeError::NotAnEnvelope)?;
+    let envelope: WireEnvelope = serde_json::from_slice(body).map_err(|e| EnvelopeError::NotAnEnvelope {
+        category: match e.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "wrong shape",
+            serde_json::error::Category::Eof => "cut short",
+        },
+        line: e.line(),
+        column: e.column(),
+    })?;
     if envelope.event_type != ENVELOPE_EVENT_TYPE {
         return Err(EnvelopeError::WrongEventType(
             envelope.event_type.chars().take(64).collect(),
