@@ -63,18 +63,29 @@ fn okta_user(id: &str, login: &str, status: OktaUserStatus) -> OktaUser {
 /// Bob in Identity Center (enabled or not) in `aws-production-developers`, which holds Developer on production;
 /// Bob in Okta with `status`; the group pushed by the AWS app; `log` in the System Log.
 async fn world(bob_enabled: bool, status: OktaUserStatus, log: Vec<OktaLogEvent>) -> World {
-    let account = MotoAccount::new().await;
-    let seed = OrgSeed::new()
-        .user("alice.nguyen@acme.example")
-        .group("aws-production-developers", &["alice.nguyen@acme.example", BOB])
-        .permission_set("Developer", "PT8H")
-        .assign_group("aws-production-developers", "Developer", "production");
     let seed = if bob_enabled {
-        seed.user(BOB)
+        OrgSeed::new().user(BOB)
     } else {
-        seed.disabled_user(BOB)
+        OrgSeed::new().disabled_user(BOB)
     };
-    let org = seed.seed(&account).await;
+    world_with(
+        seed.user("alice.nguyen@acme.example"),
+        &["alice.nguyen@acme.example", BOB],
+        status,
+        log,
+    )
+    .await
+}
+
+/// `seed` plus `aws-production-developers` (holding Developer on production) with `developers` in it.
+async fn world_with(seed: OrgSeed, developers: &[&str], status: OktaUserStatus, log: Vec<OktaLogEvent>) -> World {
+    let account = MotoAccount::new().await;
+    let org = seed
+        .group("aws-production-developers", developers)
+        .permission_set("Developer", "PT8H")
+        .assign_group("aws-production-developers", "Developer", "production")
+        .seed(&account)
+        .await;
     let okta_side = OktaSide {
         org_url: "https://acme.okta.com".into(),
         users: vec![okta_user(BOB_OKTA, BOB, status)],
@@ -494,37 +505,10 @@ async fn the_sweep_queues_a_deactivation_the_hook_never_delivered() {
 
 #[tokio::test]
 async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
-    let account = MotoAccount::new().await;
     let issuer = "https://scim.example/okta";
-    let org = OrgSeed::new()
-        .scim_user("bmartin-legacy", issuer, BOB_OKTA)
-        .group("aws-production-developers", &["bmartin-legacy"])
-        .permission_set("Developer", "PT8H")
-        .assign_group("aws-production-developers", "Developer", "production")
-        .seed(&account)
-        .await;
-    let okta_side = OktaSide {
-        org_url: "https://acme.okta.com".into(),
-        users: vec![okta_user(BOB_OKTA, BOB, OktaUserStatus::Deprovisioned)],
-        groups: vec![],
-        app: OktaApp {
-            id: OktaAppId::parse(APP).expect("id"),
-            label: "AWS IAM Identity Center".into(),
-            app_users: vec![],
-            group_push_mappings: vec![],
-            signing_keys: vec![],
-        },
-        deprovisions: vec![],
-    };
-    let okta = OktaFake::start(okta_side, vec![]).await;
-    let queue_url = create_queue(&account, "verify").await;
-    let ports = CheckPorts {
-        directory: OktaClient::new(okta.client_config(api_token())).expect("an Okta client"),
-        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
-        activity: FakeActivityLog::default(),
-        notifier: RecordingNotifier::default(),
-        queue: SqsJobQueue::new(account.sdk_config(), queue_url),
-    };
+    let seed = OrgSeed::new().scim_user("bmartin-legacy", issuer, BOB_OKTA);
+    let w = world_with(seed, &["bmartin-legacy"], OktaUserStatus::Deprovisioned, vec![]).await;
+    let (ports, org) = (&w.ports, &w.org);
     let at = published() + Duration::minutes(61);
 
     // By login alone the user is not found, which would read as "deprovisioned": the external id corrects that.

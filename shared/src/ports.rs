@@ -106,6 +106,18 @@ pub struct ScheduledJob {
     pub delay_seconds: i32,
 }
 
+impl ScheduledJob {
+    /// Each job, held back until its window ends (as far as SQS's 900 s allow).
+    pub fn until_due(jobs: &[crate::domain::VerificationJob], now: DateTime<Utc>) -> Vec<ScheduledJob> {
+        jobs.iter()
+            .map(|job| ScheduledJob {
+                delay_seconds: job.delay_from(now),
+                job: job.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Durable hand-off of verification jobs.
 pub trait JobQueue: Sync {
     /// Accepts every job or fails naming the ones that were not accepted.

@@ -133,14 +133,7 @@ async fn deliver(queue: &impl JobQueue, config: &HookConfig, body: &[u8], now: D
             "deprovisioning event without a usable user"
         );
     }
-    let scheduled: Vec<ScheduledJob> = selection
-        .jobs
-        .iter()
-        .map(|job| ScheduledJob {
-            delay_seconds: job.delay_from(now),
-            job: job.clone(),
-        })
-        .collect();
+    let scheduled = ScheduledJob::until_due(&selection.jobs, now);
     if !scheduled.is_empty()
         && let Err(e) = queue.enqueue(&scheduled).await
     {

@@ -202,14 +202,7 @@ where
             config.propagation_window,
             JobSource::SystemLogSweep,
         );
-        let scheduled: Vec<ScheduledJob> = selection
-            .jobs
-            .iter()
-            .map(|job| ScheduledJob {
-                delay_seconds: job.delay_from(now),
-                job: job.clone(),
-            })
-            .collect();
+        let scheduled = ScheduledJob::until_due(&selection.jobs, now);
         if !scheduled.is_empty() {
             self.queue.enqueue(&scheduled).await?;
         }

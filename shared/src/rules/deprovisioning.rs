@@ -4,7 +4,7 @@ use crate::domain::{
     Evidence, Finding, IdcUser, IdentityLinks, OktaUser, OktaUserStatus, OrgSnapshot, Rule, Severity, Subject,
 };
 
-use super::{Policy, describe_assignment};
+use super::{Policy, describe_activity, describe_assignment};
 
 /// At most this many events are quoted as evidence in one finding.
 const MAX_EVENTS_QUOTED: usize = 20;
@@ -128,20 +128,7 @@ pub(super) fn activity_after_deprovision(
                     .reference(okta.id.to_string())
                     .at(since),
             ];
-            evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(|e| {
-                let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
-                let account = e
-                    .account_id
-                    .as_deref()
-                    .map(|a| format!(" in account {a}"))
-                    .unwrap_or_default();
-                Evidence::new(
-                    "cloudtrail",
-                    format!("{} {}{via}{account}", e.event_source, e.event_name),
-                )
-                .reference(e.event_id.clone())
-                .at(e.event_time)
-            }));
+            evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
             let mut finding = Finding::new(
                 Rule::ActivityAfterDeprovision,
                 Severity::High,

@@ -88,6 +88,22 @@ pub fn sort_findings(findings: &mut [Finding]) {
     });
 }
 
+/// A line of evidence per CloudTrail event, the way every rule words it.
+pub(crate) fn describe_activity(e: &&crate::domain::ActivityEvent) -> crate::domain::Evidence {
+    let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+    let account = e
+        .account_id
+        .as_deref()
+        .map(|a| format!(" in account {a}"))
+        .unwrap_or_default();
+    crate::domain::Evidence::new(
+        "cloudtrail",
+        format!("{} {}{via}{account}", e.event_source, e.event_name),
+    )
+    .reference(e.event_id.clone())
+    .at(e.event_time)
+}
+
 /// A line of evidence per assignment, the way every rule words it.
 pub(crate) fn describe_assignment(a: &crate::domain::EffectiveAssignment) -> String {
     let set = a

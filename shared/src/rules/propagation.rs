@@ -8,7 +8,7 @@ use crate::domain::{
     OktaUserStatus, OrgSnapshot, Rule, Severity, Subject, VerificationJob,
 };
 
-use super::describe_assignment;
+use super::{describe_activity, describe_assignment};
 
 /// What the checker saw in Okta, Identity Center and CloudTrail for one job.
 #[derive(Debug, Clone, Default)]
@@ -380,20 +380,7 @@ fn activity_finding(job: &VerificationJob, seen: &Observation, now: DateTime<Utc
     events.sort_by_key(|e| e.event_time);
     events.dedup_by(|a, b| a.event_id == b.event_id);
     let mut evidence = vec![okta_evidence(job)];
-    evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(|e| {
-        let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
-        let account = e
-            .account_id
-            .as_deref()
-            .map(|a| format!(" in account {a}"))
-            .unwrap_or_default();
-        Evidence::new(
-            "cloudtrail",
-            format!("{} {}{via}{account}", e.event_source, e.event_name),
-        )
-        .reference(e.event_id.clone())
-        .at(e.event_time)
-    }));
+    evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
     let mut finding = Finding::new(
         Rule::ActivityAfterDeprovision,
         Severity::High,
