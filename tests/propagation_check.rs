@@ -29,7 +29,7 @@ struct World {
     account: MotoAccount,
     org: SeededOrg,
     queue_url: String,
-    _okta: OktaFake,
+    okta: OktaFake,
     ports: Ports,
 }
 
@@ -123,7 +123,7 @@ async fn world_with(seed: OrgSeed, developers: &[&str], status: OktaUserStatus, 
         account,
         org,
         queue_url,
-        _okta: okta,
+        okta,
         ports,
     }
 }
@@ -522,5 +522,63 @@ async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
     assert_eq!(
         findings[0].subject.idc_user_id.as_deref(),
         Some(org.user("bmartin-legacy").as_str())
+    );
+}
+
+/// `deprov-audit verify`, the built binary, configured only by environment like an operator's shell: it finds
+/// the deactivation in the System Log, observes through the real adapters and prints the final verdict.
+#[tokio::test]
+async fn the_cli_verify_command_prints_the_verdict_live() {
+    let deactivation = OktaLogEvent {
+        uuid: OktaEventId::parse("0c11c0de-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
+        event_type: "user.lifecycle.deactivate".into(),
+        published: published(),
+        outcome: Some("SUCCESS".into()),
+        targets: vec![LogTarget {
+            id: BOB_OKTA.into(),
+            kind: "User".into(),
+            alternate_id: Some(BOB.into()),
+        }],
+    };
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![deactivation]).await;
+    let credentials = w.account.credentials().await;
+    let output = tokio::process::Command::new(integration_tests::lambda_runtime::function_binary("deprov-audit"))
+        .args(["verify", "--login", BOB, "--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OKTA_ORG_URL", w.okta.url().to_string())
+        .env("OKTA_APP_ID", APP)
+        .env("OKTA_API_TOKEN", integration_tests::okta_fake::API_TOKEN)
+        .env("IDC_INSTANCE_ARN", w.org.instance.instance_arn.as_str())
+        .env("IDENTITY_STORE_ID", w.org.instance.identity_store_id.as_str())
+        .env("AWS_ENDPOINT_URL", integration_tests::moto::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default())
+        .output()
+        .await
+        .expect("run deprov-audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("0c11c0de-2837-11eb-9823-9fb8f750c5a9"),
+        "the verdict names the Okta event: {stderr}"
+    );
+    let findings: Value = serde_json::from_slice(&output.stdout).expect("a JSON array of findings");
+    let overdue = findings
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|f| f["rule"] == "propagation-overdue")
+        .expect("bob is still enabled: overdue");
+    assert_eq!(
+        overdue["subject"]["okta_event_id"],
+        "0c11c0de-2837-11eb-9823-9fb8f750c5a9"
+    );
+    assert_eq!(overdue["subject"]["idc_user_id"], w.org.user(BOB).as_str());
+    assert!(
+        overdue["evidence"].to_string().contains("Developer on account"),
+        "{overdue}"
     );
 }
