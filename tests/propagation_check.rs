@@ -141,6 +141,7 @@ fn job(kind: DeprovisionKind) -> VerificationJob {
         check_after: published() + Duration::minutes(15),
         source: JobSource::EventHook,
         attempt: 0,
+        follow_up: false,
     }
 }
 
@@ -204,6 +205,53 @@ async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_laten
             .any(|e| e.reference.as_deref() == Some("scim-patch-1"))
     );
     assert_eq!(w.ports.notifier.findings(), findings, "published");
+    assert_eq!(
+        count_all(&w.account, &w.queue_url).await,
+        1,
+        "a follow-up look for late CloudTrail events is queued"
+    );
+}
+
+#[tokio::test]
+async fn the_follow_up_look_reports_use_of_aws_cloudtrail_delivered_late_and_nothing_else() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    let mut portal = cloudtrail(
+        "ct-late-1",
+        "sso.amazonaws.com",
+        "GetRoleCredentials",
+        published() + Duration::minutes(14),
+    );
+    portal.actor_user_id = Some(w.org.user(BOB).clone());
+    w.ports.activity.push(portal);
+    w.ports
+        .activity
+        .push(scim_patch(w.org.user(BOB), published() + Duration::seconds(212)));
+    let follow_up = VerificationJob {
+        follow_up: true,
+        ..job(DeprovisionKind::Deactivated)
+    };
+    let outcome = w
+        .ports
+        .check(&config(), &follow_up, published() + Duration::minutes(30))
+        .await;
+    let Ok(CheckOutcome::Published {
+        findings,
+        latency_seconds: None,
+    }) = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        [Rule::ActivityAfterDeprovision],
+        "no second verified record, no metric"
+    );
+    assert_eq!(
+        count_all(&w.account, &w.queue_url).await,
+        0,
+        "a follow-up is the last look"
+    );
 }
 
 #[tokio::test]

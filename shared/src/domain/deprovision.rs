@@ -87,6 +87,10 @@ pub struct VerificationJob {
     /// How many checks have found it not yet propagated.
     #[serde(default)]
     pub attempt: u32,
+    /// A last look, after a final verdict, for use of AWS that CloudTrail had not delivered yet (it can take
+    /// 15 minutes): only activity is judged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up: bool,
 }
 
 impl VerificationJob {
@@ -178,6 +182,7 @@ pub fn job_for(
         check_after: event.published + window,
         source,
         attempt: 0,
+        follow_up: false,
     })
 }
 

@@ -18,7 +18,13 @@ use crate::ports::{
     ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
     UserLookup,
 };
-use crate::rules::propagation::{Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, judge};
+use crate::rules::propagation::{
+    Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, activity_after_deprovision, judge,
+};
+
+/// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
+/// look for use of AWS comes this long after a final verdict.
+pub const FOLLOW_UP_DELAY_SECONDS: i64 = 900;
 
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
@@ -139,6 +145,16 @@ where
             return self.requeue(job.clone(), job.delay_from(now), Vec::new()).await;
         }
         let seen = self.observe(config, job, now).await?;
+        if job.follow_up {
+            let findings: Vec<Finding> = activity_after_deprovision(job, &seen, now).into_iter().collect();
+            if !findings.is_empty() {
+                self.notifier.publish(&findings).await?;
+            }
+            return Ok(CheckOutcome::Published {
+                findings,
+                latency_seconds: None,
+            });
+        }
         let policy = PropagationPolicy {
             max_window: config.max_window,
         };
@@ -167,6 +183,19 @@ where
                 }
                 if let Some(seconds) = latency_seconds {
                     println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
+                }
+                if job.kind != DeprovisionKind::GroupRemoved {
+                    let follow_up = VerificationJob {
+                        follow_up: true,
+                        ..job.clone()
+                    };
+                    let delay = i32::try_from(FOLLOW_UP_DELAY_SECONDS).unwrap_or(900);
+                    self.queue
+                        .enqueue(&[ScheduledJob {
+                            job: follow_up,
+                            delay_seconds: delay,
+                        }])
+                        .await?;
                 }
                 Ok(CheckOutcome::Published {
                     findings,
@@ -391,6 +420,7 @@ where
             check_after: at,
             source: JobSource::OnDemand,
             attempt: 0,
+            follow_up: false,
         }))
     }
 }

@@ -136,7 +136,7 @@ pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolic
     let activity = if job.kind == DeprovisionKind::GroupRemoved {
         None
     } else {
-        activity_finding(job, seen, now)
+        activity_after_deprovision(job, seen, now)
     };
 
     let disabled = !user.status.can_sign_in();
@@ -367,7 +367,8 @@ fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Fin
     ))
 }
 
-fn activity_finding(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Option<Finding> {
+/// Use of AWS by the person after the deprovision, as one high finding (for the follow-up look too).
+pub fn activity_after_deprovision(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Option<Finding> {
     let user = seen.idc_user.as_ref()?;
     let mut events: Vec<&ActivityEvent> = seen
         .activity
@@ -425,6 +426,7 @@ mod tests {
             check_after: t("09:15:00"),
             source: JobSource::EventHook,
             attempt: 0,
+            follow_up: false,
         }
     }
 
