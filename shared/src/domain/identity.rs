@@ -42,7 +42,7 @@ impl FromStr for LoginMapping {
 #[derive(Debug, Default)]
 pub struct IdentityLinks<'a> {
     okta_by_idc: HashMap<&'a IdcUserId, &'a OktaUser>,
-    idc_by_okta: HashMap<&'a OktaUserId, &'a IdcUser>,
+    idc_by_okta: HashMap<&'a OktaUserId, Vec<&'a IdcUser>>,
 }
 
 impl<'a> IdentityLinks<'a> {
@@ -77,7 +77,7 @@ impl<'a> IdentityLinks<'a> {
             };
             if let Some(okta_user) = by_external_id.or_else(by_login) {
                 links.okta_by_idc.insert(&user.id, okta_user);
-                links.idc_by_okta.insert(&okta_user.id, user);
+                links.idc_by_okta.entry(&okta_user.id).or_default().push(user);
             }
         }
         links
@@ -87,8 +87,15 @@ impl<'a> IdentityLinks<'a> {
         self.okta_by_idc.get(idc_user).copied()
     }
 
+    /// The person's Identity Center user: the one that can still sign in, if several link to them.
     pub fn idc_user_for(&self, okta_user: &OktaUserId) -> Option<&'a IdcUser> {
-        self.idc_by_okta.get(okta_user).copied()
+        let users = self.idc_users_for(okta_user);
+        users.iter().find(|u| u.status.can_sign_in()).or(users.first()).copied()
+    }
+
+    /// Every Identity Center user linked to the person (by provisioned id and by login, they can differ).
+    pub fn idc_users_for(&self, okta_user: &OktaUserId) -> &[&'a IdcUser] {
+        self.idc_by_okta.get(okta_user).map_or(&[], Vec::as_slice)
     }
 }
 

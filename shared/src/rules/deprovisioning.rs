@@ -56,8 +56,8 @@ fn still_enabled(
         .users
         .iter()
         .filter(|u| u.status == status)
-        .filter_map(|okta| {
-            let idc = links.idc_user_for(&okta.id)?;
+        .flat_map(|okta| links.idc_users_for(&okta.id).iter().map(move |idc| (okta, *idc)))
+        .filter_map(|(okta, idc)| {
             if !idc.status.can_sign_in() {
                 return None;
             }
@@ -111,9 +111,9 @@ pub(super) fn activity_after_deprovision(
         .users
         .iter()
         .filter(|u| u.status.is_deprovisioned())
-        .filter_map(|okta| {
+        .flat_map(|okta| links.idc_users_for(&okta.id).iter().map(move |idc| (okta, *idc)))
+        .filter_map(|(okta, idc)| {
             let since = okta.status_changed?;
-            let idc = links.idc_user_for(&okta.id)?;
             let mut events: Vec<_> = snapshot
                 .activity
                 .iter()

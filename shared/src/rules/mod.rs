@@ -333,3 +333,50 @@ mod replay_tests {
         assert_eq!(by_rule(&findings, Rule::PropagationVerified).len(), 2);
     }
 }
+
+#[cfg(test)]
+mod linking_tests {
+    use super::*;
+    use crate::domain::{IdcUser, IdcUserId, IdcUserStatus, Rule};
+
+    #[test]
+    fn every_identity_center_user_linked_to_a_deactivated_person_is_reported() {
+        let mut snapshot: OrgSnapshot =
+            serde_json::from_str(include_str!("../../../events/demo/org.json")).expect("the demo org parses");
+        // Okta provisioned bob as an older account; his login also matches the current one.
+        let old = IdcUserId::parse("9067a1b2c3-b2b2b2b2-0007-4000-8000-000000000007").unwrap();
+        snapshot.idc.users.push(IdcUser {
+            id: old.clone(),
+            user_name: "bmartin-old".into(),
+            display_name: None,
+            emails: vec![],
+            external_ids: vec![],
+            status: IdcUserStatus::Enabled,
+        });
+        for app_user in snapshot
+            .okta
+            .app
+            .app_users
+            .iter_mut()
+            .filter(|a| a.user_id.as_str() == "00u1bob00000000002")
+        {
+            app_user.external_id = Some(old.to_string());
+        }
+        let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+        let mut reported: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule == Rule::DeprovisionedUserEnabled)
+            .filter_map(|f| f.subject.idc_user_id.clone())
+            .collect();
+        reported.sort();
+        assert_eq!(
+            reported,
+            ["9067a1b2c3-b2b2b2b2-0002-4000-8000-000000000002", old.as_str()]
+        );
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.rule == Rule::OrphanedIdcUser && f.subject.idc_user_id.as_deref() == Some(old.as_str()))
+        );
+    }
+}
