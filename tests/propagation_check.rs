@@ -554,12 +554,15 @@ async fn the_sweep_queues_a_deactivation_the_hook_never_delivered() {
 #[tokio::test]
 async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
     let issuer = "https://scim.example/okta";
-    let seed = OrgSeed::new().scim_user("bmartin-legacy", issuer, BOB_OKTA);
+    // An old account matches the login and is DISABLED; the one SCIM provisioned (by external id) is not.
+    let seed = OrgSeed::new()
+        .disabled_user(BOB)
+        .scim_user("bmartin-legacy", issuer, BOB_OKTA);
     let w = world_with(seed, &["bmartin-legacy"], OktaUserStatus::Deprovisioned, vec![]).await;
     let (ports, org) = (&w.ports, &w.org);
     let at = published() + Duration::minutes(61);
 
-    // By login alone the user is not found, which would read as "deprovisioned": the external id corrects that.
+    // The login finds only the disabled account, which would read as propagated: the enabled one must win.
     let mut with_issuer = config();
     with_issuer.external_id_issuer = Some(issuer.into());
     let outcome = ports.check(&with_issuer, &job(DeprovisionKind::Deactivated), at).await;

@@ -19,7 +19,7 @@ use crate::ports::{
     UserLookup,
 };
 use crate::rules::propagation::{
-    Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, activity_after_deprovision, judge,
+    Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, follow_up_findings, judge,
 };
 
 /// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
@@ -146,7 +146,7 @@ where
         }
         let seen = self.observe(config, job, now).await?;
         if job.follow_up {
-            let findings: Vec<Finding> = activity_after_deprovision(job, &seen, now).into_iter().collect();
+            let findings = follow_up_findings(job, &seen, now);
             if !findings.is_empty() {
                 self.notifier.publish(&findings).await?;
             }
@@ -178,12 +178,7 @@ where
                 findings,
                 latency_seconds,
             } => {
-                if !findings.is_empty() {
-                    self.notifier.publish(&findings).await?;
-                }
-                if let Some(seconds) = latency_seconds {
-                    println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
-                }
+                // The follow-up is queued first: if that fails, the redelivered message publishes once, not twice.
                 if job.kind != DeprovisionKind::GroupRemoved {
                     let follow_up = VerificationJob {
                         follow_up: true,
@@ -196,6 +191,12 @@ where
                             delay_seconds: delay,
                         }])
                         .await?;
+                }
+                if !findings.is_empty() {
+                    self.notifier.publish(&findings).await?;
+                }
+                if let Some(seconds) = latency_seconds {
+                    println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
                 }
                 Ok(CheckOutcome::Published {
                     findings,
@@ -272,13 +273,16 @@ where
             logins.push(user.login.to_string());
             logins.extend(user.email.clone());
         }
-        let mut lookups = login_lookups(config.login_mapping, &logins);
-        if let Some(issuer) = &config.external_id_issuer {
-            lookups.push(UserLookup::ExternalId {
+        // The account SCIM provisioned (by external id) first, then the logins.
+        let mut lookups: Vec<UserLookup> = config
+            .external_id_issuer
+            .iter()
+            .map(|issuer| UserLookup::ExternalId {
                 issuer: issuer.clone(),
                 id: job.okta_user_id.to_string(),
-            });
-        }
+            })
+            .collect();
+        lookups.extend(login_lookups(config.login_mapping, &logins));
         let idc_user = self.find_idc_user(&lookups).await?;
         let mut seen = Observation {
             okta_status_now: okta_user.map(|u| u.status),
@@ -328,14 +332,21 @@ where
         self.activity.lookup(&ActivityQuery { attribute, start, end }).await
     }
 
-    /// The first user a lookup finds.
+    /// Every lookup is tried, since they can find different accounts (an old one by login, the provisioned one
+    /// by external id): a user who can still sign in wins, else the first found.
     async fn find_idc_user(&self, lookups: &[UserLookup]) -> Result<Option<IdcUser>> {
+        let mut found: Vec<IdcUser> = Vec::new();
         for lookup in lookups {
-            if let Some(user) = self.identity_center.find_user(lookup).await? {
-                return Ok(Some(user));
+            if let Some(user) = self.identity_center.find_user(lookup).await?
+                && !found.iter().any(|u| u.id == user.id)
+            {
+                found.push(user);
             }
         }
-        Ok(None)
+        let enabled = found.iter().position(|u| u.status.can_sign_in());
+        Ok(enabled
+            .map(|i| found.swap_remove(i))
+            .or_else(|| found.into_iter().next()))
     }
 
     /// Direct assignments plus those of every group the user is still in.

@@ -176,11 +176,23 @@ pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolic
 
 fn first_scim_write<'a>(job: &VerificationJob, seen: &'a Observation) -> Option<&'a ActivityEvent> {
     let user = seen.idc_user.as_ref()?;
-    seen.scim_events
+    let writes: Vec<&ActivityEvent> = seen
+        .scim_events
         .iter()
-        .filter(|e| e.is_scim_user_write() && e.error_code.is_none())
-        .filter(|e| e.target_user_id.as_ref() == Some(&user.id) && e.event_time >= job.published - SCIM_CLOCK_SKEW)
-        .min_by_key(|e| e.event_time)
+        .filter(|e| e.is_scim_user_write() && e.error_code.is_none() && e.target_user_id.as_ref() == Some(&user.id))
+        .collect();
+    // The first write at or after the Okta event; one logged just before it (clock skew) only if there is none.
+    let after = writes
+        .iter()
+        .filter(|e| e.event_time >= job.published)
+        .min_by_key(|e| e.event_time);
+    let just_before = || {
+        writes
+            .iter()
+            .filter(|e| e.event_time >= job.published - SCIM_CLOCK_SKEW && e.event_time < job.published)
+            .max_by_key(|e| e.event_time)
+    };
+    after.or_else(just_before).copied()
 }
 
 fn subject(job: &VerificationJob, seen: &Observation) -> Subject {
@@ -367,7 +379,15 @@ fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Fin
     ))
 }
 
-/// Use of AWS by the person after the deprovision, as one high finding (for the follow-up look too).
+/// The follow-up look after a final verdict: use of AWS only, and nothing if Okta let the person back in since.
+pub fn follow_up_findings(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Vec<Finding> {
+    if seen.okta_status_now.is_some_and(is_back_in_okta) {
+        return Vec::new();
+    }
+    activity_after_deprovision(job, seen, now).into_iter().collect()
+}
+
+/// Use of AWS by the person after the deprovision, as one high finding.
 pub fn activity_after_deprovision(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Option<Finding> {
     let user = seen.idc_user.as_ref()?;
     let mut events: Vec<&ActivityEvent> = seen
@@ -664,19 +684,26 @@ mod tests {
     #[test]
     fn a_group_removal_never_judges_use_of_aws() {
         let mut job = job(DeprovisionKind::GroupRemoved);
-        job.group_id = Some(crate::domain::OktaGroupId::parse("00gslack").unwrap());
+        job.group_id = Some(crate::domain::OktaGroupId::parse("00gdevs").unwrap());
         let mut portal = event("ct-1", "sso.amazonaws.com", "GetRoleCredentials", "09:10:00");
         portal.actor_user_id = Some(IdcUserId::parse("u-bob").unwrap());
         let seen = Observation {
             okta_status_now: Some(OktaUserStatus::Active),
             idc_user: Some(user(IdcUserStatus::Enabled)),
+            removed_group: Some(RemovedGroup {
+                idc_group_id: IdcGroupId::parse("g-devs").unwrap(),
+                still_member: true,
+            }),
             activity: vec![portal],
             ..Observation::default()
         };
-        assert!(matches!(
-            judge(&job, &seen, POLICY, t("09:15:00")),
-            Verdict::NothingToVerify(_)
-        ));
+        let Verdict::NotYet { findings } = judge(&job, &seen, POLICY, t("09:15:00")) else {
+            panic!("not yet")
+        };
+        assert!(
+            findings.iter().all(|f| f.rule != Rule::ActivityAfterDeprovision),
+            "{findings:?}"
+        );
     }
 
     #[test]
