@@ -2,12 +2,13 @@
 //! in-memory CloudTrail (moto's LookupEvents is covered by the adapter's own tests).
 
 use chrono::{DateTime, Duration, Utc};
+use integration_tests::ledger::verdict_ledger;
 use integration_tests::moto::MotoAccount;
 use integration_tests::okta_fake::{OktaFake, api_token};
 use integration_tests::queues::{bodies, count_all, create_queue, drain};
 use integration_tests::seed::{OrgSeed, SeededOrg};
 use serde_json::{Value, json};
-use shared::aws::{IdentityCenterClient, SqsJobQueue};
+use shared::aws::{DynamoDbVerdictLedger, IdentityCenterClient, SqsJobQueue};
 use shared::domain::activity::SCIM_EVENT_SOURCE;
 use shared::domain::{
     ActivityEvent, DeprovisionKind, GroupPushMapping, IdcGroupId, IdcUserId, JobSource, LogTarget, LoginMapping,
@@ -23,7 +24,14 @@ const BOB: &str = "bob.martin@acme.example";
 const BOB_OKTA: &str = "00u1bob00000000002";
 const DEVS_OKTA: &str = "00g1devs0000000001";
 
-type Ports = CheckPorts<OktaClient, IdentityCenterClient, FakeActivityLog, RecordingNotifier, SqsJobQueue>;
+type Ports = CheckPorts<
+    OktaClient,
+    IdentityCenterClient,
+    FakeActivityLog,
+    RecordingNotifier,
+    SqsJobQueue,
+    DynamoDbVerdictLedger,
+>;
 
 struct World {
     account: MotoAccount,
@@ -118,6 +126,7 @@ async fn world_with(seed: OrgSeed, developers: &[&str], status: OktaUserStatus, 
         activity: FakeActivityLog::default(),
         notifier: RecordingNotifier::default(),
         queue: SqsJobQueue::new(account.sdk_config(), queue_url.clone()),
+        ledger: verdict_ledger(&account, "verdicts").await,
     };
     World {
         account,
@@ -400,13 +409,9 @@ async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
 }
 
 #[tokio::test]
-async fn the_same_deprovision_checked_twice_from_hook_and_sweep_gives_the_same_finding_id() {
+async fn the_same_deprovision_checked_by_the_hooks_job_and_the_sweeps_job_is_published_once() {
     let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
     let at = published() + Duration::minutes(61);
-    let ids = |outcome: Result<CheckOutcome, shared::Error>| match outcome {
-        Ok(CheckOutcome::Published { findings, .. }) => findings.into_iter().map(|f| f.finding_id).collect::<Vec<_>>(),
-        other => panic!("{other:?}"),
-    };
     let from_hook = job(DeprovisionKind::Deactivated);
     // The sweep's job for the same event: another source, no login, checked later and on a later attempt.
     let mut from_sweep = job(DeprovisionKind::Deactivated);
@@ -414,12 +419,45 @@ async fn the_same_deprovision_checked_twice_from_hook_and_sweep_gives_the_same_f
     from_sweep.login = None;
     from_sweep.attempt = 3;
     from_sweep.check_after = published() + Duration::minutes(20);
-    let first = ids(w.ports.check(&config(), &from_hook, at).await);
-    let again = ids(w.ports.check(&config(), &from_hook, at + Duration::minutes(5)).await);
-    let swept = ids(w.ports.check(&config(), &from_sweep, at + Duration::minutes(9)).await);
-    assert_eq!(first.len(), 1);
-    assert_eq!(first, again);
-    assert_eq!(first, swept);
+
+    let first = w.ports.check(&config(), &from_hook, at).await;
+    let Ok(CheckOutcome::Published { findings, .. }) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(findings.len(), 1);
+    for (duplicate, when) in [
+        (&from_hook, at + Duration::minutes(5)),
+        (&from_sweep, at + Duration::minutes(9)),
+    ] {
+        let again = w.ports.check(&config(), duplicate, when).await;
+        assert!(matches!(again, Ok(CheckOutcome::NothingToVerify(_))), "{again:?}");
+    }
+    assert_eq!(
+        w.ports.notifier.findings(),
+        findings,
+        "one overdue finding published, not three"
+    );
+}
+
+#[tokio::test]
+async fn a_verdict_whose_publishing_failed_is_published_on_the_retry() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let at = published() + Duration::minutes(61);
+    // The queue (for the follow-up look) is gone: publishing the verdict fails, as the message will be retried.
+    aws_sdk_sqs::Client::new(w.account.sdk_config())
+        .delete_queue()
+        .queue_url(&w.queue_url)
+        .send()
+        .await
+        .expect("DeleteQueue");
+    let failed = w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await;
+    assert!(failed.is_err(), "{failed:?}");
+    create_queue(&w.account, "verify").await;
+    let retried = w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await;
+    let Ok(CheckOutcome::Published { findings, .. }) = retried else {
+        panic!("{retried:?}")
+    };
+    assert_eq!(findings[0].rule, Rule::PropagationOverdue);
 }
 
 #[tokio::test]
@@ -499,6 +537,7 @@ async fn identity_center_failures_and_bad_bodies_are_reported_back_for_redeliver
         activity: FakeActivityLog::default(),
         notifier: RecordingNotifier::default(),
         queue: w.ports.queue,
+        ledger: w.ports.ledger,
     };
     let good = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("job JSON");
     let payload = sqs_batch(&[("m-good", &good), ("m-garbled", "{not json")]);

@@ -119,7 +119,7 @@ mod tests {
 
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Env {
+    fn env(pairs: &[(&str, &str)]) -> impl Env + use<> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         move |name: &str| map.get(name).cloned()
     }
@@ -144,6 +144,50 @@ mod tests {
         ]);
         let err = OktaHookSettings::from_env(&bad).unwrap_err();
         assert!(err.to_string().contains("PROPAGATION_WINDOW_SECONDS"), "{err}");
+    }
+
+    fn checker_env(skip: &str) -> impl Env + use<> {
+        let all = [
+            ("OKTA_ORG_URL", "https://acme.okta.com"),
+            ("OKTA_APP_ID", "0oa1awsidc00000001"),
+            ("OKTA_API_TOKEN", "token"),
+            ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
+            (
+                "VERIFY_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/111122223333/verify",
+            ),
+            ("VERDICT_TABLE_NAME", "verdicts"),
+        ];
+        let kept: Vec<(&str, &str)> = all.into_iter().filter(|(k, _)| *k != skip).collect();
+        env(&kept)
+    }
+
+    #[test]
+    fn checker_settings_name_each_missing_variable() {
+        assert!(PropagationCheckSettings::from_env(&checker_env("")).is_ok());
+        for var in [
+            "OKTA_ORG_URL",
+            "OKTA_APP_ID",
+            "FINDINGS_TOPIC_ARN",
+            "VERIFY_QUEUE_URL",
+            "VERDICT_TABLE_NAME",
+        ] {
+            let err = PropagationCheckSettings::from_env(&checker_env(var)).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}: {err}");
+        }
+        let err = PropagationCheckSettings::from_env(&checker_env("OKTA_API_TOKEN")).unwrap_err();
+        assert!(err.to_string().contains("OKTA_CREDENTIALS_SECRET_ARN"), "{err}");
+    }
+
+    #[test]
+    fn an_okta_url_must_be_https() {
+        let plain = env(&[
+            ("OKTA_ORG_URL", "http://acme.okta.com"),
+            ("OKTA_APP_ID", "0oa1"),
+            ("OKTA_API_TOKEN", "t"),
+        ]);
+        let err = OktaSettings::from_env(&plain).unwrap_err();
+        assert!(err.to_string().contains("OKTA_ORG_URL"), "{err}");
     }
 
     #[test]
@@ -240,6 +284,8 @@ pub struct PropagationCheckSettings {
     pub okta: OktaSettings,
     pub topic_arn: String,
     pub queue_url: String,
+    /// DynamoDB table remembering published verdicts (`VERDICT_TABLE_NAME`).
+    pub verdict_table: String,
     /// Both set, or neither (then the instance is discovered with ListInstances).
     pub idc_instance: Option<crate::domain::IdcInstance>,
     pub check: crate::handlers::propagation_check::CheckConfig,
@@ -270,6 +316,7 @@ impl PropagationCheckSettings {
             okta,
             topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
             queue_url: required(env, "VERIFY_QUEUE_URL")?,
+            verdict_table: required(env, "VERDICT_TABLE_NAME")?,
             idc_instance,
             check,
         })

@@ -270,3 +270,24 @@ impl crate::ports::JobQueue for RecordingJobQueue {
         Ok(())
     }
 }
+
+/// A verdict ledger in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryVerdictLedger {
+    keys: Mutex<std::collections::HashSet<String>>,
+}
+
+impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
+    async fn first_claim(&self, key: &str, _keep_until: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        Ok(self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned()))
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Ok(())
+    }
+}

@@ -123,3 +123,12 @@ pub trait JobQueue: Sync {
     /// Accepts every job or fails naming the ones that were not accepted.
     fn enqueue(&self, jobs: &[ScheduledJob]) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// Remembers which verdicts were already published, so the hook's job and the sweep's job for one deprovision
+/// (or a redelivered message) publish a final verdict once.
+pub trait VerdictLedger: Sync {
+    /// Records `key` unless it is there already: `true` for the first claim, `false` for every later one.
+    fn first_claim(&self, key: &str, keep_until: DateTime<Utc>) -> impl Future<Output = Result<bool>> + Send;
+    /// Forgets `key`, so a verdict whose publishing failed can be published on the retry.
+    fn release(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
+}

@@ -2,6 +2,7 @@
 
 pub mod cloudtrail;
 pub mod lambda_runtime;
+pub mod ledger;
 pub mod moto;
 pub mod okta_fake;
 pub mod queues;

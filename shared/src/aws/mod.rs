@@ -8,12 +8,19 @@ mod identity_center;
 mod job_queue;
 mod secrets;
 mod sns;
+mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use secrets::secret_string;
 pub use sns::SnsNotifier;
+pub use verdict_ledger::DynamoDbVerdictLedger;
+
+/// The ledger table's partition key attribute (`pk`), for whoever creates the table.
+pub fn verdict_ledger_key_attribute() -> &'static str {
+    verdict_ledger::KEY_ATTRIBUTE
+}
 
 use crate::error::Error;
 

@@ -16,7 +16,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::ports::{
     ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
-    UserLookup,
+    UserLookup, VerdictLedger,
 };
 use crate::rules::propagation::{
     Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, follow_up_findings, judge,
@@ -43,13 +43,17 @@ pub struct CheckConfig {
 
 /// The ports the checker uses, built once per cold start.
 #[derive(Debug)]
-pub struct CheckPorts<D, I, A, N, Q> {
+pub struct CheckPorts<D, I, A, N, Q, L> {
     pub directory: D,
     pub identity_center: I,
     pub activity: A,
     pub notifier: N,
     pub queue: Q,
+    pub ledger: L,
 }
+
+/// How long the ledger remembers a published verdict: longer than any job can live on the queue (4 days).
+const LEDGER_RETENTION_DAYS: i64 = 14;
 
 /// What one check did.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,13 +80,14 @@ pub struct SweepReport {
     pub unusable: usize,
 }
 
-impl<D, I, A, N, Q> CheckPorts<D, I, A, N, Q>
+impl<D, I, A, N, Q, L> CheckPorts<D, I, A, N, Q, L>
 where
     D: Directory,
     I: IdentityCenter,
     A: ActivityLog,
     N: Notifier,
     Q: JobQueue,
+    L: VerdictLedger,
 {
     /// Handles one trigger payload: an SQS batch of jobs (partial batch response) or a scheduled sweep.
     pub async fn handle_trigger(
@@ -147,13 +152,13 @@ where
         let seen = self.observe(config, job, now).await?;
         if job.follow_up {
             let findings = follow_up_findings(job, &seen, now);
-            if !findings.is_empty() {
-                self.notifier.publish(&findings).await?;
+            if findings.is_empty() {
+                return Ok(CheckOutcome::NothingToVerify("no use of AWS after the deprovision"));
             }
-            return Ok(CheckOutcome::Published {
-                findings,
-                latency_seconds: None,
-            });
+            let key = format!("follow-up#{}", job.key());
+            return self
+                .publish_once(&key, now, self.notifier.publish(&findings), findings.clone(), None)
+                .await;
         }
         let policy = PropagationPolicy {
             max_window: config.max_window,
@@ -178,32 +183,74 @@ where
                 findings,
                 latency_seconds,
             } => {
-                // The follow-up is queued first: if that fails, the redelivered message publishes once, not twice.
-                if job.kind != DeprovisionKind::GroupRemoved {
-                    let follow_up = VerificationJob {
-                        follow_up: true,
-                        ..job.clone()
-                    };
-                    let delay = i32::try_from(FOLLOW_UP_DELAY_SECONDS).unwrap_or(900);
-                    self.queue
-                        .enqueue(&[ScheduledJob {
-                            job: follow_up,
-                            delay_seconds: delay,
-                        }])
-                        .await?;
-                }
-                if !findings.is_empty() {
-                    self.notifier.publish(&findings).await?;
-                }
-                if let Some(seconds) = latency_seconds {
-                    println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
-                }
-                Ok(CheckOutcome::Published {
-                    findings,
-                    latency_seconds,
-                })
+                let key = format!("verdict#{}", job.key());
+                let work = self.publish_final(job, &findings, latency_seconds, now);
+                self.publish_once(&key, now, work, findings.clone(), latency_seconds)
+                    .await
             }
         }
+    }
+
+    /// Runs `work` (the publishing of a final result) once per `key`: another job for the same deprovision (the
+    /// hook's and the sweep's, or a redelivered message) finds the key taken and publishes nothing. If `work`
+    /// fails, the key is released so the redelivered message can publish.
+    async fn publish_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        work: impl std::future::Future<Output = Result<()>>,
+        findings: Vec<Finding>,
+        latency_seconds: Option<i64>,
+    ) -> Result<CheckOutcome> {
+        if !self
+            .ledger
+            .first_claim(key, now + Duration::days(LEDGER_RETENTION_DAYS))
+            .await?
+        {
+            return Ok(CheckOutcome::NothingToVerify(
+                "already published by another job for this deprovision",
+            ));
+        }
+        if let Err(e) = work.await {
+            if let Err(release) = self.ledger.release(key).await {
+                tracing::error!(ledger_key = key, error = %release, "could not release the ledger key; the retry will not publish");
+            }
+            return Err(e);
+        }
+        Ok(CheckOutcome::Published {
+            findings,
+            latency_seconds,
+        })
+    }
+
+    /// A final verdict: the follow-up look queued first, then the findings, then the latency metric.
+    async fn publish_final(
+        &self,
+        job: &VerificationJob,
+        findings: &[Finding],
+        latency_seconds: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if job.kind != DeprovisionKind::GroupRemoved {
+            let follow_up = VerificationJob {
+                follow_up: true,
+                ..job.clone()
+            };
+            let delay = i32::try_from(FOLLOW_UP_DELAY_SECONDS).unwrap_or(900);
+            self.queue
+                .enqueue(&[ScheduledJob {
+                    job: follow_up,
+                    delay_seconds: delay,
+                }])
+                .await?;
+        }
+        if !findings.is_empty() {
+            self.notifier.publish(findings).await?;
+        }
+        if let Some(seconds) = latency_seconds {
+            println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
+        }
+        Ok(())
     }
 
     async fn requeue(&self, job: VerificationJob, delay_seconds: i32, published: Vec<Finding>) -> Result<CheckOutcome> {
@@ -254,7 +301,7 @@ where
     }
 }
 
-impl<D, I, A, N, Q> CheckPorts<D, I, A, N, Q>
+impl<D, I, A, N, Q, L> CheckPorts<D, I, A, N, Q, L>
 where
     D: Directory,
     I: IdentityCenter,
@@ -497,11 +544,18 @@ pub type ProductionPorts = CheckPorts<
     crate::aws::CloudTrailActivityLog,
     crate::aws::SnsNotifier,
     crate::aws::SqsJobQueue,
+    crate::aws::DynamoDbVerdictLedger,
 >;
 
 /// The production read ports, without a notifier or queue: what on-demand checks and snapshots need.
-pub type ReadPorts =
-    CheckPorts<crate::okta::OktaClient, crate::aws::IdentityCenterClient, crate::aws::CloudTrailActivityLog, (), ()>;
+pub type ReadPorts = CheckPorts<
+    crate::okta::OktaClient,
+    crate::aws::IdentityCenterClient,
+    crate::aws::CloudTrailActivityLog,
+    (),
+    (),
+    (),
+>;
 
 impl ReadPorts {
     /// Okta credentials read, the Identity Center instance given or found (ListInstances).
@@ -522,6 +576,7 @@ impl ReadPorts {
             activity,
             notifier: (),
             queue: (),
+            ledger: (),
         })
     }
 }
@@ -539,6 +594,7 @@ impl ProductionPorts {
             activity: readers.activity,
             notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
+            ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
         })
     }
 }
