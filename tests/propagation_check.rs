@@ -672,3 +672,47 @@ async fn the_cli_verify_command_prints_the_verdict_live() {
         "{overdue}"
     );
 }
+
+/// The ledger's DynamoDB conditions, in moto: a claim is exclusive while its lease runs, can be taken over when a
+/// crashed job's lease ran out, and a published key is never claimed again.
+#[tokio::test]
+async fn a_ledger_claim_is_exclusive_until_its_lease_ends_and_published_keys_stay_taken() {
+    use shared::ports::VerdictLedger;
+    let account = MotoAccount::new().await;
+    let ledger = verdict_ledger(&account, "verdicts").await;
+    let now = published();
+    let keep = now + Duration::days(14);
+    let lease = |at: DateTime<Utc>| at + Duration::minutes(10);
+    assert!(ledger.claim("verdict#a", now, lease(now), keep).await.expect("claim"));
+    assert!(
+        !ledger
+            .claim("verdict#a", now + Duration::minutes(1), lease(now), keep)
+            .await
+            .expect("claim")
+    );
+    let later = now + Duration::minutes(11);
+    assert!(
+        ledger
+            .claim("verdict#a", later, lease(later), keep)
+            .await
+            .expect("claim"),
+        "the crashed job's lease ran out"
+    );
+    ledger.complete("verdict#a").await.expect("complete");
+    let much_later = now + Duration::hours(2);
+    assert!(
+        !ledger
+            .claim("verdict#a", much_later, lease(much_later), keep)
+            .await
+            .expect("claim"),
+        "published"
+    );
+    ledger.release("verdict#a").await.expect("release");
+    assert!(
+        ledger
+            .claim("verdict#a", much_later, lease(much_later), keep)
+            .await
+            .expect("claim"),
+        "released"
+    );
+}

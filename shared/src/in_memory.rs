@@ -271,19 +271,36 @@ impl crate::ports::JobQueue for RecordingJobQueue {
     }
 }
 
-/// A verdict ledger in memory.
+/// A verdict ledger in memory: key → (published, lease end).
 #[derive(Debug, Default)]
 pub struct InMemoryVerdictLedger {
-    keys: Mutex<std::collections::HashSet<String>>,
+    keys: Mutex<std::collections::HashMap<String, (bool, chrono::DateTime<chrono::Utc>)>>,
 }
 
 impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
-    async fn first_claim(&self, key: &str, _keep_until: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        Ok(self
-            .keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_owned()))
+    async fn claim(
+        &self,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+        _keep_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let free = match keys.get(key) {
+            None => true,
+            Some((published, lease)) => !published && *lease < now,
+        };
+        if free {
+            keys.insert(key.to_owned(), (false, lease_until));
+        }
+        Ok(free)
+    }
+
+    async fn complete(&self, key: &str) -> Result<()> {
+        if let Some(entry) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get_mut(key) {
+            entry.0 = true;
+        }
+        Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<()> {

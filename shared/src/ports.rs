@@ -125,10 +125,19 @@ pub trait JobQueue: Sync {
 }
 
 /// Remembers which verdicts were already published, so the hook's job and the sweep's job for one deprovision
-/// (or a redelivered message) publish a final verdict once.
+/// (or a redelivered message) publish a final verdict once — and a crash mid-publish loses nothing.
 pub trait VerdictLedger: Sync {
-    /// Records `key` unless it is there already: `true` for the first claim, `false` for every later one.
-    fn first_claim(&self, key: &str, keep_until: DateTime<Utc>) -> impl Future<Output = Result<bool>> + Send;
-    /// Forgets `key`, so a verdict whose publishing failed can be published on the retry.
+    /// Takes `key` for publishing unless it is published, or claimed by a job whose lease has not run out:
+    /// `true` if this job may publish now.
+    fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Marks `key` published: no later job publishes it again.
+    fn complete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Gives `key` back, so a verdict whose publishing failed is published on the retry.
     fn release(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
 }

@@ -54,6 +54,9 @@ pub struct CheckPorts<D, I, A, N, Q, L> {
 
 /// How long the ledger remembers a published verdict: longer than any job can live on the queue (4 days).
 const LEDGER_RETENTION_DAYS: i64 = 14;
+/// A claim whose job died (crash, timeout) is free again after this: longer than the function's timeout (300 s),
+/// shorter than the queue's visibility timeout (1800 s), so the redelivered message can publish.
+const LEDGER_LEASE_SECONDS: i64 = 600;
 
 /// What one check did.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +196,8 @@ where
 
     /// Runs `work` (the publishing of a final result) once per `key`: another job for the same deprovision (the
     /// hook's and the sweep's, or a redelivered message) finds the key taken and publishes nothing. If `work`
-    /// fails, the key is released so the redelivered message can publish.
+    /// fails, the key is released; if the function dies mid-way, the claim's lease runs out before the message is
+    /// redelivered. Either way the retry publishes.
     async fn publish_once(
         &self,
         key: &str,
@@ -202,21 +206,21 @@ where
         findings: Vec<Finding>,
         latency_seconds: Option<i64>,
     ) -> Result<CheckOutcome> {
-        if !self
-            .ledger
-            .first_claim(key, now + Duration::days(LEDGER_RETENTION_DAYS))
-            .await?
-        {
+        let lease_until = now + Duration::seconds(LEDGER_LEASE_SECONDS);
+        let keep_until = now + Duration::days(LEDGER_RETENTION_DAYS);
+        if !self.ledger.claim(key, now, lease_until, keep_until).await? {
             return Ok(CheckOutcome::NothingToVerify(
-                "already published by another job for this deprovision",
+                "already published (or being published) by another job",
             ));
         }
         if let Err(e) = work.await {
+            // Give the key back at once; if even that fails, the lease runs out before the message comes back.
             if let Err(release) = self.ledger.release(key).await {
-                tracing::error!(ledger_key = key, error = %release, "could not release the ledger key; the retry will not publish");
+                tracing::warn!(ledger_key = key, error = %release, "ledger key not released; its lease will expire");
             }
             return Err(e);
         }
+        self.ledger.complete(key).await?;
         Ok(CheckOutcome::Published {
             findings,
             latency_seconds,
