@@ -45,11 +45,22 @@ impl HookConfig {
     }
 
     /// Compares digests in constant time, so neither the content nor the length of the secret leaks by timing.
+    /// The secret may hold several values, one per line, each accepted: rotation without a window of 401s (add the
+    /// new value, switch Okta to it, then drop the old one).
     fn accepts(&self, presented: Option<&HeaderValue>) -> bool {
         let Some(presented) = presented else { return false };
         let presented = Sha256::digest(presented.as_bytes());
-        let expected = Sha256::digest(self.secret.expose_secret().as_bytes());
-        presented.ct_eq(&expected).into()
+        let mut accepted = subtle::Choice::from(0);
+        for value in self
+            .secret
+            .expose_secret()
+            .lines()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            accepted |= presented.ct_eq(&Sha256::digest(value.as_bytes()));
+        }
+        accepted.into()
     }
 }
 
@@ -275,6 +286,36 @@ mod tests {
         request.headers_mut().remove("authorization");
         let response = handle(&RecordingJobQueue::default(), &config(), request, now()).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_secret_being_rotated_accepts_the_old_and_the_new_value_and_nothing_else() {
+        let mut config = config();
+        config.secret = SecretString::from("brand-new-secret\ntest-hook-secret-not-for-production\n");
+        let queue = RecordingJobQueue::default();
+        let response = handle(&queue, &config, fixture!("user-deactivated.json"), now()).await;
+        assert_eq!(response.status(), StatusCode::OK, "the old value still works");
+        let mut request: Request = fixture!("user-deactivated.json");
+        request
+            .headers_mut()
+            .insert("authorization", HeaderValue::from_static("brand-new-secret"));
+        assert_eq!(
+            handle(&queue, &config, request, now()).await.status(),
+            StatusCode::OK,
+            "the new value works"
+        );
+        for wrong in ["", "brand-new-secret\ntest-hook-secret-not-for-production", "brand"] {
+            let mut request: Request = fixture!("user-deactivated.json");
+            request.headers_mut().insert(
+                "authorization",
+                HeaderValue::from_str(&wrong.replace('\n', " ")).unwrap(),
+            );
+            assert_eq!(
+                handle(&queue, &config, request, now()).await.status(),
+                StatusCode::UNAUTHORIZED,
+                "{wrong:?}"
+            );
+        }
     }
 
     #[tokio::test]
