@@ -154,6 +154,14 @@ fn job(kind: DeprovisionKind) -> VerificationJob {
     }
 }
 
+/// The findings of a check that published, or a panic saying what it did instead.
+fn published_findings(outcome: Result<CheckOutcome, shared::Error>) -> Vec<shared::domain::Finding> {
+    match outcome {
+        Ok(CheckOutcome::Published { findings, .. }) => findings,
+        other => panic!("expected published findings, got {other:?}"),
+    }
+}
+
 fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> ActivityEvent {
     ActivityEvent {
         event_id: id.into(),
@@ -314,9 +322,7 @@ async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_rema
             published() + Duration::minutes(61),
         )
         .await;
-    let Ok(CheckOutcome::Published { findings, .. }) = last else {
-        panic!("{last:?}")
-    };
+    let findings = published_findings(last);
     assert_eq!(
         (findings[0].rule, findings[0].severity),
         (Rule::PropagationOverdue, Severity::High)
@@ -399,9 +405,7 @@ async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
             published() + Duration::minutes(15),
         )
         .await;
-    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
-        panic!("{outcome:?}")
-    };
+    let findings = published_findings(outcome);
     assert_eq!(
         (findings[0].rule, findings[0].severity),
         (Rule::SuspendedStillEnabled, Severity::Medium)
@@ -421,9 +425,7 @@ async fn the_same_deprovision_checked_by_the_hooks_job_and_the_sweeps_job_is_pub
     from_sweep.check_after = published() + Duration::minutes(20);
 
     let first = w.ports.check(&config(), &from_hook, at).await;
-    let Ok(CheckOutcome::Published { findings, .. }) = first else {
-        panic!("{first:?}")
-    };
+    let findings = published_findings(first);
     assert_eq!(findings.len(), 1);
     for (duplicate, when) in [
         (&from_hook, at + Duration::minutes(5)),
@@ -454,9 +456,7 @@ async fn a_verdict_whose_publishing_failed_is_published_on_the_retry() {
     assert!(failed.is_err(), "{failed:?}");
     create_queue(&w.account, "verify").await;
     let retried = w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await;
-    let Ok(CheckOutcome::Published { findings, .. }) = retried else {
-        panic!("{retried:?}")
-    };
+    let findings = published_findings(retried);
     assert_eq!(findings[0].rule, Rule::PropagationOverdue);
 }
 
@@ -479,9 +479,7 @@ async fn a_group_removal_is_verified_once_that_membership_is_gone() {
         .ports
         .check(&config(), &removal, published() + Duration::minutes(20))
         .await;
-    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
-        panic!("{outcome:?}")
-    };
+    let findings = published_findings(outcome);
     assert_eq!(findings[0].rule, Rule::PropagationVerified);
 }
 
@@ -605,9 +603,7 @@ async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
     let mut with_issuer = config();
     with_issuer.external_id_issuer = Some(issuer.into());
     let outcome = ports.check(&with_issuer, &job(DeprovisionKind::Deactivated), at).await;
-    let Ok(CheckOutcome::Published { findings, .. }) = outcome else {
-        panic!("{outcome:?}")
-    };
+    let findings = published_findings(outcome);
     assert_eq!(findings[0].rule, Rule::PropagationOverdue);
     assert_eq!(
         findings[0].subject.idc_user_id.as_deref(),
