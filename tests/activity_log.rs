@@ -30,19 +30,11 @@ fn at(minute: i64) -> DateTime<Utc> {
 
 /// Everything on the day the samples happened.
 fn whole_day(attribute: LookupAttribute) -> ActivityQuery {
-    ActivityQuery {
-        attribute,
-        start: at(0),
-        end: at(24 * 60),
-    }
+    ActivityQuery::new(attribute, at(0), at(24 * 60))
 }
 
 fn portal_query(start: DateTime<Utc>, end: DateTime<Utc>) -> ActivityQuery {
-    ActivityQuery {
-        attribute: LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
-        start,
-        end,
-    }
+    ActivityQuery::new(LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()), start, end)
 }
 
 /// A fresh account whose CloudTrail history holds `records`.
@@ -63,7 +55,7 @@ async fn follows_every_page_oldest_first_at_no_more_than_two_calls_a_second() {
 
     let before = account.sdk_calls();
     let started = Instant::now();
-    let events = log.lookup(&portal_query(at(0), at(200))).await.unwrap();
+    let events = log.lookup(&portal_query(at(0), at(200))).await.unwrap().events;
     let elapsed = started.elapsed();
     let calls = account.sdk_calls().since(&before);
 
@@ -78,6 +70,34 @@ async fn follows_every_page_oldest_first_at_no_more_than_two_calls_a_second() {
 }
 
 #[tokio::test]
+async fn a_read_stops_at_its_page_cap_and_says_it_is_partial() {
+    let records: Vec<Value> = (0..120)
+        .map(|n| portal_record(&format!("event-{n:03}"), at(n), ALICE))
+        .collect();
+    let (account, log) = history(&records).await;
+    let before = account.sdk_calls();
+    let query = portal_query(at(0), at(200)).bounded(2, Duration::from_secs(60));
+    let read = log.lookup(&query).await.unwrap();
+    assert!(!read.complete);
+    assert_eq!(read.events.len(), 100, "two pages of 50");
+    assert_eq!(account.sdk_calls().since(&before).of("LookupEvents"), 2);
+
+    let whole = log.lookup(&portal_query(at(0), at(200))).await.unwrap();
+    assert!(whole.complete);
+}
+
+#[tokio::test]
+async fn a_read_stops_when_its_time_budget_is_spent_even_while_throttled() {
+    let (account, log) = history(&[portal_record("event-1", at(1), ALICE)]).await;
+    account.throttle_lookup_events(10).await;
+    let started = Instant::now();
+    let query = portal_query(at(0), at(10)).bounded(5, Duration::from_millis(700));
+    let read = log.lookup(&query).await.unwrap();
+    assert!(!read.complete && read.events.is_empty(), "{read:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn filters_by_its_one_lookup_attribute() {
     let records: Vec<Value> = SAMPLES.iter().map(|name| sample_record(name)).collect();
     let (_account, log) = history(&records).await;
@@ -88,19 +108,22 @@ async fn filters_by_its_one_lookup_attribute() {
     let scim = log
         .lookup(&whole_day(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(names(scim), ["PatchUser", "PatchGroup", "PatchUser"]);
 
     let patches = log
         .lookup(&whole_day(LookupAttribute::EventName("PatchUser".into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(patches.len(), 2);
 
     let by_alice = log
         .lookup(&whole_day(LookupAttribute::Username("alice@example.com".into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(names(by_alice), ["UserAuthentication", "StopInstances"]);
 }
 
@@ -110,7 +133,7 @@ async fn keeps_to_the_time_window_with_both_ends_included() {
         .map(|n| portal_record(&format!("event-{n}"), at(n), ALICE))
         .collect();
     let (_account, log) = history(&records).await;
-    let events = log.lookup(&portal_query(at(2), at(5))).await.unwrap();
+    let events = log.lookup(&portal_query(at(2), at(5))).await.unwrap().events;
     let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
     assert_eq!(ids, ["event-2", "event-3", "event-4", "event-5"]);
 }
@@ -120,7 +143,7 @@ async fn retries_throttled_calls_then_answers() {
     let (account, log) = history(&[portal_record("event-1", at(1), ALICE)]).await;
     account.throttle_lookup_events(2).await;
     let before = account.sdk_calls();
-    let events = log.lookup(&portal_query(at(0), at(10))).await.unwrap();
+    let events = log.lookup(&portal_query(at(0), at(10))).await.unwrap().events;
     assert_eq!(events.len(), 1);
     assert_eq!(account.sdk_calls().since(&before).of("LookupEvents"), 3);
 }
@@ -154,7 +177,8 @@ async fn reads_the_acting_user_the_role_session_and_the_scim_target() {
     let scim = log
         .lookup(&whole_day(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     let patch = &scim[0];
     assert_eq!(
         (patch.event_name.as_str(), patch.error_code.as_deref()),
@@ -170,7 +194,8 @@ async fn reads_the_acting_user_the_role_session_and_the_scim_target() {
     let portal = log
         .lookup(&whole_day(LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(portal.len(), 2);
     for event in &portal {
         assert_eq!(
@@ -184,7 +209,8 @@ async fn reads_the_acting_user_the_role_session_and_the_scim_target() {
     let session = log
         .lookup(&whole_day(LookupAttribute::EventName("StopInstances".into())))
         .await
-        .unwrap();
+        .unwrap()
+        .events;
     assert_eq!(session[0].actor_user_name.as_deref(), Some("alice@example.com"));
     assert_eq!(
         session[0].role_name.as_deref(),

@@ -9,8 +9,8 @@ use integration_tests::seed::OrgSeed;
 use shared::aws::{CloudTrailActivityLog, IdentityCenterClient};
 use shared::collect::{CollectOptions, collect_snapshot};
 use shared::domain::{
-    AppUser, AppUserStatus, LogTarget, LoginMapping, OktaApp, OktaAppId, OktaEventId, OktaLogEvent, OktaLogin,
-    OktaSide, OktaUser, OktaUserId, OktaUserStatus, Rule,
+    AppUser, AppUserStatus, LogTarget, OktaApp, OktaAppId, OktaEventId, OktaLogEvent, OktaLogin, OktaSide, OktaUser,
+    OktaUserId, OktaUserStatus, Rule,
 };
 use shared::okta::OktaClient;
 use shared::rules::{Policy, evaluate};
@@ -23,6 +23,7 @@ fn okta_user(id: &str, login: &str, status: OktaUserStatus, changed: DateTime<Ut
         login: OktaLogin::parse(login).expect("login"),
         email: Some(login.into()),
         status,
+        transitioning_to_status: None,
         status_changed: Some(changed),
         last_login: None,
     }
@@ -67,6 +68,7 @@ async fn a_collected_snapshot_holds_both_sides_and_the_activity_and_the_rules_ju
                 app_users: vec![AppUser {
                     user_id: OktaUserId::parse("00u1alice").expect("id"),
                     external_id: Some(org.user("alice@acme.example").to_string()),
+                    user_name: None,
                     status: AppUserStatus::Provisioned,
                     sync_state: None,
                     last_sync: None,
@@ -110,7 +112,7 @@ async fn a_collected_snapshot_holds_both_sides_and_the_activity_and_the_rules_ju
     let options = CollectOptions {
         org_url: "https://acme.okta.com".into(),
         app_id: OktaAppId::parse(APP).expect("id"),
-        login_mapping: LoginMapping::UserName,
+        links: shared::domain::LinkPolicy::default(),
         activity_window: Duration::days(1),
     };
     let snapshot = collect_snapshot(&directory, &identity_center, &activity, &options, now)

@@ -28,6 +28,7 @@ fn user(id: &str, login: &str, status: OktaUserStatus, status_changed: Option<&s
         login: OktaLogin::parse(login).expect("a seed id"),
         email: Some(login.to_owned()),
         status,
+        transitioning_to_status: None,
         status_changed: status_changed.map(at),
         last_login: Some(at("2026-05-02T08:30:00.000Z")),
     }
@@ -48,6 +49,7 @@ fn app_user(id: &str, external_id: &str, status: AppUserStatus, sync_state: Opti
     AppUser {
         user_id: OktaUserId::parse(id).expect("a seed id"),
         external_id: Some(external_id.to_owned()),
+        user_name: None,
         status,
         sync_state,
         last_sync: Some(at("2026-05-03T09:00:00.000Z")),

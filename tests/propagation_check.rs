@@ -1,28 +1,32 @@
-//! The propagation checker against an org seeded into moto (Identity Center, SQS), the Okta fake, and an
-//! in-memory CloudTrail (moto's LookupEvents is covered by the adapter's own tests).
+//! The propagation checker against an org seeded into moto (Identity Center, SQS, DynamoDB for the ledger), the
+//! Okta fake (app users, groups, System Log), and an in-memory CloudTrail (moto's LookupEvents is covered by the
+//! adapter's own tests).
 
 use chrono::{DateTime, Duration, Utc};
 use integration_tests::ledger::verdict_ledger;
 use integration_tests::moto::MotoAccount;
-use integration_tests::okta_fake::{OktaFake, api_token};
+use integration_tests::okta_fake::{Fault, OktaFake, api_token};
 use integration_tests::queues::{bodies, count_all, create_queue, drain};
 use integration_tests::seed::{OrgSeed, SeededOrg};
 use serde_json::{Value, json};
 use shared::aws::{DynamoDbVerdictLedger, IdentityCenterClient, SqsJobQueue};
 use shared::domain::activity::SCIM_EVENT_SOURCE;
 use shared::domain::{
-    ActivityEvent, DeprovisionKind, GroupPushMapping, IdcGroupId, IdcUserId, JobSource, LogTarget, LoginMapping,
-    OktaApp, OktaAppId, OktaEventId, OktaGroup, OktaGroupId, OktaLogEvent, OktaLogin, OktaSide, OktaUser, OktaUserId,
-    OktaUserStatus, PushMappingStatus, Rule, Severity, VerificationJob,
+    ActivityEvent, AppUser, AppUserStatus, DeprovisionKind, Finding, GroupPushMapping, IdcGroupId, IdcUserId,
+    JobSource, LinkPolicy, LogTarget, OktaApp, OktaAppId, OktaEventId, OktaGroup, OktaGroupId, OktaLogEvent, OktaLogin,
+    OktaSide, OktaUser, OktaUserId, OktaUserStatus, PushMappingStatus, Rule, Severity, VerificationJob,
 };
-use shared::handlers::propagation_check::{CheckConfig, CheckOutcome, CheckPorts};
+use shared::handlers::propagation_check::{CheckConfig, CheckOutcome, CheckPorts, MAX_ATTEMPTS};
 use shared::in_memory::{FakeActivityLog, RecordingNotifier};
 use shared::okta::OktaClient;
 
 const APP: &str = "0oa1awsidc00000001";
 const BOB: &str = "bob.martin@acme.example";
 const BOB_OKTA: &str = "00u1bob00000000002";
+const ALICE: &str = "alice.nguyen@acme.example";
+const ALICE_OKTA: &str = "00u1alice0000000001";
 const DEVS_OKTA: &str = "00g1devs0000000001";
+const DEVS: &str = "aws-production-developers";
 
 type Ports = CheckPorts<
     OktaClient,
@@ -48,13 +52,18 @@ fn published() -> DateTime<Utc> {
 fn config() -> CheckConfig {
     CheckConfig {
         aws_app_id: OktaAppId::parse(APP).expect("app id"),
-        login_mapping: LoginMapping::UserName,
-        external_id_issuer: None,
+        links: LinkPolicy::default(),
         propagation_window: Duration::minutes(15),
         max_window: Duration::minutes(60),
         recheck_interval: Duration::minutes(5),
         sweep_lookback: Duration::minutes(20),
+        record_budget: std::time::Duration::from_secs(30),
+        cloudtrail_max_pages: 20,
     }
+}
+
+fn far_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(300)
 }
 
 fn okta_user(id: &str, login: &str, status: OktaUserStatus) -> OktaUser {
@@ -63,53 +72,76 @@ fn okta_user(id: &str, login: &str, status: OktaUserStatus) -> OktaUser {
         login: OktaLogin::parse(login).expect("login"),
         email: Some(login.into()),
         status,
+        transitioning_to_status: None,
         status_changed: Some(published()),
         last_login: None,
     }
 }
 
+/// Okta's record of Bob in the AWS app: `externalId` = the Identity Center user `idc_user_name` was given.
+fn app_user_of(org: &SeededOrg, idc_user_name: &str, status: AppUserStatus) -> AppUser {
+    AppUser {
+        user_id: OktaUserId::parse(BOB_OKTA).expect("id"),
+        external_id: Some(org.user(idc_user_name).to_string()),
+        user_name: Some(idc_user_name.into()),
+        status,
+        sync_state: None,
+        last_sync: None,
+    }
+}
+
 /// Bob in Identity Center (enabled or not) in `aws-production-developers`, which holds Developer on production;
-/// Bob in Okta with `status`; the group pushed by the AWS app; `log` in the System Log.
+/// Bob in Okta with `status`, provisioned by the AWS app as that IdC user; the group pushed by the app.
 async fn world(bob_enabled: bool, status: OktaUserStatus, log: Vec<OktaLogEvent>) -> World {
     let seed = if bob_enabled {
         OrgSeed::new().user(BOB)
     } else {
         OrgSeed::new().disabled_user(BOB)
     };
-    world_with(
-        seed.user("alice.nguyen@acme.example"),
-        &["alice.nguyen@acme.example", BOB],
-        status,
-        log,
-    )
+    world_with(seed.user(ALICE), &[ALICE, BOB], status, log, |org| {
+        vec![app_user_of(org, BOB, AppUserStatus::Provisioned)]
+    })
     .await
 }
 
-/// `seed` plus `aws-production-developers` (holding Developer on production) with `developers` in it.
-async fn world_with(seed: OrgSeed, developers: &[&str], status: OktaUserStatus, log: Vec<OktaLogEvent>) -> World {
+/// `seed` plus `aws-production-developers` (holding Developer on production) with `developers` in it; Okta's app
+/// users from `app_users` (given the seeded org, for its ids).
+async fn world_with(
+    seed: OrgSeed,
+    developers: &[&str],
+    status: OktaUserStatus,
+    log: Vec<OktaLogEvent>,
+    app_users: impl FnOnce(&SeededOrg) -> Vec<AppUser>,
+) -> World {
     let account = MotoAccount::new().await;
     let org = seed
-        .group("aws-production-developers", developers)
+        .group(DEVS, developers)
         .permission_set("Developer", "PT8H")
-        .assign_group("aws-production-developers", "Developer", "production")
+        .assign_group(DEVS, "Developer", "production")
         .seed(&account)
         .await;
     let okta_side = OktaSide {
         org_url: "https://acme.okta.com".into(),
-        users: vec![okta_user(BOB_OKTA, BOB, status)],
+        users: vec![
+            okta_user(BOB_OKTA, BOB, status),
+            okta_user(ALICE_OKTA, ALICE, OktaUserStatus::Active),
+        ],
         groups: vec![OktaGroup {
             id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
-            name: "aws-production-developers".into(),
-            members: vec![],
+            name: DEVS.into(),
+            members: vec![
+                OktaUserId::parse(ALICE_OKTA).expect("id"),
+                OktaUserId::parse(BOB_OKTA).expect("id"),
+            ],
         }],
         app: OktaApp {
             id: OktaAppId::parse(APP).expect("id"),
             label: "AWS IAM Identity Center".into(),
-            app_users: vec![],
+            app_users: app_users(&org),
             group_push_mappings: vec![GroupPushMapping {
                 id: "gPm1devs0000000001".into(),
                 source_group_id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
-                target_group_id: Some(org.group("aws-production-developers").clone()),
+                target_group_id: Some(org.group(DEVS).clone()),
                 status: PushMappingStatus::Active,
                 error_summary: None,
                 last_push: None,
@@ -137,29 +169,53 @@ async fn world_with(seed: OrgSeed, developers: &[&str], status: OktaUserStatus, 
     }
 }
 
-fn job(kind: DeprovisionKind) -> VerificationJob {
+fn job_of(uuid: &str, event_type: &str, kind: DeprovisionKind, at: DateTime<Utc>) -> VerificationJob {
     VerificationJob {
-        okta_event_id: OktaEventId::parse("ab62c0bc-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
-        event_type: "user.lifecycle.deactivate".into(),
+        okta_event_id: OktaEventId::parse(uuid).expect("uuid"),
+        event_type: event_type.into(),
         kind,
-        published: published(),
+        published: at,
         okta_user_id: OktaUserId::parse(BOB_OKTA).expect("id"),
         login: Some(BOB.into()),
         app_id: None,
         group_id: None,
-        check_after: published() + Duration::minutes(15),
+        check_after: at + Duration::minutes(15),
         source: JobSource::EventHook,
         attempt: 0,
         follow_up: false,
+        app_user_name: None,
+        episode_id: None,
+        chain_token: None,
     }
 }
 
+fn job(kind: DeprovisionKind) -> VerificationJob {
+    job_of(
+        "ab62c0bc-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.deactivate",
+        kind,
+        published(),
+    )
+}
+
 /// The findings of a check that published, or a panic saying what it did instead.
-fn published_findings(outcome: Result<CheckOutcome, shared::Error>) -> Vec<shared::domain::Finding> {
+fn published_findings(outcome: Result<CheckOutcome, shared::Error>) -> Vec<Finding> {
     match outcome {
         Ok(CheckOutcome::Published { findings, .. }) => findings,
         other => panic!("expected published findings, got {other:?}"),
     }
+}
+
+/// The job a check queued again, or a panic saying what it did instead.
+fn requeued(outcome: Result<CheckOutcome, shared::Error>) -> (VerificationJob, Vec<Finding>) {
+    match outcome {
+        Ok(CheckOutcome::Requeued { next, published, .. }) => (*next, published),
+        other => panic!("expected a re-queued job, got {other:?}"),
+    }
+}
+
+fn of_rule(findings: &[Finding], rule: Rule) -> Vec<Finding> {
+    findings.iter().filter(|f| f.rule == rule).cloned().collect()
 }
 
 fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> ActivityEvent {
@@ -181,6 +237,13 @@ fn scim_patch(user: &IdcUserId, at: DateTime<Utc>) -> ActivityEvent {
     ActivityEvent {
         target_user_id: Some(user.clone()),
         ..cloudtrail("scim-patch-1", SCIM_EVENT_SOURCE, "PatchUser", at)
+    }
+}
+
+fn portal_use(id: &str, user: &IdcUserId, at: DateTime<Utc>) -> ActivityEvent {
+    ActivityEvent {
+        actor_user_id: Some(user.clone()),
+        ..cloudtrail(id, "sso.amazonaws.com", "GetRoleCredentials", at)
     }
 }
 
@@ -230,45 +293,355 @@ async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_laten
 }
 
 #[tokio::test]
-async fn the_follow_up_look_reports_use_of_aws_cloudtrail_delivered_late_and_nothing_else() {
-    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
-    let mut portal = cloudtrail(
-        "ct-late-1",
-        "sso.amazonaws.com",
-        "GetRoleCredentials",
-        published() + Duration::minutes(14),
+async fn a_stale_disabled_account_beside_the_enabled_real_one_is_overdue_not_verified() {
+    // The old `bob.martin@` account is DISABLED; Okta's record says SCIM provisioned Bob as `bmartin`, ENABLED.
+    let seed = OrgSeed::new().disabled_user(BOB).user("bmartin");
+    let w = world_with(seed, &["bmartin"], OktaUserStatus::Deprovisioned, vec![], |org| {
+        vec![app_user_of(org, "bmartin", AppUserStatus::Provisioned)]
+    })
+    .await;
+    let findings = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(61),
+            )
+            .await,
     );
-    portal.actor_user_id = Some(w.org.user(BOB).clone());
-    w.ports.activity.push(portal);
-    w.ports
-        .activity
-        .push(scim_patch(w.org.user(BOB), published() + Duration::seconds(212)));
+    assert_eq!(findings[0].rule, Rule::PropagationOverdue, "{findings:#?}");
+    assert_eq!(
+        findings[0].subject.idc_user_id.as_deref(),
+        Some(w.org.user("bmartin").as_str())
+    );
+    let evidence = serde_json::to_string(&findings[0].evidence).expect("JSON");
+    assert!(evidence.contains("externalId"), "the link used is named: {evidence}");
+    assert!(
+        evidence.contains("weak"),
+        "the login match is named as weak: {evidence}"
+    );
+}
+
+#[tokio::test]
+async fn a_renamed_person_is_linked_through_the_app_users_external_id_and_verified() {
+    // Bob's IdC userName no longer matches any Okta login; only Okta's provisioning record links them.
+    let seed = OrgSeed::new().disabled_user("robert.martin");
+    let w = world_with(seed, &[], OktaUserStatus::Deprovisioned, vec![], |org| {
+        vec![AppUser {
+            user_name: None,
+            ..app_user_of(org, "robert.martin", AppUserStatus::Provisioned)
+        }]
+    })
+    .await;
+    let findings = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
+    assert_eq!(findings[0].rule, Rule::PropagationVerified);
+    assert_eq!(
+        findings[0].subject.idc_user_id.as_deref(),
+        Some(w.org.user("robert.martin").as_str())
+    );
+    // The link is kept for later looks: the follow-up finds the account even if Okta drops the app user.
+    let remembered = shared::ports::VerdictLedger::recall_links(&w.ports.ledger, &OktaUserId::parse(BOB_OKTA).unwrap())
+        .await
+        .expect("recall");
+    assert_eq!(remembered.len(), 1);
+    assert_eq!(&remembered[0].idc_user_id, w.org.user("robert.martin"));
+}
+
+#[tokio::test]
+async fn no_linked_account_while_okta_says_provisioned_publishes_propagation_unverifiable() {
+    // Okta provisioned Bob as `bob.m` (userName) — an account that is not in this identity store.
+    let seed = OrgSeed::new().user("someone.else");
+    let w = world_with(seed, &[], OktaUserStatus::Deprovisioned, vec![], |_| {
+        vec![AppUser {
+            user_id: OktaUserId::parse(BOB_OKTA).expect("id"),
+            external_id: None,
+            user_name: Some("bob.m".into()),
+            status: AppUserStatus::Provisioned,
+            sync_state: None,
+            last_sync: None,
+        }]
+    })
+    .await;
+    let findings = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
+    assert_eq!(
+        (findings[0].rule, findings[0].severity),
+        (Rule::PropagationUnverifiable, Severity::Medium)
+    );
+    assert_eq!(
+        of_rule(&w.ports.notifier.findings(), Rule::PropagationUnverifiable).len(),
+        1,
+        "published"
+    );
+}
+
+#[tokio::test]
+async fn an_unassignment_undone_in_okta_needs_nothing_and_reads_no_identity_center() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    // Okta's app user is ACTIVE again: Bob was re-assigned after the unassignment.
+    let w = World {
+        okta: OktaFake::start(
+            OktaSide {
+                org_url: "https://acme.okta.com".into(),
+                users: vec![okta_user(BOB_OKTA, BOB, OktaUserStatus::Active)],
+                groups: vec![],
+                app: OktaApp {
+                    id: OktaAppId::parse(APP).expect("id"),
+                    label: "AWS".into(),
+                    app_users: vec![app_user_of(&w.org, BOB, AppUserStatus::Active)],
+                    group_push_mappings: vec![],
+                    signing_keys: vec![],
+                },
+                deprovisions: vec![],
+            },
+            vec![],
+        )
+        .await,
+        ..w
+    };
+    let ports = CheckPorts {
+        directory: OktaClient::new(w.okta.client_config(api_token())).expect("client"),
+        ..w.ports
+    };
+    let mut unassigned = job(DeprovisionKind::AppUnassigned);
+    unassigned.event_type = "application.user_membership.remove".into();
+    unassigned.app_id = Some(OktaAppId::parse(APP).expect("id"));
+    let before = w.account.sdk_calls();
+    let outcome = ports
+        .check(&config(), &unassigned, published() + Duration::minutes(61))
+        .await;
+    assert!(
+        matches!(outcome, Ok(CheckOutcome::NothingToVerify(reason)) if reason.contains("assigned")),
+        "{outcome:?}"
+    );
+    let calls = w.account.sdk_calls().since(&before);
+    assert_eq!(
+        calls.of("GetUserId") + calls.of("DescribeUser"),
+        0,
+        "no Identity Center read"
+    );
+    assert!(ports.notifier.findings().is_empty());
+}
+
+#[tokio::test]
+async fn a_group_unassigned_from_the_app_becomes_one_job_per_member() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    let body = json!({
+        "okta_event_id": "7a7a7a7a-2837-11eb-9823-9fb8f750c5a9",
+        "published": "2026-11-20T09:12:44Z",
+        "unassigned_group_id": DEVS_OKTA,
+        "app_id": APP,
+        "source": "event-hook",
+    })
+    .to_string();
+    let answer = w
+        .ports
+        .handle_trigger(
+            &config(),
+            sqs_batch(&[("m-group", &body)]),
+            published() + Duration::minutes(16),
+            far_deadline(),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let jobs = bodies(&drain(&w.account, &w.queue_url).await);
+    let mut members: Vec<&str> = jobs.iter().filter_map(|j| j["okta_user_id"].as_str()).collect();
+    members.sort();
+    assert_eq!(members, [ALICE_OKTA, BOB_OKTA]);
+    assert!(
+        jobs.iter()
+            .all(|j| j["kind"] == "app-unassigned" && j["group_id"] == DEVS_OKTA)
+    );
+}
+
+#[tokio::test]
+async fn deactivation_push_failure_and_delete_initiated_are_one_incident_with_one_overdue() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let deactivate = job(DeprovisionKind::Deactivated);
+    let push_failed = job_of(
+        "b0b0b0b0-2837-11eb-9823-9fb8f750c5a9",
+        "application.provision.user.deactivate",
+        DeprovisionKind::PushFailed,
+        published() + Duration::minutes(2),
+    );
+    let delete = job_of(
+        "c0c0c0c0-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.delete.initiated",
+        DeprovisionKind::DeleteInitiated,
+        published() + Duration::minutes(20),
+    );
+    // The deactivation's job opens the episode and its chain; the chain re-checks every 5 minutes.
+    let (mut chain, _) = requeued(
+        w.ports
+            .check(&config(), &deactivate, published() + Duration::minutes(15))
+            .await,
+    );
+    let duplicate = w
+        .ports
+        .check(&config(), &push_failed, published() + Duration::minutes(17))
+        .await;
+    assert!(
+        matches!(duplicate, Ok(CheckOutcome::NothingToVerify(_))),
+        "{duplicate:?}"
+    );
+    for minutes in [20, 25, 30] {
+        chain = requeued(
+            w.ports
+                .check(&config(), &chain, published() + Duration::minutes(minutes))
+                .await,
+        )
+        .0;
+    }
+    let duplicate = w
+        .ports
+        .check(&config(), &delete, published() + Duration::minutes(35))
+        .await;
+    assert!(
+        matches!(duplicate, Ok(CheckOutcome::NothingToVerify(_))),
+        "{duplicate:?}"
+    );
+    let findings = published_findings(
+        w.ports
+            .check(&config(), &chain, published() + Duration::minutes(61))
+            .await,
+    );
+    assert_eq!(of_rule(&findings, Rule::PropagationOverdue).len(), 1);
+    // The other jobs, re-delivered after the verdict, publish nothing more.
+    for j in [&push_failed, &delete] {
+        let again = w.ports.check(&config(), j, published() + Duration::minutes(62)).await;
+        assert!(matches!(again, Ok(CheckOutcome::NothingToVerify(_))), "{again:?}");
+    }
+    assert_eq!(of_rule(&w.ports.notifier.findings(), Rule::PropagationOverdue).len(), 1);
+}
+
+#[tokio::test]
+async fn a_second_incident_months_later_is_a_new_finding() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let first = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(61),
+            )
+            .await,
+    );
+    let later = published() + Duration::days(90);
+    let second_job = job_of(
+        "d0d0d0d0-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.deactivate",
+        DeprovisionKind::Deactivated,
+        later,
+    );
+    let second = published_findings(
+        w.ports
+            .check(&config(), &second_job, later + Duration::minutes(61))
+            .await,
+    );
+    assert_eq!(
+        (first[0].rule, second[0].rule),
+        (Rule::PropagationOverdue, Rule::PropagationOverdue)
+    );
+    assert_ne!(first[0].finding_id, second[0].finding_id, "a new incident, a new id");
+    assert_ne!(first[0].subject.episode_id, second[0].subject.episode_id);
+}
+
+#[tokio::test]
+async fn use_of_aws_during_a_re_check_chain_is_reported_once_and_the_follow_up_only_adds_what_is_new() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let bob = w.org.user(BOB).clone();
+    let mut session = cloudtrail(
+        "ct-s3-1",
+        "s3.amazonaws.com",
+        "ListBuckets",
+        published() + Duration::minutes(9),
+    );
+    session.actor_user_name = Some(BOB.into());
+    session.role_name = Some("AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b".into());
+    for event in [
+        portal_use("ct-portal-1", &bob, published() + Duration::minutes(8)),
+        session,
+        portal_use("ct-portal-0", &bob, published() - Duration::minutes(30)),
+    ] {
+        w.ports.activity.push(event);
+    }
+    let mut current = job(DeprovisionKind::Deactivated);
+    let mut activity_published = Vec::new();
+    for minutes in [15, 20, 25] {
+        let (next, found) = requeued(
+            w.ports
+                .check(&config(), &current, published() + Duration::minutes(minutes))
+                .await,
+        );
+        activity_published.extend(found);
+        current = next;
+    }
+    assert_eq!(
+        activity_published.len(),
+        1,
+        "reported at the first look only: {activity_published:#?}"
+    );
+    let quoted: Vec<_> = activity_published[0]
+        .evidence
+        .iter()
+        .filter_map(|e| e.reference.as_deref())
+        .collect();
+    assert!(
+        quoted.contains(&"ct-portal-1") && quoted.contains(&"ct-s3-1"),
+        "{quoted:?}"
+    );
+    assert!(!quoted.contains(&"ct-portal-0"), "before the deprovision");
+    assert_eq!(activity_published[0].severity, Severity::High);
+
+    // The verdict, then the follow-up: a late event is reported (same finding id), the old ones are not.
+    let verdict = published_findings(
+        w.ports
+            .check(&config(), &current, published() + Duration::minutes(61))
+            .await,
+    );
+    assert_eq!(verdict[0].rule, Rule::PropagationOverdue);
     let follow_up = VerificationJob {
         follow_up: true,
-        ..job(DeprovisionKind::Deactivated)
+        ..current.clone()
     };
-    let outcome = w
+    w.ports
+        .activity
+        .push(portal_use("ct-late-1", &bob, published() + Duration::minutes(50)));
+    let late = published_findings(
+        w.ports
+            .check(&config(), &follow_up, published() + Duration::minutes(80))
+            .await,
+    );
+    let quoted: Vec<_> = late[0].evidence.iter().filter_map(|e| e.reference.as_deref()).collect();
+    assert!(
+        quoted.contains(&"ct-late-1") && !quoted.contains(&"ct-portal-1"),
+        "{quoted:?}"
+    );
+    assert_eq!(
+        late[0].finding_id, activity_published[0].finding_id,
+        "the episode's activity finding, updated"
+    );
+    let again = w
         .ports
-        .check(&config(), &follow_up, published() + Duration::minutes(30))
+        .check(&config(), &follow_up, published() + Duration::minutes(81))
         .await;
-    let Ok(CheckOutcome::Published {
-        findings,
-        latency_seconds: None,
-    }) = outcome
-    else {
-        panic!("{outcome:?}")
-    };
-    let rules: Vec<Rule> = findings.iter().map(|f| f.rule).collect();
-    assert_eq!(
-        rules,
-        [Rule::ActivityAfterDeprovision],
-        "no second verified record, no metric"
-    );
-    assert_eq!(
-        count_all(&w.account, &w.queue_url).await,
-        0,
-        "a follow-up is the last look"
-    );
+    assert!(matches!(again, Ok(CheckOutcome::NothingToVerify(_))), "{again:?}");
 }
 
 #[tokio::test]
@@ -298,31 +671,16 @@ async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_rema
         1,
         "re-queued, held back 5 minutes"
     );
-    // Near the max window, the re-check is due when the window ends: 1 s here, so it can be read back.
-    let near_end = published() + Duration::minutes(60) - Duration::seconds(1);
-    let second = w
-        .ports
-        .check(&config(), &job(DeprovisionKind::Deactivated), near_end)
-        .await;
-    assert!(
-        matches!(second, Ok(CheckOutcome::Requeued { delay_seconds: 1, .. })),
-        "{second:?}"
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let requeued = bodies(&drain(&w.account, &w.queue_url).await);
-    assert_eq!(requeued.len(), 1);
-    assert_eq!(requeued[0]["attempt"], 1);
+    let (chain, _) = requeued(first);
+    assert_eq!(chain.attempt, 1);
+    assert!(chain.episode_id.is_some() && chain.chain_token.is_some(), "{chain:?}");
     assert!(w.ports.notifier.findings().is_empty());
 
-    let last = w
-        .ports
-        .check(
-            &config(),
-            &job(DeprovisionKind::Deactivated),
-            published() + Duration::minutes(61),
-        )
-        .await;
-    let findings = published_findings(last);
+    let findings = published_findings(
+        w.ports
+            .check(&config(), &chain, published() + Duration::minutes(61))
+            .await,
+    );
     assert_eq!(
         (findings[0].rule, findings[0].severity),
         (Rule::PropagationOverdue, Severity::High)
@@ -343,69 +701,17 @@ async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_rema
 }
 
 #[tokio::test]
-async fn using_aws_after_the_deprovision_is_a_high_finding() {
-    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
-    let bob = w.org.user(BOB).clone();
-    let mut portal = cloudtrail(
-        "ct-portal-1",
-        "sso.amazonaws.com",
-        "GetRoleCredentials",
-        published() + Duration::minutes(8),
-    );
-    portal.actor_user_id = Some(bob.clone());
-    let mut session = cloudtrail(
-        "ct-s3-1",
-        "s3.amazonaws.com",
-        "ListBuckets",
-        published() + Duration::minutes(9),
-    );
-    session.actor_user_name = Some(BOB.into());
-    session.role_name = Some("AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b".into());
-    let mut earlier = portal.clone();
-    earlier.event_id = "ct-portal-0".into();
-    earlier.event_time = published() - Duration::minutes(30);
-    for event in [portal, session, earlier] {
-        w.ports.activity.push(event);
-    }
-    let outcome = w
-        .ports
-        .check(
-            &config(),
-            &job(DeprovisionKind::Deactivated),
-            published() + Duration::minutes(15),
-        )
-        .await;
-    assert!(matches!(outcome, Ok(CheckOutcome::Requeued { .. })), "{outcome:?}");
-    let published_now = w.ports.notifier.findings();
-    let activity = published_now
-        .iter()
-        .find(|f| f.rule == Rule::ActivityAfterDeprovision)
-        .expect("reported at once");
-    assert_eq!(activity.severity, Severity::High);
-    let quoted: Vec<_> = activity
-        .evidence
-        .iter()
-        .filter_map(|e| e.reference.as_deref())
-        .collect();
-    assert!(
-        quoted.contains(&"ct-portal-1") && quoted.contains(&"ct-s3-1"),
-        "{quoted:?}"
-    );
-    assert!(!quoted.contains(&"ct-portal-0"), "before the deprovision");
-}
-
-#[tokio::test]
 async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
     let w = world(true, OktaUserStatus::Suspended, vec![]).await;
-    let outcome = w
-        .ports
-        .check(
-            &config(),
-            &job(DeprovisionKind::Suspended),
-            published() + Duration::minutes(15),
-        )
-        .await;
-    let findings = published_findings(outcome);
+    let findings = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Suspended),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
     assert_eq!(
         (findings[0].rule, findings[0].severity),
         (Rule::SuspendedStillEnabled, Severity::Medium)
@@ -413,32 +719,41 @@ async fn a_suspended_user_still_enabled_is_reported_as_its_own_rule() {
 }
 
 #[tokio::test]
-async fn the_same_deprovision_checked_by_the_hooks_job_and_the_sweeps_job_is_published_once() {
-    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
-    let at = published() + Duration::minutes(61);
-    let from_hook = job(DeprovisionKind::Deactivated);
-    // The sweep's job for the same event: another source, no login, checked later and on a later attempt.
-    let mut from_sweep = job(DeprovisionKind::Deactivated);
-    from_sweep.source = JobSource::SystemLogSweep;
-    from_sweep.login = None;
-    from_sweep.attempt = 3;
-    from_sweep.check_after = published() + Duration::minutes(20);
-
-    let first = w.ports.check(&config(), &from_hook, at).await;
-    let findings = published_findings(first);
-    assert_eq!(findings.len(), 1);
-    for (duplicate, when) in [
-        (&from_hook, at + Duration::minutes(5)),
-        (&from_sweep, at + Duration::minutes(9)),
-    ] {
-        let again = w.ports.check(&config(), duplicate, when).await;
-        assert!(matches!(again, Ok(CheckOutcome::NothingToVerify(_))), "{again:?}");
-    }
-    assert_eq!(
-        w.ports.notifier.findings(),
-        findings,
-        "one overdue finding published, not three"
+async fn a_deactivation_under_way_is_not_read_as_a_reactivation() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    let mut transitioning = okta_user(BOB_OKTA, BOB, OktaUserStatus::Active);
+    transitioning.transitioning_to_status = Some(OktaUserStatus::Deprovisioned);
+    let okta = OktaFake::start(
+        OktaSide {
+            org_url: "https://acme.okta.com".into(),
+            users: vec![transitioning],
+            groups: vec![],
+            app: OktaApp {
+                id: OktaAppId::parse(APP).expect("id"),
+                label: "AWS".into(),
+                app_users: vec![app_user_of(&w.org, BOB, AppUserStatus::Provisioned)],
+                group_push_mappings: vec![],
+                signing_keys: vec![],
+            },
+            deprovisions: vec![],
+        },
+        vec![],
+    )
+    .await;
+    let ports = CheckPorts {
+        directory: OktaClient::new(okta.client_config(api_token())).expect("client"),
+        ..w.ports
+    };
+    let findings = published_findings(
+        ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(61),
+            )
+            .await,
     );
+    assert_eq!(findings[0].rule, Rule::PropagationOverdue);
 }
 
 #[tokio::test]
@@ -455,7 +770,15 @@ async fn a_verdict_whose_publishing_failed_is_published_on_the_retry() {
     let failed = w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await;
     assert!(failed.is_err(), "{failed:?}");
     create_queue(&w.account, "verify").await;
-    let retried = w.ports.check(&config(), &job(DeprovisionKind::Deactivated), at).await;
+    // The redelivered message (another chain token: the failed one held the chain) is taken over once stale.
+    let retried = w
+        .ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            at + Duration::minutes(11),
+        )
+        .await;
     let findings = published_findings(retried);
     assert_eq!(findings[0].rule, Rule::PropagationOverdue);
 }
@@ -463,29 +786,82 @@ async fn a_verdict_whose_publishing_failed_is_published_on_the_retry() {
 #[tokio::test]
 async fn a_group_removal_is_verified_once_that_membership_is_gone() {
     let w = world(true, OktaUserStatus::Active, vec![]).await;
+    // Bob is no longer in the Okta group.
+    let okta = OktaFake::start(
+        OktaSide {
+            org_url: "https://acme.okta.com".into(),
+            users: vec![okta_user(BOB_OKTA, BOB, OktaUserStatus::Active)],
+            groups: vec![OktaGroup {
+                id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
+                name: DEVS.into(),
+                members: vec![],
+            }],
+            app: OktaApp {
+                id: OktaAppId::parse(APP).expect("id"),
+                label: "AWS".into(),
+                app_users: vec![app_user_of(&w.org, BOB, AppUserStatus::Provisioned)],
+                group_push_mappings: vec![GroupPushMapping {
+                    id: "gPm1devs0000000001".into(),
+                    source_group_id: OktaGroupId::parse(DEVS_OKTA).expect("id"),
+                    target_group_id: Some(w.org.group(DEVS).clone()),
+                    status: PushMappingStatus::Active,
+                    error_summary: None,
+                    last_push: None,
+                }],
+                signing_keys: vec![],
+            },
+            deprovisions: vec![],
+        },
+        vec![],
+    )
+    .await;
+    let ports = CheckPorts {
+        directory: OktaClient::new(okta.client_config(api_token())).expect("client"),
+        ..w.ports
+    };
     let mut removal = job(DeprovisionKind::GroupRemoved);
     removal.event_type = "group.user_membership.remove".into();
     removal.group_id = Some(OktaGroupId::parse(DEVS_OKTA).expect("id"));
+    let (chain, _) = requeued(
+        ports
+            .check(&config(), &removal, published() + Duration::minutes(15))
+            .await,
+    );
+    remove_member(&w.account, &w.org, w.org.group(DEVS), w.org.user(BOB)).await;
+    let findings = published_findings(
+        ports
+            .check(&config(), &chain, published() + Duration::minutes(20))
+            .await,
+    );
+    assert_eq!(findings[0].rule, Rule::PropagationVerified);
+}
+
+#[tokio::test]
+async fn a_removal_from_a_group_not_pushed_to_aws_costs_one_okta_call() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    let mut removal = job(DeprovisionKind::GroupRemoved);
+    removal.group_id = Some(OktaGroupId::parse("00g1notpushed000001").expect("id"));
+    let before = w.account.sdk_calls();
+    let requests_before = w.okta.requests_under("/api/v1/");
     let outcome = w
         .ports
         .check(&config(), &removal, published() + Duration::minutes(15))
         .await;
     assert!(
-        matches!(outcome, Ok(CheckOutcome::Requeued { .. })),
-        "still a member: {outcome:?}"
+        matches!(outcome, Ok(CheckOutcome::NothingToVerify(reason)) if reason.contains("not pushed")),
+        "{outcome:?}"
     );
-    remove_member(&w, w.org.group("aws-production-developers"), w.org.user(BOB)).await;
-    let outcome = w
-        .ports
-        .check(&config(), &removal, published() + Duration::minutes(20))
-        .await;
-    let findings = published_findings(outcome);
-    assert_eq!(findings[0].rule, Rule::PropagationVerified);
+    assert_eq!(w.okta.requests_under("/api/v1/") - requests_before, 1);
+    let calls = w.account.sdk_calls().since(&before);
+    assert_eq!(
+        calls.of("GetUserId") + calls.of("DescribeUser") + calls.of("ListGroupMembershipsForMember"),
+        0
+    );
 }
 
-async fn remove_member(w: &World, group: &IdcGroupId, user: &IdcUserId) {
-    let store = w.org.instance.identity_store_id.as_str();
-    let client = aws_sdk_identitystore::Client::new(w.account.sdk_config());
+async fn remove_member(account: &MotoAccount, org: &SeededOrg, group: &IdcGroupId, user: &IdcUserId) {
+    let store = org.instance.identity_store_id.as_str();
+    let client = aws_sdk_identitystore::Client::new(account.sdk_config());
     let membership = client
         .get_group_membership_id()
         .identity_store_id(store)
@@ -519,6 +895,17 @@ fn sqs_batch(records: &[(&str, &str)]) -> Value {
     json!({ "Records": records })
 }
 
+fn failed_ids(answer: &Value) -> Vec<String> {
+    let mut failed: Vec<String> = answer["batchItemFailures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+        .collect();
+    failed.sort();
+    failed
+}
+
 #[tokio::test]
 async fn identity_center_failures_and_bad_bodies_are_reported_back_for_redelivery_not_dropped() {
     let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
@@ -530,28 +917,116 @@ async fn identity_center_failures_and_bad_bodies_are_reported_back_for_redeliver
         .endpoint_url("http://127.0.0.1:9")
         .build();
     let broken = CheckPorts {
-        directory: w.ports.directory,
         identity_center: IdentityCenterClient::new(&unreachable, w.org.instance.clone()),
-        activity: FakeActivityLog::default(),
-        notifier: RecordingNotifier::default(),
-        queue: w.ports.queue,
-        ledger: w.ports.ledger,
+        ..w.ports
     };
     let good = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("job JSON");
     let payload = sqs_batch(&[("m-good", &good), ("m-garbled", "{not json")]);
     let answer = broken
-        .handle_trigger(&config(), payload, published() + Duration::minutes(15))
+        .handle_trigger(&config(), payload, published() + Duration::minutes(15), far_deadline())
         .await
         .expect("an answer");
-    let mut failed: Vec<&str> = answer["batchItemFailures"]
-        .as_array()
-        .expect("failures")
-        .iter()
-        .filter_map(|f| f["itemIdentifier"].as_str())
-        .collect();
-    failed.sort();
-    assert_eq!(failed, ["m-garbled", "m-good"]);
+    assert_eq!(failed_ids(&answer), ["m-garbled", "m-good"]);
     assert!(broken.notifier.findings().is_empty());
+}
+
+#[tokio::test]
+async fn a_record_with_an_exhausted_counter_fails_back_alone_and_the_rest_of_its_batch_is_checked() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    let mut exhausted = job(DeprovisionKind::Deactivated);
+    exhausted.attempt = MAX_ATTEMPTS;
+    let mut extreme = serde_json::to_value(&exhausted).expect("JSON");
+    extreme["attempt"] = json!(u32::MAX);
+    let good = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("JSON");
+    let payload = sqs_batch(&[("m-exhausted", &extreme.to_string()), ("m-good", &good)]);
+    let answer = w
+        .ports
+        .handle_trigger(&config(), payload, published() + Duration::minutes(15), far_deadline())
+        .await
+        .expect("an answer");
+    assert_eq!(failed_ids(&answer), ["m-exhausted"]);
+    assert_eq!(
+        of_rule(&w.ports.notifier.findings(), Rule::PropagationVerified).len(),
+        1,
+        "the good record ran"
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_would_outrun_its_budget_or_the_deadline_fails_back_before_it() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    // Okta answers after 5 s; the record's budget is 1 s.
+    w.okta
+        .fail_next("/api/v1/users", 1, Fault::Slow(std::time::Duration::from_secs(5)));
+    let tight = CheckConfig {
+        record_budget: std::time::Duration::from_secs(1),
+        ..config()
+    };
+    let first = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("JSON");
+    let second = serde_json::to_string(&job_of(
+        "e0e0e0e0-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.deactivate",
+        DeprovisionKind::Deactivated,
+        published(),
+    ))
+    .expect("JSON");
+    // The invocation ends in 6 s (3 s of it kept for answering): after the first record's 1 s, the second fits.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(6_000);
+    let started = std::time::Instant::now();
+    let answer = w
+        .ports
+        .handle_trigger(
+            &tight,
+            sqs_batch(&[("m-slow", &first), ("m-second", &second)]),
+            published() + Duration::minutes(61),
+            deadline,
+        )
+        .await
+        .expect("an answer");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        failed_ids(&answer),
+        ["m-slow"],
+        "the slow record timed out; the second ran"
+    );
+
+    let late = tokio::time::Instant::now() + std::time::Duration::from_millis(3_500);
+    let answer = w
+        .ports
+        .handle_trigger(
+            &tight,
+            sqs_batch(&[("m-late", &second)]),
+            published() + Duration::minutes(62),
+            late,
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(
+        failed_ids(&answer),
+        ["m-late"],
+        "its budget does not fit before the deadline: not started"
+    );
+}
+
+#[tokio::test]
+async fn a_job_from_the_future_ends_instead_of_looping() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let future = job_of(
+        "f0f0f0f0-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.deactivate",
+        DeprovisionKind::Deactivated,
+        published() + Duration::days(3),
+    );
+    let outcome = w.ports.check(&config(), &future, published()).await;
+    assert!(
+        matches!(outcome, Ok(CheckOutcome::NothingToVerify(reason)) if reason.contains("future")),
+        "{outcome:?}"
+    );
+    assert_eq!(count_all(&w.account, &w.queue_url).await, 0, "not re-queued");
 }
 
 #[tokio::test]
@@ -591,30 +1066,43 @@ async fn the_sweep_queues_a_deactivation_the_hook_never_delivered() {
 #[tokio::test]
 async fn a_user_whose_user_name_differs_is_found_by_its_scim_external_id() {
     let issuer = "https://scim.example/okta";
-    // An old account matches the login and is DISABLED; the one SCIM provisioned (by external id) is not.
+    // An old account matches the login and is DISABLED; the one SCIM provisioned (by external id) is not. Okta's
+    // app user record is gone (the person was unassigned and removed): only the issuer links the real account.
     let seed = OrgSeed::new()
         .disabled_user(BOB)
         .scim_user("bmartin-legacy", issuer, BOB_OKTA);
-    let w = world_with(seed, &["bmartin-legacy"], OktaUserStatus::Deprovisioned, vec![]).await;
-    let (ports, org) = (&w.ports, &w.org);
-    let at = published() + Duration::minutes(61);
-
-    // The login finds only the disabled account, which would read as propagated: the enabled one must win.
+    let w = world_with(
+        seed,
+        &["bmartin-legacy"],
+        OktaUserStatus::Deprovisioned,
+        vec![],
+        |_| vec![],
+    )
+    .await;
     let mut with_issuer = config();
-    with_issuer.external_id_issuer = Some(issuer.into());
-    let outcome = ports.check(&with_issuer, &job(DeprovisionKind::Deactivated), at).await;
-    let findings = published_findings(outcome);
+    with_issuer.links.scim_issuer = Some(issuer.into());
+    let findings = published_findings(
+        w.ports
+            .check(
+                &with_issuer,
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(61),
+            )
+            .await,
+    );
     assert_eq!(findings[0].rule, Rule::PropagationOverdue);
     assert_eq!(
         findings[0].subject.idc_user_id.as_deref(),
-        Some(org.user("bmartin-legacy").as_str())
+        Some(w.org.user("bmartin-legacy").as_str())
     );
 }
 
 /// `deprov-audit verify`, the built binary, configured only by environment like an operator's shell: it finds
-/// the deactivation in the System Log, observes through the real adapters and prints the final verdict.
+/// the deactivation in the System Log, observes through the real adapters and prints the final verdict. It links
+/// as the Lambda does: `IDC_EXTERNAL_ID_ISSUER` reaches it.
 #[tokio::test]
 async fn the_cli_verify_command_prints_the_verdict_live() {
+    let issuer = "https://scim.example/okta";
     let deactivation = OktaLogEvent {
         uuid: OktaEventId::parse("0c11c0de-2837-11eb-9823-9fb8f750c5a9").expect("uuid"),
         event_type: "user.lifecycle.deactivate".into(),
@@ -626,7 +1114,17 @@ async fn the_cli_verify_command_prints_the_verdict_live() {
             alternate_id: Some(BOB.into()),
         }],
     };
-    let w = world(true, OktaUserStatus::Deprovisioned, vec![deactivation]).await;
+    let seed = OrgSeed::new()
+        .disabled_user(BOB)
+        .scim_user("bmartin-legacy", issuer, BOB_OKTA);
+    let w = world_with(
+        seed,
+        &["bmartin-legacy"],
+        OktaUserStatus::Deprovisioned,
+        vec![deactivation],
+        |_| vec![],
+    )
+    .await;
     let credentials = w.account.credentials().await;
     let output = tokio::process::Command::new(integration_tests::lambda_runtime::function_binary("deprov-audit"))
         .args(["verify", "--login", BOB, "--format", "json"])
@@ -637,6 +1135,7 @@ async fn the_cli_verify_command_prints_the_verdict_live() {
         .env("OKTA_API_TOKEN", integration_tests::okta_fake::API_TOKEN)
         .env("IDC_INSTANCE_ARN", w.org.instance.instance_arn.as_str())
         .env("IDENTITY_STORE_ID", w.org.instance.identity_store_id.as_str())
+        .env("IDC_EXTERNAL_ID_ISSUER", issuer)
         .env("AWS_ENDPOINT_URL", integration_tests::moto::endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
@@ -657,12 +1156,12 @@ async fn the_cli_verify_command_prints_the_verdict_live() {
         .expect("an array")
         .iter()
         .find(|f| f["rule"] == "propagation-overdue")
-        .expect("bob is still enabled: overdue");
+        .expect("the SCIM-provisioned account is still enabled: overdue");
     assert_eq!(
         overdue["subject"]["okta_event_id"],
         "0c11c0de-2837-11eb-9823-9fb8f750c5a9"
     );
-    assert_eq!(overdue["subject"]["idc_user_id"], w.org.user(BOB).as_str());
+    assert_eq!(overdue["subject"]["idc_user_id"], w.org.user("bmartin-legacy").as_str());
     assert!(
         overdue["evidence"].to_string().contains("Developer on account"),
         "{overdue}"
@@ -670,45 +1169,106 @@ async fn the_cli_verify_command_prints_the_verdict_live() {
 }
 
 /// The ledger's DynamoDB conditions, in moto: a claim is exclusive while its lease runs, can be taken over when a
-/// crashed job's lease ran out, and a published key is never claimed again.
+/// crashed job's lease ran out, only its owner completes or releases it, and a published key is never claimed again.
 #[tokio::test]
-async fn a_ledger_claim_is_exclusive_until_its_lease_ends_and_published_keys_stay_taken() {
+async fn a_ledger_claim_is_exclusive_until_its_lease_ends_and_only_its_owner_completes_it() {
     use shared::ports::VerdictLedger;
     let account = MotoAccount::new().await;
     let ledger = verdict_ledger(&account, "verdicts").await;
     let now = published();
     let keep = now + Duration::days(14);
     let lease = |at: DateTime<Utc>| at + Duration::minutes(10);
-    assert!(ledger.claim("verdict#a", now, lease(now), keep).await.expect("claim"));
     assert!(
-        !ledger
-            .claim("verdict#a", now + Duration::minutes(1), lease(now), keep)
+        ledger
+            .claim("verdict#a", "job-1", now, lease(now), keep)
             .await
             .expect("claim")
     );
+    assert!(
+        !ledger
+            .claim("verdict#a", "job-2", now + Duration::minutes(1), lease(now), keep)
+            .await
+            .expect("claim")
+    );
+    assert!(!ledger.is_published("verdict#a").await.expect("read"));
     let later = now + Duration::minutes(11);
     assert!(
         ledger
-            .claim("verdict#a", later, lease(later), keep)
+            .claim("verdict#a", "job-2", later, lease(later), keep)
             .await
             .expect("claim"),
-        "the crashed job's lease ran out"
+        "lease ran out"
     );
-    ledger.complete("verdict#a").await.expect("complete");
+    let lost = ledger.complete("verdict#a", "job-1").await;
+    assert!(matches!(lost, Err(shared::Error::ClaimLost { .. })), "{lost:?}");
+    ledger
+        .release("verdict#a", "job-1")
+        .await
+        .expect("a release of a lost claim does nothing");
+    ledger.complete("verdict#a", "job-2").await.expect("complete");
+    assert!(ledger.is_published("verdict#a").await.expect("read"));
     let much_later = now + Duration::hours(2);
     assert!(
         !ledger
-            .claim("verdict#a", much_later, lease(much_later), keep)
+            .claim("verdict#a", "job-3", much_later, lease(much_later), keep)
             .await
-            .expect("claim"),
-        "published"
+            .expect("claim")
     );
-    ledger.release("verdict#a").await.expect("release");
+}
+
+/// Episodes in DynamoDB: concurrent events of one offboarding join one episode; its chain has one holder until
+/// that holder goes quiet; a closed episode sends later events to a new one.
+#[tokio::test]
+async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
+    use shared::ports::VerdictLedger;
+    let account = MotoAccount::new().await;
+    let ledger = verdict_ledger(&account, "verdicts").await;
+    let key = "episode#00u1bob00000000002#deprovision";
+    let window = Duration::minutes(60);
+    let keep = published() + Duration::days(14);
+    let first = ledger
+        .place_in_episode(key, &job(DeprovisionKind::Deactivated), window, keep)
+        .await
+        .expect("place");
+    let push = job_of(
+        "b0b0b0b0-2837-11eb-9823-9fb8f750c5a9",
+        "application.provision.user.deactivate",
+        DeprovisionKind::PushFailed,
+        published() + Duration::minutes(3),
+    );
+    let joined = ledger.place_in_episode(key, &push, window, keep).await.expect("place");
+    assert_eq!(joined.episode_id, first.episode_id);
+    let now = published() + Duration::minutes(15);
+    let stale = now - Duration::minutes(10);
     assert!(
         ledger
-            .claim("verdict#a", much_later, lease(much_later), keep)
+            .hold_chain(key, &first.episode_id, "chain-a", now, stale)
             .await
-            .expect("claim"),
-        "released"
+            .expect("hold")
     );
+    assert!(
+        !ledger
+            .hold_chain(key, &first.episode_id, "chain-b", now, stale)
+            .await
+            .expect("hold")
+    );
+    let quiet = now + Duration::minutes(30);
+    assert!(
+        ledger
+            .hold_chain(key, &first.episode_id, "chain-b", quiet, quiet - Duration::minutes(10))
+            .await
+            .expect("hold")
+    );
+    ledger
+        .close_episode(key, &first.episode_id, "chain-b", quiet)
+        .await
+        .expect("close");
+    let after = job_of(
+        "c0c0c0c0-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.delete.initiated",
+        DeprovisionKind::DeleteInitiated,
+        quiet + Duration::minutes(1),
+    );
+    let next = ledger.place_in_episode(key, &after, window, keep).await.expect("place");
+    assert_ne!(next.episode_id, first.episode_id, "after the verdict: a new incident");
 }

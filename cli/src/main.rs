@@ -1,15 +1,17 @@
 //! `deprov-audit`: run the auditor's checks from a terminal — on the demo org, on a snapshot file, or live.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use shared::collect::{CollectOptions, collect_snapshot};
-use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, login_mapping_from_env};
-use shared::domain::{Finding, OrgSnapshot};
+use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, link_policy_from_env};
+use shared::domain::{Finding, LinkPolicy, OrgSnapshot};
 use shared::handlers::propagation_check::{CheckConfig, ReadPorts};
-use shared::rules::propagation::{PropagationPolicy, Verdict, judge};
+use shared::ports::ActivityQuery;
+use shared::rules::propagation::{PropagationPolicy, Verdict, activity_after_deprovision, judge};
 use shared::rules::{Policy, evaluate};
 
 /// The demo org: an Okta + Identity Center org with the deprovisioning failures the auditor exists to catch.
@@ -103,21 +105,22 @@ fn review(snapshot_json: &str, name: &str, format: Format) -> Result<(), String>
     print_findings(&findings, format)
 }
 
-/// Okta, Identity Center and CloudTrail, from the environment.
-async fn connect() -> Result<(ReadPorts, OktaSettings, shared::domain::LoginMapping), String> {
+/// Okta, Identity Center and CloudTrail, from the environment; links as the Lambdas link (`LOGIN_MAPPING`,
+/// `IDC_EXTERNAL_ID_ISSUER`).
+async fn connect() -> Result<(ReadPorts, OktaSettings, LinkPolicy), String> {
     let okta = OktaSettings::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let instance = idc_instance_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
-    let mapping = login_mapping_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let links = link_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let sdk = shared::aws::load_sdk_config().await;
-    let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk)
+    let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk, 1)
         .await
         .map_err(|e| chain(&e))?;
-    Ok((ports, okta, mapping))
+    Ok((ports, okta, links))
 }
 
 /// The same observation and verdict as the propagation-check function, final now (no waiting for windows).
 async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Result<(), String> {
-    let (ports, okta, login_mapping) = connect().await?;
+    let (ports, okta, links) = connect().await?;
     let now = Utc::now();
     let Some(job) = ports
         .latest_deprovision(login, since, now)
@@ -129,14 +132,15 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
     };
     let config = CheckConfig {
         aws_app_id: okta.app_id.clone(),
-        login_mapping,
-        external_id_issuer: None,
+        links,
         propagation_window: Duration::zero(),
         max_window: Duration::zero(),
         recheck_interval: Duration::minutes(5),
         sweep_lookback: Duration::zero(),
+        record_budget: std::time::Duration::from_secs(600),
+        cloudtrail_max_pages: ActivityQuery::DEFAULT_MAX_PAGES,
     };
-    let seen = ports.observe(&config, &job, now).await.map_err(|e| chain(&e))?;
+    let seen = ports.observe(&config, &job, &[], now).await.map_err(|e| chain(&e))?;
     let verdict = judge(
         &job,
         &seen,
@@ -161,21 +165,23 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
             Verdict::NothingToVerify(reason) => format!("nothing to verify: {reason}"),
         }
     );
-    match verdict {
-        Verdict::Final { findings, .. } | Verdict::NotYet { findings } => print_findings(&findings, format),
-        Verdict::NothingToVerify(_) => Ok(()),
-    }
+    let mut findings = match verdict {
+        Verdict::Final { findings, .. } | Verdict::NotYet { findings } => findings,
+        Verdict::NothingToVerify(_) => return Ok(()),
+    };
+    findings.extend(activity_after_deprovision(&job, &seen, &HashSet::new(), now).map(|r| r.finding));
+    print_findings(&findings, format)
 }
 
 async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), String> {
     if !(1..=90).contains(&activity_days) {
         return Err("--activity-days must be 1 to 90 (CloudTrail LookupEvents keeps 90 days)".into());
     }
-    let (ports, okta, login_mapping) = connect().await?;
+    let (ports, okta, links) = connect().await?;
     let options = CollectOptions {
         org_url: okta.org_url.to_string().trim_end_matches('/').to_owned(),
         app_id: okta.app_id.clone(),
-        login_mapping,
+        links,
         activity_window: Duration::days(activity_days),
     };
     let snapshot = collect_snapshot(

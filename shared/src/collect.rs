@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::deprovision::watched_event_types;
 use crate::domain::{
-    ActivityEvent, IdcSide, IdentityLinks, LoginMapping, OktaAppId, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION,
+    ActivityEvent, IdcSide, IdentityLinks, LinkPolicy, OktaAppId, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION,
 };
 use crate::error::Result;
 use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LogQuery, LookupAttribute};
@@ -16,7 +16,8 @@ pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
 pub struct CollectOptions {
     pub org_url: String,
     pub app_id: OktaAppId,
-    pub login_mapping: LoginMapping,
+    /// How Okta people are linked to Identity Center users.
+    pub links: LinkPolicy,
     /// How far back to read CloudTrail activity (LookupEvents keeps 90 days).
     pub activity_window: Duration,
 }
@@ -89,12 +90,12 @@ async fn collect_activity(
     now: DateTime<Utc>,
 ) -> Result<Vec<ActivityEvent>> {
     let start = now - options.activity_window;
-    let mut queries = vec![ActivityQuery {
-        attribute: LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.to_owned()),
+    let mut queries = vec![ActivityQuery::new(
+        LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.to_owned()),
         start,
-        end: now,
-    }];
-    let links = IdentityLinks::build(okta, idc, options.login_mapping);
+        now,
+    )];
+    let links = IdentityLinks::build(okta, idc, &options.links);
     for user in okta
         .users
         .iter()
@@ -102,16 +103,23 @@ async fn collect_activity(
     {
         if let Some(idc_user) = links.idc_user_for(&user.id) {
             let since = user.status_changed.map_or(start, |t| t.max(start));
-            queries.push(ActivityQuery {
-                attribute: LookupAttribute::Username(idc_user.user_name.clone()),
-                start: since,
-                end: now,
-            });
+            queries.push(ActivityQuery::new(
+                LookupAttribute::Username(idc_user.user_name.clone()),
+                since,
+                now,
+            ));
         }
     }
     let mut events: Vec<ActivityEvent> = Vec::new();
     for query in &queries {
-        events.extend(activity_log.lookup(query).await?);
+        let read = activity_log.lookup(query).await?;
+        if !read.complete {
+            tracing::warn!(
+                pages = query.max_pages,
+                "CloudTrail read stopped at its page cap: the snapshot's activity is partial"
+            );
+        }
+        events.extend(read.events);
     }
     events.sort_by(|a, b| {
         a.event_time

@@ -28,15 +28,15 @@ impl<F: Fn(&str) -> Option<String>> Env for F {
     }
 }
 
-fn optional(env: &impl Env, name: &str) -> Option<String> {
+pub(crate) fn optional(env: &impl Env, name: &str) -> Option<String> {
     env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn required(env: &impl Env, name: &'static str) -> Result<String> {
+pub(crate) fn required(env: &impl Env, name: &'static str) -> Result<String> {
     optional(env, name).ok_or_else(|| Error::config(name, "is not set"))
 }
 
-fn seconds(env: &impl Env, name: &'static str, default: i64, max: i64) -> Result<Duration> {
+pub(crate) fn seconds(env: &impl Env, name: &'static str, default: i64, max: i64) -> Result<Duration> {
     match optional(env, name) {
         None => Ok(Duration::seconds(default)),
         Some(text) => match text.parse::<i64>() {
@@ -146,39 +146,6 @@ mod tests {
         assert!(err.to_string().contains("PROPAGATION_WINDOW_SECONDS"), "{err}");
     }
 
-    fn checker_env(skip: &str) -> impl Env + use<> {
-        let all = [
-            ("OKTA_ORG_URL", "https://acme.okta.com"),
-            ("OKTA_APP_ID", "0oa1awsidc00000001"),
-            ("OKTA_API_TOKEN", "token"),
-            ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
-            (
-                "VERIFY_QUEUE_URL",
-                "https://sqs.us-east-1.amazonaws.com/111122223333/verify",
-            ),
-            ("VERDICT_TABLE_NAME", "verdicts"),
-        ];
-        let kept: Vec<(&str, &str)> = all.into_iter().filter(|(k, _)| *k != skip).collect();
-        env(&kept)
-    }
-
-    #[test]
-    fn checker_settings_name_each_missing_variable() {
-        assert!(PropagationCheckSettings::from_env(&checker_env("")).is_ok());
-        for var in [
-            "OKTA_ORG_URL",
-            "OKTA_APP_ID",
-            "FINDINGS_TOPIC_ARN",
-            "VERIFY_QUEUE_URL",
-            "VERDICT_TABLE_NAME",
-        ] {
-            let err = PropagationCheckSettings::from_env(&checker_env(var)).unwrap_err();
-            assert!(err.to_string().contains(var), "{var}: {err}");
-        }
-        let err = PropagationCheckSettings::from_env(&checker_env("OKTA_API_TOKEN")).unwrap_err();
-        assert!(err.to_string().contains("OKTA_CREDENTIALS_SECRET_ARN"), "{err}");
-    }
-
     #[test]
     fn an_okta_url_must_be_https() {
         let plain = env(&[
@@ -278,47 +245,11 @@ pub fn login_mapping_from_env(env: &impl Env) -> Result<crate::domain::LoginMapp
     }
 }
 
-/// `propagation-check`'s settings.
-#[derive(Debug)]
-pub struct PropagationCheckSettings {
-    pub okta: OktaSettings,
-    pub topic_arn: String,
-    pub queue_url: String,
-    /// DynamoDB table remembering published verdicts (`VERDICT_TABLE_NAME`).
-    pub verdict_table: String,
-    /// Both set, or neither (then the instance is discovered with ListInstances).
-    pub idc_instance: Option<crate::domain::IdcInstance>,
-    pub check: crate::handlers::propagation_check::CheckConfig,
-}
-
-impl PropagationCheckSettings {
-    pub fn from_env(env: &impl Env) -> Result<Self> {
-        let okta = OktaSettings::from_env(env)?;
-        let idc_instance = idc_instance_from_env(env)?;
-        let login_mapping = login_mapping_from_env(env)?;
-        let max_window = seconds(env, "MAX_PROPAGATION_WINDOW_SECONDS", 3600, 86_400)?;
-        let check = crate::handlers::propagation_check::CheckConfig {
-            aws_app_id: okta.app_id.clone(),
-            login_mapping,
-            external_id_issuer: optional(env, "IDC_EXTERNAL_ID_ISSUER"),
-            propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
-            max_window,
-            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),
-            sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400)?,
-        };
-        if check.max_window < check.propagation_window {
-            return Err(Error::config(
-                "MAX_PROPAGATION_WINDOW_SECONDS",
-                "must not be shorter than PROPAGATION_WINDOW_SECONDS",
-            ));
-        }
-        Ok(Self {
-            okta,
-            topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
-            queue_url: required(env, "VERIFY_QUEUE_URL")?,
-            verdict_table: required(env, "VERDICT_TABLE_NAME")?,
-            idc_instance,
-            check,
-        })
-    }
+/// `LOGIN_MAPPING` and `IDC_EXTERNAL_ID_ISSUER`: how Okta people are linked to Identity Center users. The Lambdas
+/// and every CLI command read both, so they link one person the same way.
+pub fn link_policy_from_env(env: &impl Env) -> Result<crate::domain::LinkPolicy> {
+    Ok(crate::domain::LinkPolicy {
+        login_mapping: login_mapping_from_env(env)?,
+        scim_issuer: optional(env, "IDC_EXTERNAL_ID_ISSUER"),
+    })
 }

@@ -47,6 +47,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The ledger claim this job worked under was taken over (its lease ran out): it must not mark the key.
+    #[error("ledger claim on {key} was lost to another job")]
+    ClaimLost { key: String },
+
+    /// The work could not finish before the invocation's deadline; it goes back to the queue.
+    #[error("{what} did not finish before the invocation deadline")]
+    OutOfTime { what: &'static str },
+
     #[error("could not decode {what}")]
     Decode {
         what: &'static str,
@@ -76,3 +84,19 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and every cause behind it, on one line (`a: b: c`): what logs print, so the cause is never dropped.
+#[derive(Debug)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

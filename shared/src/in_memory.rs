@@ -1,15 +1,21 @@
 //! In-memory adapters of the ports (feature `in-memory`): for rule and flow tests, and offline runs such as the demo. Never deployed.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::domain::episode::EpisodeState;
 use crate::domain::{
-    AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcSide, IdcUser, OktaApp,
-    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaSide, OktaUser, PermissionSet, Principal,
+    AccountAssignment, AccountId, ActivityEvent, AppUser, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcSide, IdcUser,
+    OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaSide, OktaUser, OktaUserId, PermissionSet, Principal,
+    RememberedLink, VerificationJob,
 };
 use crate::error::{Error, Result};
 use crate::ports::{
-    ActivityLog, ActivityQuery, Directory, IdentityCenter, LogQuery, LookupAttribute, Notifier, UserLookup,
+    ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogQuery, LookupAttribute, Notifier,
+    UserLookup,
 };
 
 /// Okta as a snapshot's Okta side, plus a System Log.
@@ -60,6 +66,32 @@ impl Directory for FakeDirectory {
             .iter()
             .find(|m| &m.source_group_id == group_id)
             .and_then(|m| m.target_group_id.clone()))
+    }
+
+    async fn app_user(&self, app_id: &OktaAppId, user_id: &OktaUserId) -> Result<Option<AppUser>> {
+        if &self.okta.app.id != app_id {
+            return Ok(None);
+        }
+        Ok(self.okta.app.app_users.iter().find(|u| &u.user_id == user_id).cloned())
+    }
+
+    async fn user_groups(&self, user_id: &OktaUserId) -> Result<Vec<OktaGroupId>> {
+        Ok(self
+            .okta
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(user_id))
+            .map(|g| g.id.clone())
+            .collect())
+    }
+
+    async fn group_members(&self, group_id: &OktaGroupId) -> Result<Option<Vec<OktaUserId>>> {
+        Ok(self
+            .okta
+            .groups
+            .iter()
+            .find(|g| &g.id == group_id)
+            .map(|g| g.members.clone()))
     }
 
     async fn system_log(&self, query: &LogQuery) -> Result<Vec<OktaLogEvent>> {
@@ -148,6 +180,7 @@ impl IdentityCenter for FakeIdentityCenter {
             idc.users
                 .iter()
                 .find(|u| match lookup {
+                    UserLookup::UserId(id) => &u.id == id,
                     UserLookup::UserName(name) => u.user_name.eq_ignore_ascii_case(name),
                     UserLookup::Email(email) => u.emails.iter().any(|e| e.eq_ignore_ascii_case(email)),
                     UserLookup::ExternalId { issuer, id } => {
@@ -198,7 +231,7 @@ impl FakeActivityLog {
 }
 
 impl ActivityLog for FakeActivityLog {
-    async fn lookup(&self, query: &ActivityQuery) -> Result<Vec<ActivityEvent>> {
+    async fn lookup(&self, query: &ActivityQuery) -> Result<ActivityRead> {
         let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         let mut found: Vec<ActivityEvent> = events
             .iter()
@@ -212,7 +245,10 @@ impl ActivityLog for FakeActivityLog {
             .cloned()
             .collect();
         found.sort_by_key(|e| e.event_time);
-        Ok(found)
+        Ok(ActivityRead {
+            events: found,
+            complete: true,
+        })
     }
 }
 
@@ -271,40 +307,157 @@ impl crate::ports::JobQueue for RecordingJobQueue {
     }
 }
 
-/// A verdict ledger in memory: key → (published, lease end).
+/// The checker's ledger in memory, with the DynamoDB adapter's semantics (claims with owners and leases,
+/// episodes with one chain, reported events, remembered links).
 #[derive(Debug, Default)]
 pub struct InMemoryVerdictLedger {
-    keys: Mutex<std::collections::HashMap<String, (bool, chrono::DateTime<chrono::Utc>)>>,
+    claims: Mutex<HashMap<String, Claim>>,
+    episodes: Mutex<HashMap<String, (EpisodeState, Option<ChainHold>)>>,
+    reported: Mutex<HashMap<String, HashSet<String>>>,
+    links: Mutex<HashMap<String, Vec<RememberedLink>>>,
+}
+
+/// Who holds an episode's chain: (owner, episode id, last heartbeat).
+type ChainHold = (String, String, DateTime<Utc>);
+
+#[derive(Debug, Clone)]
+struct Claim {
+    owner: String,
+    published: bool,
+    lease_until: DateTime<Utc>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
     async fn claim(
         &self,
         key: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        lease_until: chrono::DateTime<chrono::Utc>,
-        _keep_until: chrono::DateTime<chrono::Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        _keep_until: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let free = match keys.get(key) {
+        let mut claims = locked(&self.claims);
+        let free = match claims.get(key) {
             None => true,
-            Some((published, lease)) => !published && *lease < now,
+            Some(claim) => !claim.published && (claim.owner == owner || claim.lease_until < now),
         };
         if free {
-            keys.insert(key.to_owned(), (false, lease_until));
+            let claim = Claim {
+                owner: owner.to_owned(),
+                published: false,
+                lease_until,
+            };
+            claims.insert(key.to_owned(), claim);
         }
         Ok(free)
     }
 
-    async fn complete(&self, key: &str) -> Result<()> {
-        if let Some(entry) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get_mut(key) {
-            entry.0 = true;
+    async fn complete(&self, key: &str, owner: &str) -> Result<()> {
+        match locked(&self.claims).get_mut(key) {
+            Some(claim) if claim.owner == owner => {
+                claim.published = true;
+                Ok(())
+            }
+            _ => Err(Error::ClaimLost { key: key.to_owned() }),
+        }
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> Result<()> {
+        let mut claims = locked(&self.claims);
+        if claims.get(key).is_some_and(|c| c.owner == owner && !c.published) {
+            claims.remove(key);
         }
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    async fn is_published(&self, key: &str) -> Result<bool> {
+        Ok(locked(&self.claims).get(key).is_some_and(|c| c.published))
+    }
+
+    async fn place_in_episode(
+        &self,
+        episode_key: &str,
+        job: &VerificationJob,
+        window: Duration,
+        _keep_until: DateTime<Utc>,
+    ) -> Result<EpisodeState> {
+        let mut episodes = locked(&self.episodes);
+        let existing = episodes.get(episode_key);
+        let next = EpisodeState::admit(existing.map(|(e, _)| e), job, window);
+        let chain = existing.and_then(|(_, chain)| chain.clone());
+        episodes.insert(episode_key.to_owned(), (next.clone(), chain));
+        Ok(next)
+    }
+
+    async fn hold_chain(
+        &self,
+        episode_key: &str,
+        episode_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut episodes = locked(&self.episodes);
+        let Some((_, chain)) = episodes.get_mut(episode_key) else {
+            return Ok(false);
+        };
+        let free = match chain {
+            None => true,
+            Some((holder, episode, beat)) => holder == owner || *beat < stale_before || episode != episode_id,
+        };
+        if free {
+            *chain = Some((owner.to_owned(), episode_id.to_owned(), now));
+        }
+        Ok(free)
+    }
+
+    async fn let_chain_go(&self, episode_key: &str, owner: &str) -> Result<()> {
+        if let Some((_, chain)) = locked(&self.episodes).get_mut(episode_key)
+            && chain.as_ref().is_some_and(|(holder, _, _)| holder == owner)
+        {
+            *chain = None;
+        }
+        Ok(())
+    }
+
+    async fn close_episode(&self, episode_key: &str, episode_id: &str, owner: &str, now: DateTime<Utc>) -> Result<()> {
+        if let Some((episode, chain)) = locked(&self.episodes).get_mut(episode_key)
+            && episode.episode_id == episode_id
+            && chain.as_ref().is_none_or(|(holder, _, _)| holder == owner)
+        {
+            episode.closed_at.get_or_insert(now);
+            *chain = None;
+        }
+        Ok(())
+    }
+
+    async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {
+        Ok(locked(&self.reported).get(episode_id).cloned().unwrap_or_default())
+    }
+
+    async fn mark_reported(&self, episode_id: &str, event_ids: &[String], _keep_until: DateTime<Utc>) -> Result<()> {
+        locked(&self.reported)
+            .entry(episode_id.to_owned())
+            .or_default()
+            .extend(event_ids.iter().cloned());
+        Ok(())
+    }
+
+    async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {
+        Ok(locked(&self.links).get(okta_user.as_str()).cloned().unwrap_or_default())
+    }
+
+    async fn remember_links(
+        &self,
+        okta_user: &OktaUserId,
+        links: &[RememberedLink],
+        _keep_until: DateTime<Utc>,
+    ) -> Result<()> {
+        locked(&self.links).insert(okta_user.to_string(), links.to_vec());
         Ok(())
     }
 }

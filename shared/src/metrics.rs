@@ -10,20 +10,29 @@ pub const NAMESPACE: &str = "DeprovAudit";
 
 /// One `PropagationLatencySeconds` data point, dimensioned by the kind of deprovision.
 pub fn propagation_latency(kind: DeprovisionKind, seconds: i64, at: DateTime<Utc>) -> String {
+    deprovision_metric("PropagationLatencySeconds", "Seconds", kind, seconds, at)
+}
+
+/// One occurrence of `name` (e.g. `DeprovisionsUnverifiable`), dimensioned by the kind of deprovision.
+pub fn count(name: &str, kind: DeprovisionKind, at: DateTime<Utc>) -> String {
+    deprovision_metric(name, "Count", kind, 1, at)
+}
+
+fn deprovision_metric(name: &str, unit: &str, kind: DeprovisionKind, value: i64, at: DateTime<Utc>) -> String {
     let kind = serde_json::to_value(kind).unwrap_or_else(|_| json!("unknown"));
-    json!({
+    let mut line = json!({
         "_aws": {
             "Timestamp": at.timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["DeprovisionKind"]],
-                "Metrics": [{"Name": "PropagationLatencySeconds", "Unit": "Seconds"}],
+                "Metrics": [{"Name": name, "Unit": unit}],
             }],
         },
         "DeprovisionKind": kind,
-        "PropagationLatencySeconds": seconds,
-    })
-    .to_string()
+    });
+    line[name] = json!(value);
+    line.to_string()
 }
 
 #[cfg(test)]

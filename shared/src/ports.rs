@@ -4,11 +4,16 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::episode::EpisodeState;
+use crate::domain::{RememberedLink, VerificationJob};
 
 use crate::domain::{
-    AccountAssignment, AccountId, ActivityEvent, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcUser, OktaApp,
-    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser, PermissionSet, Principal,
+    AccountAssignment, AccountId, ActivityEvent, AppUser, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcUser, OktaApp,
+    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser, OktaUserId, PermissionSet, Principal,
 };
 use crate::error::Result;
 
@@ -30,6 +35,18 @@ pub trait Directory: Sync {
     ) -> impl Future<Output = Result<Option<IdcGroupId>>> + Send;
     /// System Log events of the given types published in `[since, until)`, every page followed.
     fn system_log(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<OktaLogEvent>>> + Send;
+    /// The person's assignment to an app, Okta's record of what it provisioned (`externalId`, app username);
+    /// `None` when Okta has no such app user (never assigned, or unassigned and removed).
+    fn app_user(
+        &self,
+        app_id: &OktaAppId,
+        user_id: &OktaUserId,
+    ) -> impl Future<Output = Result<Option<AppUser>>> + Send;
+    /// The groups the person is in now (`GET /api/v1/users/{id}/groups`, every page).
+    fn user_groups(&self, user_id: &OktaUserId) -> impl Future<Output = Result<Vec<OktaGroupId>>> + Send;
+    /// The ids of a group's members now (`GET /api/v1/groups/{id}/users`, every page); `None` when the group
+    /// is gone.
+    fn group_members(&self, group_id: &OktaGroupId) -> impl Future<Output = Result<Option<Vec<OktaUserId>>>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +57,9 @@ pub struct LogQuery {
     pub event_types: Vec<String>,
 }
 
-/// How to find one Identity Center user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserLookup {
-    UserName(String),
-    Email(String),
-    ExternalId { issuer: String, id: String },
-}
+/// How to find one Identity Center user: by id (DescribeUser), or by a unique attribute or external id
+/// (GetUserId, then DescribeUser). The linking rule's keys, as the port takes them.
+pub use crate::domain::LinkKey as UserLookup;
 
 /// AWS IAM Identity Center: the identity store and sso-admin (plus Organizations for the account list).
 pub trait IdentityCenter: Sync {
@@ -84,12 +97,47 @@ pub struct ActivityQuery {
     pub attribute: LookupAttribute,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// At most this many pages are read (LookupEvents pages hold 50 events).
+    pub max_pages: usize,
+    /// The read stops when this much time has gone (throttling waits included); `None`: no time bound.
+    pub budget: Option<std::time::Duration>,
+}
+
+impl ActivityQuery {
+    /// Pages read by default: 5,000 events.
+    pub const DEFAULT_MAX_PAGES: usize = 100;
+
+    pub fn new(attribute: LookupAttribute, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Self {
+            attribute,
+            start,
+            end,
+            max_pages: Self::DEFAULT_MAX_PAGES,
+            budget: None,
+        }
+    }
+
+    pub fn bounded(self, max_pages: usize, budget: std::time::Duration) -> Self {
+        Self {
+            max_pages,
+            budget: Some(budget),
+            ..self
+        }
+    }
+}
+
+/// What a bounded read found: the events, and whether it read to the end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityRead {
+    pub events: Vec<ActivityEvent>,
+    /// `false`: stopped at the page cap or the time budget; later events may be missing.
+    pub complete: bool,
 }
 
 /// CloudTrail management-event history.
 pub trait ActivityLog: Sync {
-    /// Events matching the query, every page followed, oldest first.
-    fn lookup(&self, query: &ActivityQuery) -> impl Future<Output = Result<Vec<ActivityEvent>>> + Send;
+    /// Events matching the query, oldest first, pages followed up to the query's page cap and time budget.
+    fn lookup(&self, query: &ActivityQuery) -> impl Future<Output = Result<ActivityRead>> + Send;
 }
 
 /// Where findings go.
@@ -98,10 +146,10 @@ pub trait Notifier: Sync {
     fn publish(&self, findings: &[Finding]) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// A verification job and how long the queue should hold it back.
+/// Work for the verification queue and how long the queue should hold it back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduledJob {
-    pub job: crate::domain::VerificationJob,
+    pub job: crate::domain::deprovision::QueuedWork,
     /// 0..=900 seconds (SQS's limit); longer waits are re-delayed by the checker.
     pub delay_seconds: i32,
 }
@@ -112,9 +160,30 @@ impl ScheduledJob {
         jobs.iter()
             .map(|job| ScheduledJob {
                 delay_seconds: job.delay_from(now),
-                job: job.clone(),
+                job: job.clone().into(),
             })
             .collect()
+    }
+
+    /// One job, checked after `delay_seconds`.
+    pub fn after(job: crate::domain::VerificationJob, delay_seconds: i32) -> Self {
+        Self {
+            job: job.into(),
+            delay_seconds,
+        }
+    }
+}
+
+impl crate::domain::deprovision::Selection {
+    /// Everything a batch of events asks the checker to do: each job held back until its window ends; each
+    /// group unassigned from the app at once (its members are read from Okta, then each gets a job).
+    pub fn scheduled(&self, now: DateTime<Utc>) -> Vec<ScheduledJob> {
+        let mut all = ScheduledJob::until_due(&self.jobs, now);
+        all.extend(self.group_unassignments.iter().map(|work| ScheduledJob {
+            job: crate::domain::deprovision::QueuedWork::GroupUnassignment(work.clone()),
+            delay_seconds: 0,
+        }));
+        all
     }
 }
 
@@ -124,20 +193,75 @@ pub trait JobQueue: Sync {
     fn enqueue(&self, jobs: &[ScheduledJob]) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Remembers which verdicts were already published, so the hook's job and the sweep's job for one deprovision
-/// (or a redelivered message) publish a final verdict once — and a crash mid-publish loses nothing.
+/// The checker's memory, in one table: which verdicts were published (claims with owner tokens, so a job that
+/// lost its claim cannot complete or release another's), each person's episodes and their one re-check chain, the
+/// activity events already reported per episode, and the identity links seen. What makes "one alert per
+/// incident" hold across re-checks, duplicate deliveries and crashes.
 pub trait VerdictLedger: Sync {
-    /// Takes `key` for publishing unless it is published, or claimed by a job whose lease has not run out:
-    /// `true` if this job may publish now.
+    /// Takes `key` for `owner` unless it is published, or claimed by another owner whose lease has not run out:
+    /// `true` if `owner` may publish now.
     fn claim(
         &self,
         key: &str,
+        owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Marks `key` published: no later job publishes it again.
-    fn complete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Gives `key` back, so a verdict whose publishing failed is published on the retry.
-    fn release(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Marks `key` published, if `owner` still holds it (else `Error::ClaimLost`): no later job publishes it.
+    fn complete(&self, key: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Gives `key` back, if `owner` holds it, so a verdict whose publishing failed is published on the retry.
+    fn release(&self, key: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Was `key` published? Asked before the expensive observation.
+    fn is_published(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Places `job` in the person's episode under `episode_key`: joins the open one that admits it (see
+    /// `EpisodeState::admit`) or opens a new one. Safe against concurrent placements.
+    fn place_in_episode(
+        &self,
+        episode_key: &str,
+        job: &VerificationJob,
+        window: Duration,
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<EpisodeState>> + Send;
+    /// Takes (or keeps, refreshing its heartbeat) the episode's one re-check chain for `owner`: `false` while
+    /// another chain holds it and beat after `stale_before`.
+    fn hold_chain(
+        &self,
+        episode_key: &str,
+        episode_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Lets the episode's chain go without a verdict (nothing to verify), so another job of it may check.
+    fn let_chain_go(&self, episode_key: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The episode's verdict is out: later events open a new episode, and the chain is let go.
+    fn close_episode(
+        &self,
+        episode_key: &str,
+        episode_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// CloudTrail event ids already reported for the episode.
+    fn reported_events(&self, episode_id: &str) -> impl Future<Output = Result<HashSet<String>>> + Send;
+    /// Adds event ids to the episode's reported set.
+    fn mark_reported(
+        &self,
+        episode_id: &str,
+        event_ids: &[String],
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The links last seen for the person.
+    fn recall_links(&self, okta_user: &OktaUserId) -> impl Future<Output = Result<Vec<RememberedLink>>> + Send;
+    /// Keeps the person's links (replacing the earlier ones) for later looks.
+    fn remember_links(
+        &self,
+        okta_user: &OktaUserId,
+        links: &[RememberedLink],
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
 }

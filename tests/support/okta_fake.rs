@@ -2,7 +2,8 @@
 //! management API the auditor reads, with Okta's shapes and habits, seeded from domain types.
 //!
 //! - `GET /api/v1/users` (the plain list leaves DEPROVISIONED out; `filter` takes `status eq "…"` and
-//!   `profile.login eq "…"`), `GET /api/v1/users/{id, login or login shortname}`
+//!   `profile.login eq "…"`), `GET /api/v1/users/{id, login or login shortname}`, `…/{id}/groups`
+//! - `GET /api/v1/apps/{id}/users/{userId}`: the app user (404 `E0000007` when the user is not assigned)
 //! - `GET /api/v1/groups`, `GET /api/v1/groups/{id}/users`
 //! - `GET /api/v1/apps/{id}`, `…/users`, `…/group-push/mappings`, `…/credentials/keys`
 //! - `GET /api/v1/logs` with `since`, `until`, `filter` (`eventType eq "…"` joined by `or`)
@@ -118,10 +119,12 @@ impl OktaFake {
         let router = Router::new()
             .route("/api/v1/users", get(list_users))
             .route("/api/v1/users/{id}", get(get_user))
+            .route("/api/v1/users/{id}/groups", get(list_user_groups))
             .route("/api/v1/groups", get(list_groups))
             .route("/api/v1/groups/{id}/users", get(list_group_users))
             .route("/api/v1/apps/{id}", get(get_app))
             .route("/api/v1/apps/{id}/users", get(list_app_users))
+            .route("/api/v1/apps/{id}/users/{user_id}", get(get_app_user))
             .route("/api/v1/apps/{id}/group-push/mappings", get(list_push_mappings))
             .route("/api/v1/apps/{id}/credentials/keys", get(list_app_keys))
             .route("/api/v1/logs", get(list_log_events))
@@ -471,6 +474,25 @@ async fn list_group_users(
     list_answer(&state, &uri, &params, Listing::new(records, 1000, 10_000))
 }
 
+/// `GET /api/v1/users/{id}/groups`: the user's groups, paged (Okta documents no `limit` maximum here; 200 used).
+async fn list_user_groups(
+    State(state): State<Arc<FakeState>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    Query(params): Params,
+) -> Response {
+    let Some(user) = state.users.iter().find(|u| u.id.as_str() == id) else {
+        return not_found(&id, "User");
+    };
+    let records = state
+        .groups
+        .iter()
+        .filter(|g| g.members.contains(&user.id))
+        .map(|g| (g.id.to_string(), group_json(&state, g)))
+        .collect();
+    list_answer(&state, &uri, &params, Listing::new(records, 200, 10_000))
+}
+
 fn status_name(status: OktaUserStatus) -> String {
     serde_json::to_value(status)
         .ok()
@@ -487,6 +509,7 @@ fn user_json(state: &FakeState, user: &OktaUser) -> Value {
     json!({
         "id": user.id,
         "status": user.status,
+        "transitioningToStatus": user.transitioning_to_status,
         "created": CREATED,
         "activated": CREATED,
         "statusChanged": user.status_changed.map(okta_time),
@@ -608,6 +631,17 @@ async fn list_app_users(
     })
 }
 
+/// One app user by Okta user id; a user not assigned to the app is `E0000007`, as Okta answers.
+async fn get_app_user(State(state): State<Arc<FakeState>>, Path((id, user_id)): Path<(String, String)>) -> Response {
+    let Some(app) = the_app(&state, &id) else {
+        return not_found(&id, "AppInstance");
+    };
+    match app.app_users.iter().find(|u| u.user_id.as_str() == user_id) {
+        Some(app_user) => axum::Json(app_user_json(&state, app, app_user)).into_response(),
+        None => not_found(&user_id, "AppUser"),
+    }
+}
+
 fn app_user_json(state: &FakeState, app: &OktaApp, app_user: &AppUser) -> Value {
     let login = state
         .users
@@ -625,7 +659,7 @@ fn app_user_json(state: &FakeState, app: &OktaApp, app_user: &AppUser) -> Value 
         "passwordChanged": null,
         "syncState": app_user.sync_state,
         "lastSync": app_user.last_sync.map(okta_time),
-        "credentials": {"userName": login},
+        "credentials": {"userName": app_user.user_name.clone().or(login.clone())},
         "profile": {"email": login},
         "_links": {
             "app": {"href": href(state, &["api", "v1", "apps", app.id.as_str()])},

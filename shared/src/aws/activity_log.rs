@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use crate::domain::activity::SCIM_EVENT_SOURCE;
 use crate::domain::{ActivityEvent, IdcUserId};
 use crate::error::{Error, Result};
-use crate::ports::{ActivityLog, ActivityQuery, LookupAttribute};
+use crate::ports::{ActivityLog, ActivityQuery, ActivityRead, LookupAttribute};
 
 const SERVICE: &str = "cloudtrail";
 const OPERATION: &str = "LookupEvents";
@@ -43,15 +43,32 @@ pub struct CloudTrailActivityLog {
 }
 
 impl CloudTrailActivityLog {
+    /// Calls 500 ms apart (LookupEvents' 2 per second, for one caller per account and Region).
     pub fn new(config: &SdkConfig) -> Self {
+        Self::with_spacing(config, CALL_SPACING)
+    }
+
+    /// Calls at least `spacing` apart. Where N instances share the account's 2 per second (the checker runs at
+    /// most N at once), each spaces its calls N × 500 ms. The SDK does not retry: throttling is retried here,
+    /// once, inside the read's time budget (retries composed once, not SDK × adapter).
+    pub fn with_spacing(config: &SdkConfig, spacing: Duration) -> Self {
+        let client_config = cloudtrail::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
         Self {
-            client: cloudtrail::Client::new(config),
-            spacing: CallSpacing::new(CALL_SPACING),
+            client: cloudtrail::Client::from_conf(client_config),
+            spacing: CallSpacing::new(spacing.max(CALL_SPACING)),
         }
     }
 
-    /// One page, retried while throttled (with the same parameters and token, as LookupEvents requires).
-    async fn page(&self, query: &ActivityQuery, next_token: Option<String>) -> Result<LookupEventsOutput> {
+    /// One page, retried while throttled (with the same parameters and token, as LookupEvents requires) and
+    /// while `until` allows; `None` when the time ran out first.
+    async fn page(
+        &self,
+        query: &ActivityQuery,
+        next_token: Option<String>,
+        until: Option<Instant>,
+    ) -> Result<Option<LookupEventsOutput>> {
         let request = self
             .client
             .lookup_events()
@@ -62,11 +79,14 @@ impl CloudTrailActivityLog {
             .set_next_token(next_token);
         let mut retries = 0;
         loop {
+            if until.is_some_and(|until| Instant::now() >= until) {
+                return Ok(None);
+            }
             self.spacing.wait_turn().await;
             match request.clone().send().await {
-                Ok(page) => return Ok(page),
+                Ok(page) => return Ok(Some(page)),
                 Err(e) if e.code() == Some("ThrottlingException") && retries < THROTTLE_RETRIES => {
-                    let wait = FIRST_BACKOFF * 2u32.pow(retries);
+                    let wait = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(retries));
                     retries += 1;
                     tracing::warn!(
                         retry = retries,
@@ -82,13 +102,22 @@ impl CloudTrailActivityLog {
 }
 
 impl ActivityLog for CloudTrailActivityLog {
-    async fn lookup(&self, query: &ActivityQuery) -> Result<Vec<ActivityEvent>> {
+    async fn lookup(&self, query: &ActivityQuery) -> Result<ActivityRead> {
+        let until = query.budget.map(|budget| Instant::now() + budget);
         let mut events = Vec::new();
         let mut next_token: Option<String> = None;
         let mut pages = 0usize;
+        let mut complete = true;
         loop {
+            if pages >= query.max_pages {
+                complete = false;
+                break;
+            }
             let sent = next_token.clone();
-            let page = self.page(query, next_token.take()).await?;
+            let Some(page) = self.page(query, next_token.take(), until).await? else {
+                complete = false;
+                break;
+            };
             pages += 1;
             for event in page.events.unwrap_or_default() {
                 let record = event.cloud_trail_event.ok_or_else(|| Error::AwsContract {
@@ -116,8 +145,8 @@ impl ActivityLog for CloudTrailActivityLog {
                 .cmp(&b.event_time)
                 .then_with(|| a.event_id.cmp(&b.event_id))
         });
-        tracing::info!(events = events.len(), pages, "CloudTrail events looked up");
-        Ok(events)
+        tracing::info!(events = events.len(), pages, complete, "CloudTrail events looked up");
+        Ok(ActivityRead { events, complete })
     }
 }
 

@@ -289,6 +289,7 @@ impl IdentityCenter for IdentityCenterClient {
         const OPERATION: &str = "GetUserId";
         let build_error = |e| Error::aws(IDENTITY_STORE, OPERATION, e);
         let identifier = match lookup {
+            UserLookup::UserId(id) => return self.describe_user(id.to_string()).await,
             UserLookup::UserName(name) => unique_attribute("userName", name).map_err(build_error)?,
             UserLookup::Email(email) => unique_attribute("emails.value", email).map_err(build_error)?,
             UserLookup::ExternalId { issuer, id } => AlternateIdentifier::ExternalId(

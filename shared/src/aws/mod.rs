@@ -43,11 +43,12 @@ fn missing(service: &'static str, operation: &'static str, field: &str) -> Error
 }
 
 /// The SDK configuration for deployed functions and the CLI: region, credentials and endpoint from the environment
-/// (`AWS_ENDPOINT_URL` included), with adaptive retry, so throttling by Identity Center (20 TPS) or LookupEvents
-/// (2 per second) slows the client down instead of failing the check.
+/// (`AWS_ENDPOINT_URL` included), with the *standard* retry mode (3 attempts, exponential backoff with jitter).
+/// Not adaptive: measured on a throttling front, one early throttle slowed an adaptive client to a crawl. The
+/// CloudTrail adapter turns SDK retries off and retries throttling itself, inside its time budget.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .load()
         .await
 }

@@ -1,11 +1,18 @@
-//! The verdict ledger on DynamoDB: one item per verdict. A job claims it with a conditional put (the first writer
-//! wins; a claim whose lease ran out — its job crashed — can be taken over), marks it published when done, and
-//! DynamoDB's TTL expires it.
+//! The verdict ledger on DynamoDB, one table (partition key `pk`, TTL attribute `expires_at`):
+//! - `verdict#…` / `follow-up#…`: a claim (owner token, lease) until published; conditional writes, first owner wins,
+//!   a claim whose lease ran out (its job crashed) can be taken over, and only the owner completes or releases it;
+//! - `episode#<okta user>#<scope>`: the person's current episode (JSON) and its one re-check chain (owner, heartbeat);
+//! - `reported#<episode>`: the CloudTrail event ids already reported for the episode (a string set);
+//! - `links#<okta user>`: the identity links last seen for the person (JSON).
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use std::collections::HashSet;
+
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::episode::EpisodeState;
+use crate::domain::{OktaUserId, RememberedLink, VerificationJob};
 use crate::error::{Error, Result};
 use crate::ports::VerdictLedger;
 
@@ -13,9 +20,19 @@ use crate::ports::VerdictLedger;
 pub const KEY_ATTRIBUTE: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 const STATE_ATTRIBUTE: &str = "state";
+const OWNER_ATTRIBUTE: &str = "owner";
 const LEASE_ATTRIBUTE: &str = "lease_until";
+const EPISODE_ATTRIBUTE: &str = "episode";
+const CHAIN_OWNER_ATTRIBUTE: &str = "chain_owner";
+const CHAIN_EPISODE_ATTRIBUTE: &str = "chain_episode";
+const CHAIN_HEARTBEAT_ATTRIBUTE: &str = "chain_heartbeat";
+const REPORTED_ATTRIBUTE: &str = "reported";
+const LINKS_ATTRIBUTE: &str = "links";
 const CLAIMED: &str = "claimed";
 const PUBLISHED: &str = "published";
+const SERVICE: &str = "dynamodb";
+/// Concurrent placements of one person's events retry this often before giving up (the message is retried).
+const PLACEMENT_ATTEMPTS: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct DynamoDbVerdictLedger {
@@ -30,16 +47,59 @@ impl DynamoDbVerdictLedger {
             table: table.into(),
         }
     }
+
+    /// One item's attributes (strongly consistent), or `None`.
+    async fn item(&self, key: &str) -> Result<Option<std::collections::HashMap<String, AttributeValue>>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
+        Ok(got.item)
+    }
+}
+
+fn text(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
 }
 
 fn epoch(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
 }
 
+/// A conditional write that did not hold: not an error, an answer.
+fn condition_failed<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &'static str, value: Option<&AttributeValue>) -> Result<Option<T>> {
+    match value.and_then(|v| v.as_s().ok()) {
+        None => Ok(None),
+        Some(json) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|source| Error::Decode { what, source }),
+    }
+}
+
+fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|source| Error::Decode { what, source })
+}
+
 impl VerdictLedger for DynamoDbVerdictLedger {
     async fn claim(
         &self,
         key: &str,
+        owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         keep_until: DateTime<Utc>,
@@ -48,54 +108,265 @@ impl VerdictLedger for DynamoDbVerdictLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY_ATTRIBUTE, AttributeValue::S(key.to_owned()))
-            .item(STATE_ATTRIBUTE, AttributeValue::S(CLAIMED.into()))
+            .item(KEY_ATTRIBUTE, text(key))
+            .item(STATE_ATTRIBUTE, text(CLAIMED))
+            .item(OWNER_ATTRIBUTE, text(owner))
             .item(LEASE_ATTRIBUTE, epoch(lease_until))
             .item(TTL_ATTRIBUTE, epoch(keep_until))
-            .condition_expression("attribute_not_exists(#pk) OR (#state = :claimed AND #lease < :now)")
+            .condition_expression(
+                "attribute_not_exists(#pk) OR (#state = :claimed AND (#owner = :owner OR #lease < :now))",
+            )
             .expression_attribute_names("#pk", KEY_ATTRIBUTE)
             .expression_attribute_names("#state", STATE_ATTRIBUTE)
+            .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
             .expression_attribute_names("#lease", LEASE_ATTRIBUTE)
-            .expression_attribute_values(":claimed", AttributeValue::S(CLAIMED.into()))
+            .expression_attribute_values(":claimed", text(CLAIMED))
+            .expression_attribute_values(":owner", text(owner))
             .expression_attribute_values(":now", epoch(now))
             .send()
             .await;
         match put {
             Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(Error::aws("dynamodb", "PutItem", e)),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(Error::aws(SERVICE, "PutItem", e)),
         }
     }
 
-    async fn complete(&self, key: &str) -> Result<()> {
-        self.client
+    async fn complete(&self, key: &str, owner: &str) -> Result<()> {
+        let updated = self
+            .client
             .update_item()
             .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, AttributeValue::S(key.to_owned()))
+            .key(KEY_ATTRIBUTE, text(key))
             .update_expression("SET #state = :published")
+            .condition_expression("#owner = :owner")
             .expression_attribute_names("#state", STATE_ATTRIBUTE)
-            .expression_attribute_values(":published", AttributeValue::S(PUBLISHED.into()))
+            .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
+            .expression_attribute_values(":published", text(PUBLISHED))
+            .expression_attribute_values(":owner", text(owner))
             .send()
-            .await
-            .map_err(|e| Error::aws("dynamodb", "UpdateItem", e))?;
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(Error::ClaimLost { key: key.to_owned() }),
+            Err(e) => Err(Error::aws(SERVICE, "UpdateItem", e)),
+        }
+    }
+
+    async fn release(&self, key: &str, owner: &str) -> Result<()> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(key))
+            .condition_expression("#owner = :owner AND #state = :claimed")
+            .expression_attribute_names("#owner", OWNER_ATTRIBUTE)
+            .expression_attribute_names("#state", STATE_ATTRIBUTE)
+            .expression_attribute_values(":owner", text(owner))
+            .expression_attribute_values(":claimed", text(CLAIMED))
+            .send()
+            .await;
+        match deleted {
+            // Someone else's (or already published): nothing of ours to give back.
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(Error::aws(SERVICE, "DeleteItem", e)),
+        }
+    }
+
+    async fn is_published(&self, key: &str) -> Result<bool> {
+        let item = self.item(key).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get(STATE_ATTRIBUTE))
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|state| state == PUBLISHED))
+    }
+
+    async fn place_in_episode(
+        &self,
+        episode_key: &str,
+        job: &VerificationJob,
+        window: Duration,
+        keep_until: DateTime<Utc>,
+    ) -> Result<EpisodeState> {
+        for _ in 0..PLACEMENT_ATTEMPTS {
+            let item = self.item(episode_key).await?;
+            let stored = item.as_ref().and_then(|i| i.get(EPISODE_ATTRIBUTE));
+            let existing: Option<EpisodeState> = decode("stored episode", stored)?;
+            let next = EpisodeState::admit(existing.as_ref(), job, window);
+            if existing.as_ref() == Some(&next) {
+                return Ok(next);
+            }
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ATTRIBUTE, text(episode_key))
+                .update_expression("SET #episode = :next, #ttl = :keep")
+                .expression_attribute_names("#episode", EPISODE_ATTRIBUTE)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":next", text(&encode("episode", &next)?))
+                .expression_attribute_values(":keep", epoch(keep_until));
+            update = match stored {
+                Some(old) => update
+                    .condition_expression("#episode = :old")
+                    .expression_attribute_values(":old", old.clone()),
+                None => update
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", KEY_ATTRIBUTE),
+            };
+            match update.send().await {
+                Ok(_) => return Ok(next),
+                Err(e) if condition_failed(&e) => continue,
+                Err(e) => return Err(Error::aws(SERVICE, "UpdateItem", e)),
+            }
+        }
+        Err(Error::AwsContract {
+            service: SERVICE,
+            operation: "UpdateItem",
+            problem: format!("episode {episode_key} kept changing under {PLACEMENT_ATTEMPTS} placements"),
+        })
+    }
+
+    async fn hold_chain(
+        &self,
+        episode_key: &str,
+        episode_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(episode_key))
+            .update_expression("SET #owner = :me, #chain_episode = :episode, #beat = :now")
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(#owner) OR #owner = :me OR #beat < :stale \
+                 OR #chain_episode <> :episode)",
+            )
+            .expression_attribute_names("#pk", KEY_ATTRIBUTE)
+            .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
+            .expression_attribute_names("#chain_episode", CHAIN_EPISODE_ATTRIBUTE)
+            .expression_attribute_names("#beat", CHAIN_HEARTBEAT_ATTRIBUTE)
+            .expression_attribute_values(":me", text(owner))
+            .expression_attribute_values(":episode", text(episode_id))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":stale", epoch(stale_before))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(Error::aws(SERVICE, "UpdateItem", e)),
+        }
+    }
+
+    async fn let_chain_go(&self, episode_key: &str, owner: &str) -> Result<()> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(episode_key))
+            .update_expression("REMOVE #owner")
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
+            .expression_attribute_values(":me", text(owner))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(Error::aws(SERVICE, "UpdateItem", e)),
+        }
+    }
+
+    async fn close_episode(&self, episode_key: &str, episode_id: &str, owner: &str, now: DateTime<Utc>) -> Result<()> {
+        for _ in 0..PLACEMENT_ATTEMPTS {
+            let item = self.item(episode_key).await?;
+            let stored = item.as_ref().and_then(|i| i.get(EPISODE_ATTRIBUTE));
+            let Some(mut episode) = decode::<EpisodeState>("stored episode", stored)? else {
+                return Ok(());
+            };
+            if episode.episode_id != episode_id || episode.closed_at.is_some() {
+                return Ok(());
+            }
+            episode.closed_at = Some(now);
+            let Some(old) = stored else { return Ok(()) };
+            let updated = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ATTRIBUTE, text(episode_key))
+                .update_expression("SET #episode = :closed REMOVE #owner")
+                .condition_expression("#episode = :old AND (attribute_not_exists(#owner) OR #owner = :me)")
+                .expression_attribute_names("#episode", EPISODE_ATTRIBUTE)
+                .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
+                .expression_attribute_values(":closed", text(&encode("episode", &episode)?))
+                .expression_attribute_values(":old", old.clone())
+                .expression_attribute_values(":me", text(owner))
+                .send()
+                .await;
+            match updated {
+                Ok(_) => return Ok(()),
+                Err(e) if condition_failed(&e) => continue,
+                Err(e) => return Err(Error::aws(SERVICE, "UpdateItem", e)),
+            }
+        }
         Ok(())
     }
 
-    async fn release(&self, key: &str) -> Result<()> {
+    async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {
+        let item = self.item(&format!("reported#{episode_id}")).await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get(REPORTED_ATTRIBUTE))
+            .and_then(|v| v.as_ss().ok())
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn mark_reported(&self, episode_id: &str, event_ids: &[String], keep_until: DateTime<Utc>) -> Result<()> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
         self.client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, AttributeValue::S(key.to_owned()))
+            .key(KEY_ATTRIBUTE, text(&format!("reported#{episode_id}")))
+            .update_expression("ADD #reported :ids SET #ttl = :keep")
+            .expression_attribute_names("#reported", REPORTED_ATTRIBUTE)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":ids", AttributeValue::Ss(event_ids.to_vec()))
+            .expression_attribute_values(":keep", epoch(keep_until))
             .send()
             .await
-            .map_err(|e| Error::aws("dynamodb", "DeleteItem", e))?;
+            .map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {
+        let item = self.item(&format!("links#{okta_user}")).await?;
+        Ok(decode("remembered links", item.as_ref().and_then(|i| i.get(LINKS_ATTRIBUTE)))?.unwrap_or_default())
+    }
+
+    async fn remember_links(
+        &self,
+        okta_user: &OktaUserId,
+        links: &[RememberedLink],
+        keep_until: DateTime<Utc>,
+    ) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY_ATTRIBUTE, text(&format!("links#{okta_user}")))
+            .item(LINKS_ATTRIBUTE, text(&encode("links", &links)?))
+            .item(TTL_ATTRIBUTE, epoch(keep_until))
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "PutItem", e))?;
         Ok(())
     }
 }

@@ -24,13 +24,18 @@ pub enum DeprovisionKind {
     PushFailed,
 }
 
+/// `group.application_assignment.remove`: a whole group unassigned from the AWS app. It names no user: the
+/// checker reads the group's members from Okta and queues an app-unassignment job for each.
+pub const GROUP_APP_UNASSIGNMENT: &str = "group.application_assignment.remove";
+
 /// The event types that become jobs (push failures are matched by prefix and outcome).
-pub const DEPROVISION_EVENT_TYPES: [&str; 5] = [
+pub const DEPROVISION_EVENT_TYPES: [&str; 6] = [
     "user.lifecycle.deactivate",
     "user.lifecycle.suspend",
     "user.lifecycle.delete.initiated",
     "application.user_membership.remove",
     "group.user_membership.remove",
+    GROUP_APP_UNASSIGNMENT,
 ];
 
 /// Push failures: `application.provision.user.push_profile`, `.deactivate`, … and group-membership pushes.
@@ -91,6 +96,82 @@ pub struct VerificationJob {
     /// 15 minutes): only activity is judged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_up: bool,
+    /// The app username an app-unassignment event names (its `AppUser` target): Okta's record of the IdC
+    /// `userName`, kept in the job because Okta may remove the app user before the check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_user_name: Option<String>,
+    /// The episode this job's checks belong to, once the checker has placed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode_id: Option<String>,
+    /// The re-check chain this job carries on (its owner token in the ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_token: Option<String>,
+}
+
+/// A whole group unassigned from the AWS app: to become one app-unassignment job per member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupUnassignment {
+    pub okta_event_id: OktaEventId,
+    pub published: DateTime<Utc>,
+    pub unassigned_group_id: OktaGroupId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<OktaAppId>,
+    pub source: JobSource,
+}
+
+impl GroupUnassignment {
+    /// The app-unassignment job of one member: keyed by the event and the member, checked after the window.
+    pub fn job_for_member(&self, member: OktaUserId, window: Duration) -> VerificationJob {
+        VerificationJob {
+            okta_event_id: self.okta_event_id.clone(),
+            event_type: GROUP_APP_UNASSIGNMENT.to_owned(),
+            kind: DeprovisionKind::AppUnassigned,
+            published: self.published,
+            okta_user_id: member,
+            login: None,
+            app_id: self.app_id.clone(),
+            group_id: Some(self.unassigned_group_id.clone()),
+            check_after: self.published + window,
+            source: self.source,
+            attempt: 0,
+            follow_up: false,
+            app_user_name: None,
+            episode_id: None,
+            chain_token: None,
+        }
+    }
+}
+
+/// What the verification queue carries. A job keeps the body it always had (so messages queued by an older
+/// version still read); a group unassignment is told apart by its `unassigned_group_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QueuedWork {
+    GroupUnassignment(GroupUnassignment),
+    Verify(VerificationJob),
+}
+
+impl QueuedWork {
+    /// The stable key of the work: a job's `<event uuid>:<user>`, a group unassignment's `<event uuid>:<group>`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Verify(job) => job.key(),
+            Self::GroupUnassignment(work) => format!("{}:{}", work.okta_event_id, work.unassigned_group_id),
+        }
+    }
+
+    pub fn verification(&self) -> Option<&VerificationJob> {
+        match self {
+            Self::Verify(job) => Some(job),
+            Self::GroupUnassignment(_) => None,
+        }
+    }
+}
+
+impl From<VerificationJob> for QueuedWork {
+    fn from(job: VerificationJob) -> Self {
+        Self::Verify(job)
+    }
 }
 
 impl VerificationJob {
@@ -125,6 +206,7 @@ pub fn classify(event: &OktaLogEvent, aws_app: Option<&OktaAppId>) -> Classifica
         "user.lifecycle.delete.initiated" => DeprovisionKind::DeleteInitiated,
         "application.user_membership.remove" => DeprovisionKind::AppUnassigned,
         "group.user_membership.remove" => DeprovisionKind::GroupRemoved,
+        GROUP_APP_UNASSIGNMENT => DeprovisionKind::AppUnassigned,
         _ => return Classification::Irrelevant,
     };
     let about_other_app = match (aws_app, event.target("AppInstance")) {
@@ -170,6 +252,11 @@ pub fn job_for(
     if kind == DeprovisionKind::GroupRemoved && group_id.is_none() {
         return Err(unusable("no target of type UserGroup"));
     }
+    // UNVERIFIED (third-party samples only): the AppUser target's alternateId is the app username.
+    let app_user_name = event
+        .target("AppUser")
+        .and_then(|t| t.alternate_id.clone())
+        .filter(|name| !name.is_empty());
     Ok(VerificationJob {
         okta_event_id: event.uuid.clone(),
         event_type: event.event_type.clone(),
@@ -183,6 +270,32 @@ pub fn job_for(
         source,
         attempt: 0,
         follow_up: false,
+        app_user_name,
+        episode_id: None,
+        chain_token: None,
+    })
+}
+
+/// The work for a whole group unassigned from the app (targets found by type: UNVERIFIED order).
+fn group_unassignment_for(event: &OktaLogEvent, source: JobSource) -> Result<GroupUnassignment, Unusable> {
+    let group = event.target("UserGroup").ok_or_else(|| Unusable {
+        okta_event_id: event.uuid.to_string(),
+        event_type: event.event_type.clone(),
+        reason: "no target of type UserGroup",
+    })?;
+    let unassigned_group_id = OktaGroupId::parse(group.id.clone()).map_err(|_| Unusable {
+        okta_event_id: event.uuid.to_string(),
+        event_type: event.event_type.clone(),
+        reason: "the UserGroup target's id is not an Okta id",
+    })?;
+    Ok(GroupUnassignment {
+        okta_event_id: event.uuid.clone(),
+        published: event.published,
+        unassigned_group_id,
+        app_id: event
+            .target("AppInstance")
+            .and_then(|t| OktaAppId::parse(t.id.clone()).ok()),
+        source,
     })
 }
 
@@ -190,6 +303,8 @@ pub fn job_for(
 #[derive(Debug, Default)]
 pub struct Selection {
     pub jobs: Vec<VerificationJob>,
+    /// Whole groups unassigned from the app: expanded into member jobs by the checker.
+    pub group_unassignments: Vec<GroupUnassignment>,
     pub irrelevant: usize,
     pub unusable: Vec<Unusable>,
 }
@@ -204,6 +319,13 @@ pub fn select_jobs(
     for event in events {
         match classify(event, aws_app) {
             Classification::Irrelevant => selection.irrelevant += 1,
+            Classification::Deprovision(_) if event.event_type == GROUP_APP_UNASSIGNMENT => {
+                match group_unassignment_for(event, source) {
+                    Ok(work) if selection.group_unassignments.contains(&work) => {}
+                    Ok(work) => selection.group_unassignments.push(work),
+                    Err(unusable) => selection.unusable.push(unusable),
+                }
+            }
             Classification::Deprovision(kind) => match job_for(event, kind, window, source) {
                 Ok(job) if selection.jobs.iter().any(|j| j.key() == job.key()) => {}
                 Ok(job) => selection.jobs.push(job),
@@ -224,6 +346,38 @@ impl VerificationJob {
         i32::try_from(seconds).unwrap_or(0)
     }
 }
+
+/// A job made from a person's Okta status, for when the event itself is out of reach (older than the System
+/// Log read): dated at the status change. `None` unless Okta shows them deprovisioned or suspended.
+pub fn job_from_status(user: &super::okta::OktaUser, source: JobSource) -> Option<VerificationJob> {
+    let kind = match user.effective_status() {
+        super::okta::OktaUserStatus::Deprovisioned => DeprovisionKind::Deactivated,
+        super::okta::OktaUserStatus::Suspended => DeprovisionKind::Suspended,
+        _ => return None,
+    };
+    let at = user.status_changed?;
+    Some(VerificationJob {
+        okta_event_id: OktaEventId::parse(format!("status-{}", user.id)).ok()?,
+        event_type: format!("status {}", user.status.as_str()),
+        kind,
+        published: at,
+        okta_user_id: user.id.clone(),
+        login: Some(user.login.to_string()),
+        app_id: None,
+        group_id: None,
+        check_after: at,
+        source,
+        attempt: 0,
+        follow_up: false,
+        app_user_name: None,
+        episode_id: None,
+        chain_token: None,
+    })
+}
+
+/// How far ahead of the checker's clock an Okta timestamp may be (clock skew) before the job is refused: a job
+/// "from the future" would otherwise wait and re-queue forever.
+pub const FUTURE_SKEW: Duration = Duration::minutes(5);
 
 #[cfg(test)]
 mod tests {

@@ -56,10 +56,12 @@ pub enum Rule {
     PropagationOverdue,
     /// A deprovision reached Identity Center: the evidence record, with its latency.
     PropagationVerified,
+    /// Okta says the person was provisioned, but no Identity Center account links to them: no verdict possible.
+    PropagationUnverifiable,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -68,6 +70,7 @@ impl Rule {
         Rule::ActivityAfterDeprovision,
         Rule::PropagationOverdue,
         Rule::PropagationVerified,
+        Rule::PropagationUnverifiable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Rule {
             Self::ActivityAfterDeprovision => "activity-after-deprovision",
             Self::PropagationOverdue => "propagation-overdue",
             Self::PropagationVerified => "propagation-verified",
+            Self::PropagationUnverifiable => "propagation-unverifiable",
         }
     }
 }
@@ -111,9 +115,13 @@ pub struct Subject {
     pub app_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    /// The Okta System Log event (uuid) a propagation verdict is about.
+    /// The Okta System Log event (uuid) a propagation verdict is about (not part of the identity: the episode is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub okta_event_id: Option<String>,
+    /// The episode (one offboarding of one person) a checker finding belongs to: a later incident is a new
+    /// finding, re-checks and duplicate jobs of this one are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode_id: Option<String>,
 }
 
 impl Subject {
@@ -128,7 +136,7 @@ impl Subject {
             ("group_id", &self.group_id),
             ("app_id", &self.app_id),
             ("key_id", &self.key_id),
-            ("okta_event_id", &self.okta_event_id),
+            ("episode_id", &self.episode_id),
         ];
         parts
             .iter()

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod deprovision;
+pub mod episode;
 pub mod finding;
 pub mod idc;
 pub mod identity;
@@ -16,7 +17,10 @@ pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
     Principal,
 };
-pub use identity::{IdentityLinks, LoginMapping};
+pub use identity::{
+    IdentityLinks, LinkBasis, LinkCandidate, LinkKey, LinkPolicy, LinkedAccount, LoginMapping, PersonLinks,
+    PersonRecord, RememberedLink, link_candidates,
+};
 pub use ids::{
     AccountId, IdcGroupId, IdcUserId, IdentityStoreId, InstanceArn, OktaAppId, OktaEventId, OktaGroupId, OktaLogin,
     OktaUserId, PermissionSetArn,

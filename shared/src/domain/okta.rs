@@ -46,6 +46,18 @@ impl OktaUserStatus {
     }
 }
 
+impl OktaUser {
+    /// The status the person is in or is being moved to: a deactivation under way (`ACTIVE` →
+    /// `DEPROVISIONED`) counts as `DEPROVISIONED`, never as active.
+    pub fn effective_status(&self) -> OktaUserStatus {
+        match self.transitioning_to_status {
+            Some(OktaUserStatus::Deprovisioned) => OktaUserStatus::Deprovisioned,
+            Some(OktaUserStatus::Suspended) if self.status == OktaUserStatus::Active => OktaUserStatus::Suspended,
+            _ => self.status,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OktaUser {
     pub id: OktaUserId,
@@ -53,6 +65,10 @@ pub struct OktaUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub status: OktaUserStatus,
+    /// Set while an asynchronous lifecycle change runs (`transitioningToStatus`): a user being deactivated is
+    /// still ACTIVE with `DEPROVISIONED` here. Never read as a reactivation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transitioning_to_status: Option<OktaUserStatus>,
     /// When the status last changed (for a deactivated user: when the deactivation happened).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_changed: Option<DateTime<Utc>>,
@@ -109,6 +125,9 @@ pub struct AppUser {
     /// The user's id in the target app, set by provisioning: for this app, the Identity Center user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The app username (`credentials.userName`): what SCIM sends as the Identity Center `userName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     pub status: AppUserStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_state: Option<SyncState>,
@@ -194,9 +213,22 @@ impl OktaLogEvent {
     }
 }
 
-/// Convenience for the IdC user id Okta recorded when it provisioned this app user.
 impl AppUser {
+    /// The IdC user id Okta recorded when it provisioned this app user.
     pub fn idc_user_id(&self) -> Option<IdcUserId> {
         self.external_id.as_deref().and_then(|id| IdcUserId::parse(id).ok())
+    }
+
+    /// Still (or again) assigned to the app: Okta means the person to have access through it. An unknown
+    /// status is not read as assigned, so it can never silence a check.
+    pub fn is_assigned(&self) -> bool {
+        !matches!(
+            self.status,
+            AppUserStatus::Deprovisioned
+                | AppUserStatus::Inactive
+                | AppUserStatus::Unassigned
+                | AppUserStatus::Revoked
+                | AppUserStatus::Unknown
+        )
     }
 }

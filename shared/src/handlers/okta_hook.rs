@@ -18,7 +18,7 @@ use crate::config::OktaHookSettings;
 use crate::domain::deprovision::select_jobs;
 use crate::domain::{JobSource, OktaAppId};
 use crate::okta::event_hook::parse_delivery;
-use crate::ports::{JobQueue, ScheduledJob};
+use crate::ports::JobQueue;
 
 /// Okta's deliveries are small; anything larger than this is refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -144,7 +144,7 @@ async fn deliver(queue: &impl JobQueue, config: &HookConfig, body: &[u8], now: D
             "deprovisioning event without a usable user"
         );
     }
-    let scheduled = ScheduledJob::until_due(&selection.jobs, now);
+    let scheduled = selection.scheduled(now);
     if !scheduled.is_empty()
         && let Err(e) = queue.enqueue(&scheduled).await
     {
@@ -236,13 +236,14 @@ mod tests {
         let queue = RecordingJobQueue::default();
         let response = handle(&queue, &config(), fixture!("user-deactivated.json"), now()).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let jobs = queue.jobs();
-        assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].job.kind, DeprovisionKind::Deactivated);
-        assert_eq!(jobs[0].job.okta_user_id.as_str(), "00u3m90rxKjGQ0G6L1d6");
-        assert_eq!(jobs[0].job.login.as_deref(), Some("john.doe@acme.example"));
+        let scheduled = queue.jobs();
+        assert_eq!(scheduled.len(), 1);
+        let job = scheduled[0].job.verification().expect("a verification job");
+        assert_eq!(job.kind, DeprovisionKind::Deactivated);
+        assert_eq!(job.okta_user_id.as_str(), "00u3m90rxKjGQ0G6L1d6");
+        assert_eq!(job.login.as_deref(), Some("john.doe@acme.example"));
         // Published 09:12:44.862, window 15 min, now 09:12:50 → 894 s left.
-        assert_eq!(jobs[0].delay_seconds, 894);
+        assert_eq!(scheduled[0].delay_seconds, 894);
     }
 
     #[tokio::test]
@@ -259,7 +260,11 @@ mod tests {
         let response = handle(&queue, &config(), fixture!("mixed-batch.json"), now()).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(body(&response), json!({"queued": 3, "ignored": 5, "malformed": 2}));
-        let kinds: Vec<_> = queue.jobs().iter().map(|j| j.job.kind).collect();
+        let kinds: Vec<_> = queue
+            .jobs()
+            .iter()
+            .filter_map(|j| j.job.verification().map(|job| job.kind))
+            .collect();
         assert_eq!(
             kinds,
             [

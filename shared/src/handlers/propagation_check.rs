@@ -1,44 +1,78 @@
-//! The propagation checker: for each verification job, once its window is over, observe Okta, Identity Center
-//! and CloudTrail, let `rules::propagation::judge` decide, publish, and re-queue what is not final yet.
-//! Also the System Log sweep that enqueues deprovisions the event hook never delivered.
+//! The propagation checker: for each verification job, once its window is over, place it in the person's episode,
+//! observe Okta, Identity Center and CloudTrail, let `rules::propagation::judge` decide, publish through the
+//! ledger (once per episode), and re-queue what is not final yet. Also the System Log sweep.
+//!
+//! Every record runs inside a time budget and the invocation's deadline: work that cannot finish is failed back to
+//! the queue (partial batch response) before Lambda would cut it off, and a panic in one record fails that record
+//! alone.
+
+use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
+use futures_util::FutureExt;
 use serde_json::json;
+use tokio::time::Instant;
 
 use crate::collect::PORTAL_EVENT_SOURCE;
+use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
-use crate::domain::deprovision::{MAX_QUEUE_DELAY_SECONDS, select_jobs, watched_event_types};
+use crate::domain::deprovision::{
+    FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status, select_jobs,
+    watched_event_types,
+};
+use crate::domain::episode::VerdictScope;
 use crate::domain::{
-    ActivityEvent, DeprovisionKind, EffectiveAssignment, Finding, IdcUser, JobSource, LoginMapping, OktaAppId,
-    Principal, VerificationJob,
+    ActivityEvent, DeprovisionKind, EffectiveAssignment, Finding, IdcGroupId, IdcUser, JobSource, LinkPolicy,
+    OktaAppId, PersonLinks, PersonRecord, Principal, RememberedLink, VerificationJob, link_candidates,
 };
 use crate::error::{Error, Result};
 use crate::ports::{
     ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
-    UserLookup, VerdictLedger,
+    VerdictLedger,
 };
 use crate::rules::propagation::{
-    Observation, PropagationPolicy, RemovedGroup, SCIM_CLOCK_SKEW, Verdict, follow_up_findings, judge,
+    AccountSeen, Observation, PropagationPolicy, SCIM_CLOCK_SKEW, Verdict, activity_after_deprovision, judge,
+    nothing_to_verify,
 };
 
 /// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
 /// look for use of AWS comes this long after a final verdict.
-pub const FOLLOW_UP_DELAY_SECONDS: i64 = 900;
+pub const FOLLOW_UP_DELAY_SECONDS: i32 = 900;
 
+/// A chain counter this high means a loop, not a slow SCIM: the record is failed back (and dead-lettered).
+pub const MAX_ATTEMPTS: u32 = 10_000;
+
+/// How long the ledger remembers a published verdict and an episode: longer than any job can live on the queue
+/// (4 days) and than the longest max window.
+const LEDGER_RETENTION_DAYS: i64 = 14;
+/// Links are kept longer: a person deprovisioned again months later is still linked.
+const LINK_RETENTION_DAYS: i64 = 400;
+/// A claim whose job died (crash, timeout) is free again after this: longer than the function's timeout (300 s),
+/// shorter than the queue's visibility timeout (1800 s), so the redelivered message can publish.
+const LEDGER_LEASE_SECONDS: i64 = 600;
+/// A chain that has not beaten for its re-check interval plus this is taken as dead.
+const CHAIN_STALE_MARGIN: Duration = Duration::minutes(5);
+/// The invocation's last seconds are kept for answering the batch.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The checker's rules of engagement, from `propagation-check`'s settings.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     pub aws_app_id: OktaAppId,
-    pub login_mapping: LoginMapping,
-    /// The issuer of the `ExternalIds` SCIM gives Identity Center users. When set, a user not found by login is
-    /// looked up by (issuer, Okta user id) as a last resort.
-    pub external_id_issuer: Option<String>,
+    /// How Okta people are linked to Identity Center users (login mapping, SCIM external id issuer).
+    pub links: LinkPolicy,
     pub propagation_window: Duration,
     pub max_window: Duration,
     /// Time between re-checks of a deprovision that has not propagated yet.
     pub recheck_interval: Duration,
     /// How far back each sweep reads the System Log (the schedule interval plus an overlap).
     pub sweep_lookback: Duration,
+    /// All of one record's calls (Okta, Identity Center, CloudTrail) must end within this.
+    pub record_budget: std::time::Duration,
+    /// At most this many LookupEvents pages per CloudTrail read.
+    pub cloudtrail_max_pages: usize,
 }
 
 /// The ports the checker uses, built once per cold start.
@@ -52,12 +86,6 @@ pub struct CheckPorts<D, I, A, N, Q, L> {
     pub ledger: L,
 }
 
-/// How long the ledger remembers a published verdict: longer than any job can live on the queue (4 days).
-const LEDGER_RETENTION_DAYS: i64 = 14;
-/// A claim whose job died (crash, timeout) is free again after this: longer than the function's timeout (300 s),
-/// shorter than the queue's visibility timeout (1800 s), so the redelivered message can publish.
-const LEDGER_LEASE_SECONDS: i64 = 600;
-
 /// What one check did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckOutcome {
@@ -66,12 +94,16 @@ pub enum CheckOutcome {
         delay_seconds: i32,
         attempt: u32,
         published: Vec<Finding>,
+        /// The job as queued again (episode and chain token set).
+        next: Box<VerificationJob>,
     },
     /// Final: these findings were published.
     Published {
         findings: Vec<Finding>,
         latency_seconds: Option<i64>,
     },
+    /// A group unassigned from the app: one job queued per member.
+    Expanded { jobs_queued: usize },
     /// Nothing to verify, and why.
     NothingToVerify(&'static str),
 }
@@ -81,6 +113,13 @@ pub struct SweepReport {
     pub events_read: usize,
     pub jobs_queued: usize,
     pub unusable: usize,
+}
+
+/// A token no other chain has: the owner of ledger claims and of an episode's chain.
+fn new_chain_token(job: &VerificationJob, now: DateTime<Utc>) -> String {
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let nanos = now.timestamp_nanos_opt().unwrap_or_default();
+    format!("{}:{nanos:x}:{random:016x}", job.okta_event_id)
 }
 
 impl<D, I, A, N, Q, L> CheckPorts<D, I, A, N, Q, L>
@@ -93,18 +132,20 @@ where
     L: VerdictLedger,
 {
     /// Handles one trigger payload: an SQS batch of jobs (partial batch response) or a scheduled sweep.
+    /// `deadline` is the invocation's (Lambda's context deadline).
     pub async fn handle_trigger(
         &self,
         config: &CheckConfig,
         payload: serde_json::Value,
         now: DateTime<Utc>,
+        deadline: Instant,
     ) -> Result<serde_json::Value> {
         if payload.get("Records").is_some() {
             let event: SqsEvent = serde_json::from_value(payload).map_err(|source| Error::Decode {
                 what: "SQS event",
                 source,
             })?;
-            let response = self.check_batch(config, event, now).await;
+            let response = self.check_batch(config, event, now, deadline).await;
             return serde_json::to_value(response).map_err(|source| Error::Decode {
                 what: "batch response",
                 source,
@@ -114,31 +155,56 @@ where
         Ok(json!({"events_read": report.events_read, "jobs_queued": report.jobs_queued, "unusable": report.unusable}))
     }
 
-    /// Checks every message; the ones that fail (bad body, API errors) are reported back for redelivery, and
-    /// reach the dead-letter queue after the queue's maxReceiveCount. Nothing is dropped.
-    pub async fn check_batch(&self, config: &CheckConfig, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+    /// Checks every message; the ones that fail (bad body, API errors, out of time, a panic) are reported back for
+    /// redelivery, and reach the dead-letter queue after the queue's maxReceiveCount. Nothing is dropped. A record
+    /// is started only if its whole budget fits before the deadline.
+    pub async fn check_batch(
+        &self,
+        config: &CheckConfig,
+        event: SqsEvent,
+        now: DateTime<Utc>,
+        deadline: Instant,
+    ) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
+        let last_start = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
-            let job = match message.body.as_deref().map(serde_json::from_str::<VerificationJob>) {
-                Some(Ok(job)) => job,
+            let left = last_start.saturating_duration_since(Instant::now());
+            if left < config.record_budget {
+                tracing::warn!(message_id = %id, left_ms = left.as_millis() as u64,
+                    "not started: its budget does not fit before the invocation deadline; back to the queue");
+                response.add_failure(id);
+                continue;
+            }
+            let work = match message.body.as_deref().map(serde_json::from_str::<QueuedWork>) {
+                Some(Ok(work)) => work,
                 Some(Err(e)) => {
                     tracing::error!(message_id = %id, line = e.line(), column = e.column(), category = ?e.classify(),
-                        "verification job is not valid JSON of a job");
+                        "queued message is not valid JSON of a job");
                     response.add_failure(id);
                     continue;
                 }
                 None => {
-                    tracing::error!(message_id = %id, "verification job message has no body");
+                    tracing::error!(message_id = %id, "queued message has no body");
                     response.add_failure(id);
                     continue;
                 }
             };
-            match self.check(config, &job, now).await {
-                Ok(outcome) => log_outcome(&job, &outcome),
-                Err(e) => {
-                    tracing::error!(message_id = %id, event_uuid = %job.okta_event_id, okta_user_id = %job.okta_user_id,
-                        error = %e, "check failed; the message will be redelivered");
+            let run = AssertUnwindSafe(self.run(config, &work, now)).catch_unwind();
+            match tokio::time::timeout(config.record_budget, run).await {
+                Ok(Ok(Ok(outcome))) => log_outcome(&work, &outcome),
+                Ok(Ok(Err(e))) => {
+                    tracing::error!(message_id = %id, work = %work.key(), error = %crate::error::Chain(&e),
+                        "check failed; the message will be redelivered");
+                    response.add_failure(id);
+                }
+                Ok(Err(_panic)) => {
+                    tracing::error!(message_id = %id, work = %work.key(), "check panicked; the message will be redelivered");
+                    response.add_failure(id);
+                }
+                Err(_elapsed) => {
+                    tracing::error!(message_id = %id, work = %work.key(), budget_s = config.record_budget.as_secs(),
+                        "check outran its time budget; the message will be redelivered");
                     response.add_failure(id);
                 }
             }
@@ -146,61 +212,231 @@ where
         response
     }
 
-    /// One job: wait for the window, observe, judge, publish, re-queue if not final.
+    async fn run(&self, config: &CheckConfig, work: &QueuedWork, now: DateTime<Utc>) -> Result<CheckOutcome> {
+        match work {
+            QueuedWork::Verify(job) => self.check(config, job, now).await,
+            QueuedWork::GroupUnassignment(unassignment) => self.expand(config, unassignment, now).await,
+        }
+    }
+
+    /// A group unassigned from the AWS app: one app-unassignment job per member Okta lists now (every page).
+    pub async fn expand(
+        &self,
+        config: &CheckConfig,
+        unassignment: &GroupUnassignment,
+        now: DateTime<Utc>,
+    ) -> Result<CheckOutcome> {
+        if unassignment
+            .app_id
+            .as_ref()
+            .is_some_and(|app| app != &config.aws_app_id)
+        {
+            return Ok(CheckOutcome::NothingToVerify(
+                "a group unassigned from another Okta app",
+            ));
+        }
+        let Some(members) = self.directory.group_members(&unassignment.unassigned_group_id).await? else {
+            return Ok(CheckOutcome::NothingToVerify(
+                "the unassigned group no longer exists in Okta",
+            ));
+        };
+        let jobs: Vec<VerificationJob> = members
+            .into_iter()
+            .map(|member| unassignment.job_for_member(member, config.propagation_window))
+            .collect();
+        let scheduled = ScheduledJob::until_due(&jobs, now);
+        for chunk in scheduled.chunks(500) {
+            self.queue.enqueue(chunk).await?;
+        }
+        Ok(CheckOutcome::Expanded {
+            jobs_queued: scheduled.len(),
+        })
+    }
+
+    /// One job: wait for the window, join the person's episode, observe, judge, publish once, re-queue if not final.
     pub async fn check(&self, config: &CheckConfig, job: &VerificationJob, now: DateTime<Utc>) -> Result<CheckOutcome> {
+        if job.attempt >= MAX_ATTEMPTS {
+            return Err(Error::Invalid {
+                what: "verification job",
+                value: job.key(),
+                reason: "its re-check counter is exhausted: a loop, not a slow SCIM",
+            });
+        }
+        if job.published > now + FUTURE_SKEW {
+            // Waiting would re-queue it every 900 s forever: refuse it, loudly.
+            tracing::error!(event_uuid = %job.okta_event_id, published = %job.published,
+                "a job dated in the future beyond the clock-skew allowance: dropped, check the sender's clock");
+            return Ok(CheckOutcome::NothingToVerify("the Okta event is dated in the future"));
+        }
+        if job.app_id.as_ref().is_some_and(|app| app != &config.aws_app_id) {
+            return Ok(CheckOutcome::NothingToVerify("the event is about another Okta app"));
+        }
         if now < job.check_after {
             // A window longer than SQS's 900 s delay: wait some more.
-            return self.requeue(job.clone(), job.delay_from(now), Vec::new()).await;
+            let delay = job.delay_from(now);
+            return self.requeue(job.clone(), delay, Vec::new()).await;
         }
-        let seen = self.observe(config, job, now).await?;
         if job.follow_up {
-            let findings = follow_up_findings(job, &seen, now);
-            if findings.is_empty() {
-                return Ok(CheckOutcome::NothingToVerify("no use of AWS after the deprovision"));
-            }
-            let key = format!("follow-up#{}", job.key());
-            return self
-                .publish_once(&key, now, self.notifier.publish(&findings), findings.clone(), None)
-                .await;
+            return self.follow_up(config, job, now).await;
         }
+        let token = job.chain_token.clone().unwrap_or_else(|| new_chain_token(job, now));
+        let scope = VerdictScope::of(job);
+        let episode_key = scope.episode_key(job);
+        let keep = now + Duration::days(LEDGER_RETENTION_DAYS);
+        let episode_id = match &job.episode_id {
+            Some(id) => id.clone(),
+            None => {
+                self.ledger
+                    .place_in_episode(&episode_key, job, config.max_window, keep)
+                    .await?
+                    .episode_id
+            }
+        };
+        let stale_before = now - config.recheck_interval - CHAIN_STALE_MARGIN;
+        if !self
+            .ledger
+            .hold_chain(&episode_key, &episode_id, &token, now, stale_before)
+            .await?
+        {
+            return Ok(CheckOutcome::NothingToVerify(
+                "another job is checking this episode (duplicate delivery or a related event)",
+            ));
+        }
+        let verdict_key = format!("verdict#{episode_id}#{}", scope_name(&scope));
+        if self.ledger.is_published(&verdict_key).await? {
+            return Ok(CheckOutcome::NothingToVerify(
+                "the episode's verdict is already published",
+            ));
+        }
+        let job = VerificationJob {
+            episode_id: Some(episode_id.clone()),
+            chain_token: Some(token.clone()),
+            ..job.clone()
+        };
+        let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
+        let mut seen = self.observe(config, &job, &remembered, now).await?;
+        seen.episode_id = Some(episode_id.clone());
+        self.remember(&job, &seen, &remembered, now).await?;
+        let early = self.report_activity(&job, &seen, now).await?;
+
         let policy = PropagationPolicy {
             max_window: config.max_window,
         };
-        match judge(job, &seen, policy, now) {
-            Verdict::NothingToVerify(reason) => Ok(CheckOutcome::NothingToVerify(reason)),
-            Verdict::NotYet { findings } => {
-                if !findings.is_empty() {
-                    self.notifier.publish(&findings).await?;
+        match judge(&job, &seen, policy, now) {
+            Verdict::NothingToVerify(reason) => {
+                if reason.starts_with("Okta has no record") {
+                    println!("{}", crate::metrics::count("DeprovisionsNotLinked", job.kind, now));
                 }
+                self.ledger.let_chain_go(&episode_key, &token).await?;
+                Ok(CheckOutcome::NothingToVerify(reason))
+            }
+            Verdict::NotYet { .. } => {
                 let deadline = job.published + config.max_window;
                 let delay = config
                     .recheck_interval
                     .min(deadline - now)
                     .num_seconds()
                     .clamp(1, MAX_QUEUE_DELAY_SECONDS);
-                let mut next = job.clone();
-                next.attempt += 1;
-                self.requeue(next, i32::try_from(delay).unwrap_or(1), findings).await
+                let next = VerificationJob {
+                    attempt: job.attempt.saturating_add(1),
+                    ..job.clone()
+                };
+                self.requeue(next, i32::try_from(delay).unwrap_or(1), early).await
             }
             Verdict::Final {
                 findings,
                 latency_seconds,
             } => {
-                let key = format!("verdict#{}", job.key());
-                let work = self.publish_final(job, &findings, latency_seconds, now);
-                self.publish_once(&key, now, work, findings.clone(), latency_seconds)
-                    .await
+                let work = self.publish_final(&job, &findings, latency_seconds, now);
+                let outcome = self
+                    .publish_once(&verdict_key, &token, now, work, findings.clone(), latency_seconds)
+                    .await?;
+                self.ledger
+                    .close_episode(&episode_key, &episode_id, &token, now)
+                    .await?;
+                Ok(outcome)
             }
         }
     }
 
-    /// Runs `work` (the publishing of a final result) once per `key`: another job for the same deprovision (the
-    /// hook's and the sweep's, or a redelivered message) finds the key taken and publishes nothing. If `work`
-    /// fails, the key is released; if the function dies mid-way, the claim's lease runs out before the message is
-    /// redelivered. Either way the retry publishes.
+    /// The look after a final verdict, for use of AWS CloudTrail had not delivered yet: only events the episode
+    /// has not reported.
+    async fn follow_up(&self, config: &CheckConfig, job: &VerificationJob, now: DateTime<Utc>) -> Result<CheckOutcome> {
+        let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
+        let mut seen = self.observe(config, job, &remembered, now).await?;
+        seen.episode_id = Some(job.episode_id.clone().unwrap_or_else(|| job.key()));
+        let findings = self.report_activity(job, &seen, now).await?;
+        if findings.is_empty() {
+            return Ok(CheckOutcome::NothingToVerify("no new use of AWS after the deprovision"));
+        }
+        Ok(CheckOutcome::Published {
+            findings,
+            latency_seconds: None,
+        })
+    }
+
+    /// Keeps the person's strong links for later looks, when they changed.
+    async fn remember(
+        &self,
+        job: &VerificationJob,
+        seen: &Observation,
+        remembered: &[RememberedLink],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let links = PersonLinks {
+            accounts: seen
+                .accounts
+                .iter()
+                .map(|a| crate::domain::LinkedAccount {
+                    user: a.user.id.clone(),
+                    basis: a.basis,
+                    remembered: a.remembered,
+                })
+                .collect(),
+            dangling: Vec::new(),
+        }
+        .to_remember(|id| id);
+        if links.is_empty() || links.as_slice() == remembered {
+            return Ok(());
+        }
+        self.ledger
+            .remember_links(&job.okta_user_id, &links, now + Duration::days(LINK_RETENTION_DAYS))
+            .await
+    }
+
+    /// Use of AWS after the deprovision that the episode has not reported yet: published at once (high), and
+    /// marked reported so no re-check, duplicate chain or follow-up repeats it.
+    async fn report_activity(
+        &self,
+        job: &VerificationJob,
+        seen: &Observation,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Finding>> {
+        let Some(episode_id) = seen.episode_id.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let reported = self.ledger.reported_events(episode_id).await?;
+        let Some(report) = activity_after_deprovision(job, seen, &reported, now) else {
+            return Ok(Vec::new());
+        };
+        self.notifier.publish(std::slice::from_ref(&report.finding)).await?;
+        self.ledger
+            .mark_reported(
+                episode_id,
+                &report.event_ids,
+                now + Duration::days(LEDGER_RETENTION_DAYS),
+            )
+            .await?;
+        Ok(vec![report.finding])
+    }
+
+    /// Runs `work` (the publishing of a final result) once per `key`: another job for the same episode finds the
+    /// key taken and publishes nothing. If `work` fails, the key is released; if the function dies mid-way, the
+    /// claim's lease runs out before the message is redelivered. Either way the retry publishes.
     async fn publish_once(
         &self,
         key: &str,
+        owner: &str,
         now: DateTime<Utc>,
         work: impl std::future::Future<Output = Result<()>>,
         findings: Vec<Finding>,
@@ -208,19 +444,19 @@ where
     ) -> Result<CheckOutcome> {
         let lease_until = now + Duration::seconds(LEDGER_LEASE_SECONDS);
         let keep_until = now + Duration::days(LEDGER_RETENTION_DAYS);
-        if !self.ledger.claim(key, now, lease_until, keep_until).await? {
+        if !self.ledger.claim(key, owner, now, lease_until, keep_until).await? {
             return Ok(CheckOutcome::NothingToVerify(
                 "already published (or being published) by another job",
             ));
         }
         if let Err(e) = work.await {
             // Give the key back at once; if even that fails, the lease runs out before the message comes back.
-            if let Err(release) = self.ledger.release(key).await {
-                tracing::warn!(ledger_key = key, error = %release, "ledger key not released; its lease will expire");
+            if let Err(release) = self.ledger.release(key, owner).await {
+                tracing::warn!(ledger_key = key, error = %crate::error::Chain(&release), "ledger key not released; its lease will expire");
             }
             return Err(e);
         }
-        self.ledger.complete(key).await?;
+        self.ledger.complete(key, owner).await?;
         Ok(CheckOutcome::Published {
             findings,
             latency_seconds,
@@ -240,12 +476,8 @@ where
                 follow_up: true,
                 ..job.clone()
             };
-            let delay = i32::try_from(FOLLOW_UP_DELAY_SECONDS).unwrap_or(900);
             self.queue
-                .enqueue(&[ScheduledJob {
-                    job: follow_up,
-                    delay_seconds: delay,
-                }])
+                .enqueue(&[ScheduledJob::after(follow_up, FOLLOW_UP_DELAY_SECONDS)])
                 .await?;
         }
         if !findings.is_empty() {
@@ -254,22 +486,31 @@ where
         if let Some(seconds) = latency_seconds {
             println!("{}", crate::metrics::propagation_latency(job.kind, seconds, now));
         }
+        if findings
+            .iter()
+            .any(|f| f.rule == crate::domain::Rule::PropagationUnverifiable)
+        {
+            println!("{}", crate::metrics::count("DeprovisionsUnverifiable", job.kind, now));
+        }
         Ok(())
     }
 
     async fn requeue(&self, job: VerificationJob, delay_seconds: i32, published: Vec<Finding>) -> Result<CheckOutcome> {
         let attempt = job.attempt;
-        self.queue.enqueue(&[ScheduledJob { job, delay_seconds }]).await?;
+        self.queue
+            .enqueue(&[ScheduledJob::after(job.clone(), delay_seconds)])
+            .await?;
         Ok(CheckOutcome::Requeued {
             delay_seconds,
             attempt,
             published,
+            next: Box::new(job),
         })
     }
 
     /// Reads the System Log for deprovisions in the lookback window and queues a job for each, so one the hook
     /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
-    /// the hook's, so a deprovision seen by both yields the same finding ids.
+    /// the hook's, so a deprovision seen by both joins one episode.
     pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
         let query = LogQuery {
             since: now - config.sweep_lookback,
@@ -283,7 +524,7 @@ where
             config.propagation_window,
             JobSource::SystemLogSweep,
         );
-        let scheduled = ScheduledJob::until_due(&selection.jobs, now);
+        let scheduled = selection.scheduled(now);
         if !scheduled.is_empty() {
             self.queue.enqueue(&scheduled).await?;
         }
@@ -311,101 +552,134 @@ where
     I: IdentityCenter,
     A: ActivityLog,
 {
-    /// Everything `judge` needs, read from Okta, Identity Center and CloudTrail.
+    /// Everything `judge` needs, read from Okta, Identity Center and CloudTrail — Okta first, and nothing more
+    /// when Okta already says there is nothing to verify (one Okta call for a group that is not pushed).
     pub async fn observe(
         &self,
         config: &CheckConfig,
         job: &VerificationJob,
+        remembered: &[RememberedLink],
         now: DateTime<Utc>,
     ) -> Result<Observation> {
+        let mut seen = Observation::default();
+        if job.kind == DeprovisionKind::GroupRemoved {
+            let Some(group) = &job.group_id else {
+                return Ok(seen);
+            };
+            seen.removed_group = self.directory.group_push_target(&config.aws_app_id, group).await?;
+            if seen.removed_group.is_none() {
+                return Ok(seen);
+            }
+            seen.readded = self.directory.user_groups(&job.okta_user_id).await?.contains(group);
+        }
         let okta_user = self.directory.user(job.okta_user_id.as_str()).await?;
+        seen.okta_status_now = okta_user.as_ref().map(crate::domain::OktaUser::effective_status);
+        let app_user = self.directory.app_user(&config.aws_app_id, &job.okta_user_id).await?;
+        seen.reassigned =
+            job.kind == DeprovisionKind::AppUnassigned && app_user.as_ref().is_some_and(|a| a.is_assigned());
+        if nothing_to_verify(job, &seen).is_some() {
+            return Ok(seen);
+        }
+
+        // Who is who: Okta's own record first (the app user, or the username the unassignment event named).
+        let recorded = app_user.or_else(|| {
+            job.app_user_name.as_ref().map(|name| crate::domain::AppUser {
+                user_id: job.okta_user_id.clone(),
+                external_id: None,
+                user_name: Some(name.clone()),
+                status: crate::domain::AppUserStatus::Unknown,
+                sync_state: None,
+                last_sync: None,
+            })
+        });
         let mut logins: Vec<String> = job.login.iter().cloned().collect();
         if let Some(user) = &okta_user {
             logins.push(user.login.to_string());
             logins.extend(user.email.clone());
         }
-        // The account SCIM provisioned (by external id) first, then the logins.
-        let mut lookups: Vec<UserLookup> = config
-            .external_id_issuer
-            .iter()
-            .map(|issuer| UserLookup::ExternalId {
-                issuer: issuer.clone(),
-                id: job.okta_user_id.to_string(),
-            })
-            .collect();
-        lookups.extend(login_lookups(config.login_mapping, &logins));
-        let idc_user = self.find_idc_user(&lookups).await?;
-        let mut seen = Observation {
-            okta_status_now: okta_user.map(|u| u.status),
-            ..Observation::default()
+        let person = PersonRecord {
+            okta_user_id: &job.okta_user_id,
+            logins: &logins,
+            app_user: recorded.as_ref(),
+            remembered,
         };
-        let Some(user) = idc_user else { return Ok(seen) };
-
-        let groups = self.identity_center.groups_of(&user).await?;
-        seen.access = self.effective_access(&user, &groups).await?;
-        if let (DeprovisionKind::GroupRemoved, Some(group)) = (job.kind, &job.group_id) {
-            let target = self.directory.group_push_target(&config.aws_app_id, group).await?;
-            seen.removed_group = target.map(|idc_group_id| RemovedGroup {
-                still_member: groups.contains(&idc_group_id),
-                idc_group_id,
-            });
+        seen.okta_says_provisioned = person.says_provisioned();
+        let mut answers = Vec::new();
+        for candidate in link_candidates(&person, &config.links) {
+            let found = self.identity_center.find_user(&candidate.key).await?;
+            answers.push((candidate, found));
         }
-        let since = job.published - SCIM_CLOCK_SKEW;
-        seen.scim_events = self
-            .lookup(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into()), since, now)
-            .await?
-            .into_iter()
-            .filter(|e| e.target_user_id.as_ref() == Some(&user.id))
-            .collect();
-        let mut activity = self
-            .lookup(
-                LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
-                job.published,
-                now,
-            )
-            .await?;
-        activity.extend(
-            self.lookup(LookupAttribute::Username(user.user_name.clone()), job.published, now)
-                .await?,
-        );
-        activity.retain(|e| e.is_by(&user.id, &user.user_name));
-        seen.activity = activity;
-        seen.idc_user = Some(user);
+        let links = PersonLinks::resolve(answers, |u: &IdcUser| &u.id);
+        seen.dangling = links.dangling;
+        for linked in links.accounts {
+            let groups = self.identity_center.groups_of(&linked.user).await?;
+            let mut account = AccountSeen::new(linked.user, linked.basis);
+            account.remembered = linked.remembered;
+            account.in_removed_group = seen.removed_group.as_ref().is_some_and(|g| groups.contains(g));
+            account.access = self.effective_access(&account.user, &groups).await?;
+            seen.accounts.push(account);
+        }
+        if seen.accounts.is_empty() {
+            return Ok(seen);
+        }
+        self.read_cloudtrail(config, job, &mut seen, now).await?;
         Ok(seen)
     }
 
-    async fn lookup(
+    /// SCIM writes to the person's accounts since the event, and their use of AWS: each read bounded in pages
+    /// and time; a read cut short is said in the findings.
+    async fn read_cloudtrail(
         &self,
-        attribute: LookupAttribute,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<Vec<ActivityEvent>> {
-        self.activity.lookup(&ActivityQuery { attribute, start, end }).await
-    }
-
-    /// Every lookup is tried, since they can find different accounts (an old one by login, the provisioned one
-    /// by external id): a user who can still sign in wins, else the first found.
-    async fn find_idc_user(&self, lookups: &[UserLookup]) -> Result<Option<IdcUser>> {
-        let mut found: Vec<IdcUser> = Vec::new();
-        for lookup in lookups {
-            if let Some(user) = self.identity_center.find_user(lookup).await?
-                && !found.iter().any(|u| u.id == user.id)
-            {
-                found.push(user);
-            }
+        config: &CheckConfig,
+        job: &VerificationJob,
+        seen: &mut Observation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let budget = config.record_budget / 4;
+        let bounded =
+            |attribute, start| ActivityQuery::new(attribute, start, now).bounded(config.cloudtrail_max_pages, budget);
+        let ids: Vec<_> = seen.accounts.iter().map(|a| a.user.id.clone()).collect();
+        let scim = self
+            .activity
+            .lookup(&bounded(
+                LookupAttribute::EventSource(SCIM_EVENT_SOURCE.into()),
+                job.published - SCIM_CLOCK_SKEW,
+            ))
+            .await?;
+        seen.activity_incomplete |= !scim.complete;
+        seen.scim_events = scim
+            .events
+            .into_iter()
+            .filter(|e| e.target_user_id.as_ref().is_some_and(|id| ids.contains(id)))
+            .collect();
+        if job.kind == DeprovisionKind::GroupRemoved {
+            return Ok(());
         }
-        let enabled = found.iter().position(|u| u.status.can_sign_in());
-        Ok(enabled
-            .map(|i| found.swap_remove(i))
-            .or_else(|| found.into_iter().next()))
+        let portal = self
+            .activity
+            .lookup(&bounded(
+                LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
+                job.published,
+            ))
+            .await?;
+        seen.activity_incomplete |= !portal.complete;
+        let mut activity: Vec<ActivityEvent> = portal.events;
+        let names: Vec<String> = seen.accounts.iter().map(|a| a.user.user_name.clone()).collect();
+        for name in names {
+            let sessions = self
+                .activity
+                .lookup(&bounded(LookupAttribute::Username(name), job.published))
+                .await?;
+            seen.activity_incomplete |= !sessions.complete;
+            activity.extend(sessions.events);
+        }
+        activity.retain(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)));
+        seen.activity = activity;
+        Ok(())
     }
 
     /// Direct assignments plus those of every group the user is still in.
-    async fn effective_access(
-        &self,
-        user: &IdcUser,
-        groups: &[crate::domain::IdcGroupId],
-    ) -> Result<Vec<EffectiveAssignment>> {
+    async fn effective_access(&self, user: &IdcUser, groups: &[IdcGroupId]) -> Result<Vec<EffectiveAssignment>> {
         let mut access: Vec<EffectiveAssignment> = Vec::new();
         let direct = self
             .identity_center
@@ -446,12 +720,14 @@ where
                 reason: "Okta has no such user",
             });
         };
-        let kind = match user.status {
-            crate::domain::OktaUserStatus::Deprovisioned => DeprovisionKind::Deactivated,
-            crate::domain::OktaUserStatus::Suspended => DeprovisionKind::Suspended,
-            _ => return Ok(None),
+        let user = crate::domain::OktaUser {
+            status_changed: since.or(user.status_changed).or(Some(now)),
+            ..user
         };
-        let at = since.or(user.status_changed).unwrap_or(now);
+        let Some(from_status) = job_from_status(&user, JobSource::OnDemand) else {
+            return Ok(None);
+        };
+        let at = from_status.published;
         let query = LogQuery {
             since: at - Duration::minutes(10),
             until: (at + Duration::minutes(10)).min(now),
@@ -465,46 +741,24 @@ where
             .filter(|e| e.target("User").is_some_and(|t| t.id == user.id.as_str()))
             .max_by_key(|e| e.published);
         if let Some(event) = found
-            && let Ok(job) = crate::domain::deprovision::job_for(&event, kind, Duration::zero(), JobSource::OnDemand)
+            && let Ok(job) =
+                crate::domain::deprovision::job_for(&event, from_status.kind, Duration::zero(), JobSource::OnDemand)
         {
             return Ok(Some(job));
         }
-        let okta_event_id = crate::domain::OktaEventId::parse(format!("status-{}", user.id))?;
-        Ok(Some(VerificationJob {
-            okta_event_id,
-            event_type: format!("status {}", user.status.as_str()),
-            kind,
-            published: at,
-            okta_user_id: user.id.clone(),
-            login: Some(user.login.to_string()),
-            app_id: None,
-            group_id: None,
-            check_after: at,
-            source: JobSource::OnDemand,
-            attempt: 0,
-            follow_up: false,
-        }))
+        Ok(Some(from_status))
     }
 }
 
-/// The mapped attribute first, then the other one, for every login Okta knows the person by; no repeats.
-fn login_lookups(mapping: LoginMapping, logins: &[String]) -> Vec<UserLookup> {
-    let mut lookups: Vec<UserLookup> = Vec::new();
-    for login in logins {
-        let (first, second) = match mapping {
-            LoginMapping::UserName => (UserLookup::UserName(login.clone()), UserLookup::Email(login.clone())),
-            LoginMapping::Email => (UserLookup::Email(login.clone()), UserLookup::UserName(login.clone())),
-        };
-        for lookup in [first, second] {
-            if !lookups.contains(&lookup) {
-                lookups.push(lookup);
-            }
-        }
+fn scope_name(scope: &VerdictScope) -> String {
+    match scope {
+        VerdictScope::Deprovision => "deprovision".into(),
+        VerdictScope::Suspension => "suspension".into(),
+        VerdictScope::GroupRemoval(group) => format!("group:{group}"),
     }
-    lookups
 }
 
-fn effective(a: crate::domain::AccountAssignment, via_group: Option<crate::domain::IdcGroupId>) -> EffectiveAssignment {
+fn effective(a: crate::domain::AccountAssignment, via_group: Option<IdcGroupId>) -> EffectiveAssignment {
     EffectiveAssignment {
         account_id: a.account_id,
         permission_set_arn: a.permission_set_arn,
@@ -514,30 +768,81 @@ fn effective(a: crate::domain::AccountAssignment, via_group: Option<crate::domai
     }
 }
 
-fn log_outcome(job: &VerificationJob, outcome: &CheckOutcome) {
-    let (event_uuid, user) = (job.okta_event_id.as_str(), job.okta_user_id.as_str());
+fn log_outcome(work: &QueuedWork, outcome: &CheckOutcome) {
+    let key = work.key();
     match outcome {
         CheckOutcome::Requeued {
             delay_seconds, attempt, ..
-        } => {
-            tracing::info!(
-                event_uuid,
-                okta_user_id = user,
-                delay_seconds,
-                attempt,
-                "not propagated yet; re-queued"
-            )
-        }
+        } => tracing::info!(work = %key, delay_seconds, attempt, "not propagated yet; re-queued"),
         CheckOutcome::Published {
             findings,
             latency_seconds,
         } => {
             let ids: Vec<&str> = findings.iter().map(|f| f.finding_id.as_str()).collect();
-            tracing::info!(event_uuid, okta_user_id = user, ?latency_seconds, finding_ids = ?ids, "verdict published")
+            tracing::info!(work = %key, ?latency_seconds, finding_ids = ?ids, "verdict published")
         }
-        CheckOutcome::NothingToVerify(reason) => {
-            tracing::info!(event_uuid, okta_user_id = user, reason, "nothing to verify")
+        CheckOutcome::Expanded { jobs_queued } => {
+            tracing::info!(work = %key, jobs_queued, "group unassignment expanded into member jobs")
         }
+        CheckOutcome::NothingToVerify(reason) => tracing::info!(work = %key, reason, "nothing to verify"),
+    }
+}
+
+/// `propagation-check`'s settings, from its environment (validated at cold start, errors name the variable).
+#[derive(Debug)]
+pub struct PropagationCheckSettings {
+    pub okta: crate::config::OktaSettings,
+    pub topic_arn: String,
+    pub queue_url: String,
+    /// DynamoDB table of the ledger: verdicts, episodes, reported events, links (`VERDICT_TABLE_NAME`).
+    pub verdict_table: String,
+    /// Both set, or neither (then the instance is discovered with ListInstances).
+    pub idc_instance: Option<crate::domain::IdcInstance>,
+    /// How many checker instances may run at once (the SQS event source's maximum concurrency plus the sweep):
+    /// each spaces its LookupEvents calls so that together they stay within 2 per second.
+    pub lookup_events_sharers: u32,
+    pub check: CheckConfig,
+}
+
+impl PropagationCheckSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self> {
+        let okta = crate::config::OktaSettings::from_env(env)?;
+        let idc_instance = crate::config::idc_instance_from_env(env)?;
+        let max_window = seconds(env, "MAX_PROPAGATION_WINDOW_SECONDS", 3600, 86_400)?;
+        let record_budget = seconds(env, "RECORD_BUDGET_SECONDS", 120, 840)?.max(Duration::seconds(5));
+        let sharers = match optional(env, "LOOKUP_EVENTS_SHARERS") {
+            None => 3,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| Error::config("LOOKUP_EVENTS_SHARERS", "must be a whole number from 1 to 100"))?,
+        };
+        let check = CheckConfig {
+            aws_app_id: okta.app_id.clone(),
+            links: crate::config::link_policy_from_env(env)?,
+            propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
+            max_window,
+            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),
+            sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400)?,
+            record_budget: record_budget.to_std().unwrap_or(std::time::Duration::from_secs(120)),
+            cloudtrail_max_pages: 20,
+        };
+        if check.max_window < check.propagation_window {
+            return Err(Error::config(
+                "MAX_PROPAGATION_WINDOW_SECONDS",
+                "must not be shorter than PROPAGATION_WINDOW_SECONDS",
+            ));
+        }
+        Ok(Self {
+            okta,
+            topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
+            queue_url: required(env, "VERIFY_QUEUE_URL")?,
+            verdict_table: required(env, "VERDICT_TABLE_NAME")?,
+            idc_instance,
+            lookup_events_sharers: sharers,
+            check,
+        })
     }
 }
 
@@ -551,7 +856,7 @@ pub type ProductionPorts = CheckPorts<
     crate::aws::DynamoDbVerdictLedger,
 >;
 
-/// The production read ports, without a notifier or queue: what on-demand checks and snapshots need.
+/// The production read ports, without a notifier, queue or ledger: what on-demand checks and snapshots need.
 pub type ReadPorts = CheckPorts<
     crate::okta::OktaClient,
     crate::aws::IdentityCenterClient,
@@ -562,18 +867,21 @@ pub type ReadPorts = CheckPorts<
 >;
 
 impl ReadPorts {
-    /// Okta credentials read, the Identity Center instance given or found (ListInstances).
+    /// Okta credentials read, the Identity Center instance given or found (ListInstances). `sharers`: how many
+    /// instances share LookupEvents' 2 per second.
     pub async fn connect_readers(
         okta: &crate::config::OktaSettings,
         idc_instance: Option<&crate::domain::IdcInstance>,
         sdk: &aws_config::SdkConfig,
+        sharers: u32,
     ) -> Result<Self> {
         let directory = crate::okta::OktaClient::new(okta.client_config(sdk).await?)?;
         let identity_center = match idc_instance {
             Some(instance) => crate::aws::IdentityCenterClient::new(sdk, instance.clone()),
             None => crate::aws::IdentityCenterClient::discover(sdk).await?,
         };
-        let activity = crate::aws::CloudTrailActivityLog::new(sdk);
+        let spacing = std::time::Duration::from_millis(500).saturating_mul(sharers.max(1));
+        let activity = crate::aws::CloudTrailActivityLog::with_spacing(sdk, spacing);
         Ok(CheckPorts {
             directory,
             identity_center,
@@ -587,11 +895,14 @@ impl ReadPorts {
 
 impl ProductionPorts {
     /// Builds every adapter once, at cold start.
-    pub async fn connect(
-        settings: &crate::config::PropagationCheckSettings,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self> {
-        let readers = ReadPorts::connect_readers(&settings.okta, settings.idc_instance.as_ref(), sdk).await?;
+    pub async fn connect(settings: &PropagationCheckSettings, sdk: &aws_config::SdkConfig) -> Result<Self> {
+        let readers = ReadPorts::connect_readers(
+            &settings.okta,
+            settings.idc_instance.as_ref(),
+            sdk,
+            settings.lookup_events_sharers,
+        )
+        .await?;
         Ok(Self {
             directory: readers.directory,
             identity_center: readers.identity_center,
@@ -600,5 +911,75 @@ impl ProductionPorts {
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
             ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Env + use<> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    fn checker_env(skip: &str) -> impl Env + use<> {
+        let all = [
+            ("OKTA_ORG_URL", "https://acme.okta.com"),
+            ("OKTA_APP_ID", "0oa1awsidc00000001"),
+            ("OKTA_API_TOKEN", "token"),
+            ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
+            (
+                "VERIFY_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/111122223333/verify",
+            ),
+            ("VERDICT_TABLE_NAME", "verdicts"),
+        ];
+        let kept: Vec<(&str, &str)> = all.into_iter().filter(|(k, _)| *k != skip).collect();
+        env(&kept)
+    }
+
+    #[test]
+    fn checker_settings_name_each_missing_variable() {
+        assert!(PropagationCheckSettings::from_env(&checker_env("")).is_ok());
+        for var in [
+            "OKTA_ORG_URL",
+            "OKTA_APP_ID",
+            "FINDINGS_TOPIC_ARN",
+            "VERIFY_QUEUE_URL",
+            "VERDICT_TABLE_NAME",
+        ] {
+            let err = PropagationCheckSettings::from_env(&checker_env(var)).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}: {err}");
+        }
+        let err = PropagationCheckSettings::from_env(&checker_env("OKTA_API_TOKEN")).unwrap_err();
+        assert!(err.to_string().contains("OKTA_CREDENTIALS_SECRET_ARN"), "{err}");
+    }
+
+    #[test]
+    fn the_issuer_reaches_the_link_policy_and_budgets_are_validated() {
+        let mut pairs = vec![
+            ("OKTA_ORG_URL", "https://acme.okta.com"),
+            ("OKTA_APP_ID", "0oa1awsidc00000001"),
+            ("OKTA_API_TOKEN", "token"),
+            ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
+            (
+                "VERIFY_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/111122223333/verify",
+            ),
+            ("VERDICT_TABLE_NAME", "verdicts"),
+            ("IDC_EXTERNAL_ID_ISSUER", "https://scim.example/okta"),
+        ];
+        let settings = PropagationCheckSettings::from_env(&env(&pairs)).unwrap();
+        assert_eq!(
+            settings.check.links.scim_issuer.as_deref(),
+            Some("https://scim.example/okta")
+        );
+        assert_eq!(settings.lookup_events_sharers, 3);
+        pairs.push(("LOOKUP_EVENTS_SHARERS", "0"));
+        let err = PropagationCheckSettings::from_env(&env(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("LOOKUP_EVENTS_SHARERS"), "{err}");
     }
 }

@@ -11,7 +11,10 @@ use super::auth::Authorizer;
 use super::config::OktaConfig;
 use super::transport::{Answer, Transport};
 use super::{OktaError, paging, wire};
-use crate::domain::{GroupPushMapping, IdcGroupId, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser};
+use crate::domain::{
+    AppUser, GroupPushMapping, IdcGroupId, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser,
+    OktaUserId,
+};
 use crate::error::Result;
 use crate::ports::{Directory, LogQuery};
 
@@ -92,6 +95,17 @@ impl OktaClient {
         wire::decode_one(&answer.body, url.path(), what)
     }
 
+    /// One record, or `None` when Okta answers 404 `E0000007` (no such resource).
+    async fn get_if_found<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<Option<T>> {
+        match self.get_one::<T>(url, what).await {
+            Ok(found) => Ok(Some(found)),
+            Err(OktaError::Refused { status, code, .. }) if status == StatusCode::NOT_FOUND && code == NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// Every record of a list, following `rel="next"` links until there are none. `until_empty` also stops at
     /// an empty page (the System Log may keep offering next links).
     async fn list<T: DeserializeOwned>(&self, first: Url, until_empty: bool) -> Result<Vec<T>, OktaError> {
@@ -152,13 +166,9 @@ impl Directory for OktaClient {
 
     async fn user(&self, id_or_login: &str) -> Result<Option<OktaUser>> {
         let url = self.url(&["api", "v1", "users", id_or_login], &[]);
-        match self.get_one::<wire::User>(&url, "the user").await {
-            Ok(user) => Ok(Some(user.into())),
-            Err(OktaError::Refused { status, code, .. }) if status == StatusCode::NOT_FOUND && code == NOT_FOUND => {
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
-        }
+        self.get_if_found::<wire::User>(&url, "the user")
+            .await
+            .map(|found| found.map(Into::into))
     }
 
     /// Groups one after another: each costs a request per page of members, and Okta's limits are per minute.
@@ -205,6 +215,30 @@ impl Directory for OktaClient {
             .map(GroupPushMapping::from)
             .filter(|m| &m.source_group_id == group_id)
             .find_map(|m| m.target_group_id))
+    }
+
+    async fn app_user(&self, app_id: &OktaAppId, user_id: &OktaUserId) -> Result<Option<AppUser>> {
+        let url = self.url(&["api", "v1", "apps", app_id.as_str(), "users", user_id.as_str()], &[]);
+        self.get_if_found::<wire::AppUserRecord>(&url, "the app user")
+            .await
+            .map(|found| found.map(Into::into))
+    }
+
+    async fn user_groups(&self, user_id: &OktaUserId) -> Result<Vec<OktaGroupId>> {
+        let url = self.list_url(&["api", "v1", "users", user_id.as_str(), "groups"], &[]);
+        let groups: Vec<wire::Group> = self.list(url, false).await?;
+        Ok(groups.into_iter().map(|g| g.id).collect())
+    }
+
+    async fn group_members(&self, group_id: &OktaGroupId) -> Result<Option<Vec<OktaUserId>>> {
+        let url = self.list_url(&["api", "v1", "groups", group_id.as_str(), "users"], &[]);
+        match self.list::<wire::Member>(url, false).await {
+            Ok(members) => Ok(Some(members.into_iter().map(|m| m.id).collect())),
+            Err(OktaError::Refused { status, code, .. }) if status == StatusCode::NOT_FOUND && code == NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// A bounded query (`since` and `until`), oldest first, every page followed until an empty page or no next.

@@ -78,6 +78,8 @@ pub(crate) struct User {
     id: OktaUserId,
     status: OktaUserStatus,
     #[serde(default)]
+    transitioning_to_status: Option<OktaUserStatus>,
+    #[serde(default)]
     status_changed: Option<DateTime<Utc>>,
     #[serde(default)]
     last_login: Option<DateTime<Utc>>,
@@ -98,6 +100,7 @@ impl From<User> for OktaUser {
             login: user.profile.login,
             email: user.profile.email,
             status: user.status,
+            transitioning_to_status: user.transitioning_to_status,
             status_changed: user.status_changed,
             last_login: user.last_login,
         }
@@ -154,6 +157,8 @@ pub(crate) struct AppUserRecord {
     id: OktaUserId,
     #[serde(default)]
     external_id: Option<String>,
+    #[serde(default)]
+    credentials: Option<AppUserCredentials>,
     status: AppUserStatus,
     #[serde(default)]
     sync_state: Option<SyncState>,
@@ -161,11 +166,20 @@ pub(crate) struct AppUserRecord {
     last_sync: Option<DateTime<Utc>>,
 }
 
+/// `credentials.userName`: the app username Okta provisions with (the password, if any, is never read).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AppUserCredentials {
+    #[serde(default)]
+    user_name: Option<String>,
+}
+
 impl From<AppUserRecord> for AppUser {
     fn from(record: AppUserRecord) -> Self {
         Self {
             user_id: record.id,
-            external_id: record.external_id,
+            external_id: record.external_id.filter(|id| !id.is_empty()),
+            user_name: record.credentials.and_then(|c| c.user_name).filter(|n| !n.is_empty()),
             status: record.status,
             sync_state: record.sync_state,
             last_sync: record.last_sync,

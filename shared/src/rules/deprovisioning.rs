@@ -4,10 +4,7 @@ use crate::domain::{
     Evidence, Finding, IdcUser, IdentityLinks, OktaUser, OktaUserStatus, OrgSnapshot, Rule, Severity, Subject,
 };
 
-use super::{Policy, describe_activity, describe_assignment};
-
-/// At most this many events are quoted as evidence in one finding.
-const MAX_EVENTS_QUOTED: usize = 20;
+use super::{Policy, describe_assignment};
 
 pub(crate) fn person_subject(okta: &OktaUser, idc: &IdcUser) -> Subject {
     Subject {
@@ -56,7 +53,7 @@ fn still_enabled(
         .users
         .iter()
         .filter(|u| u.status == status)
-        .flat_map(|okta| links.idc_users_for(&okta.id).iter().map(move |idc| (okta, *idc)))
+        .flat_map(|okta| links.idc_users_for(&okta.id).into_iter().map(move |idc| (okta, idc)))
         .filter_map(|(okta, idc)| {
             if !idc.status.can_sign_in() {
                 return None;
@@ -97,56 +94,6 @@ fn still_enabled(
                     .with_remedy(revoke_remedy(idc))
             };
             Some(finding.with_evidence(evidence))
-        })
-        .collect()
-}
-
-pub(super) fn activity_after_deprovision(
-    snapshot: &OrgSnapshot,
-    links: &IdentityLinks<'_>,
-    policy: &Policy,
-) -> Vec<Finding> {
-    snapshot
-        .okta
-        .users
-        .iter()
-        .filter(|u| u.status.is_deprovisioned())
-        .flat_map(|okta| links.idc_users_for(&okta.id).iter().map(move |idc| (okta, *idc)))
-        .filter_map(|(okta, idc)| {
-            let since = okta.status_changed?;
-            let mut events: Vec<_> = snapshot
-                .activity
-                .iter()
-                .filter(|e| e.event_time > since && e.is_use_of_access() && e.is_by(&idc.id, &idc.user_name))
-                .collect();
-            if events.is_empty() {
-                return None;
-            }
-            events.sort_by_key(|e| e.event_time);
-            let mut evidence = vec![
-                Evidence::new("okta", format!("Okta user {} deactivated", okta.id))
-                    .reference(okta.id.to_string())
-                    .at(since),
-            ];
-            evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
-            let mut finding = Finding::new(
-                Rule::ActivityAfterDeprovision,
-                Severity::High,
-                format!(
-                    "{} used AWS {} time(s) after Okta deactivated them",
-                    okta.login,
-                    events.len()
-                ),
-                person_subject(okta, idc),
-                policy.now,
-            )
-            .with_evidence(evidence)
-            .with_remedy(format!(
-                "Treat as a possible incident: review what the sessions did (CloudTrail, by the event ids quoted). {}",
-                revoke_remedy(idc)
-            ));
-            finding.evidence_truncated = events.len() > MAX_EVENTS_QUOTED;
-            Some(finding)
         })
         .collect()
 }

@@ -7,8 +7,8 @@ pub mod propagation;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::deprovision::select_jobs;
-use crate::domain::{Finding, IdentityLinks, JobSource, LoginMapping, OrgSnapshot};
+use crate::domain::deprovision::{job_from_status, select_jobs};
+use crate::domain::{Finding, IdentityLinks, JobSource, LinkPolicy, OrgSnapshot};
 
 pub use certificates::KeyExpiryThresholds;
 
@@ -17,7 +17,8 @@ pub use certificates::KeyExpiryThresholds;
 pub struct Policy {
     /// The moment the evaluation speaks for (a snapshot's `collected_at` for repeatable runs).
     pub now: DateTime<Utc>,
-    pub login_mapping: LoginMapping,
+    /// How Okta people are linked to Identity Center users.
+    pub links: LinkPolicy,
     pub key_expiry: KeyExpiryThresholds,
     /// SCIM's window: a deprovision younger than this is not judged yet.
     pub propagation_window: Duration,
@@ -28,7 +29,7 @@ impl Policy {
     pub fn at(now: DateTime<Utc>) -> Self {
         Self {
             now,
-            login_mapping: LoginMapping::default(),
+            links: LinkPolicy::default(),
             key_expiry: KeyExpiryThresholds::default(),
             propagation_window: Duration::seconds(900),
             propagation: propagation::PropagationPolicy {
@@ -40,25 +41,34 @@ impl Policy {
 
 /// Runs every snapshot rule. Findings come out most severe first, then by rule and id, so output is stable.
 pub fn evaluate(snapshot: &OrgSnapshot, policy: &Policy) -> Vec<Finding> {
-    let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, policy.login_mapping);
+    let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &policy.links);
     let mut findings = Vec::new();
     findings.extend(deprovisioning::deprovisioned_users_still_enabled(
         snapshot, &links, policy,
     ));
     findings.extend(deprovisioning::suspended_users_still_enabled(snapshot, &links, policy));
-    findings.extend(deprovisioning::activity_after_deprovision(snapshot, &links, policy));
     findings.extend(assignments::direct_user_assignments(snapshot, &links, policy));
     findings.extend(assignments::orphaned_idc_users(snapshot, &links, policy));
     findings.extend(certificates::signing_keys_expiring(snapshot, policy));
     findings.extend(replay_deprovisions(snapshot, &links, policy));
-    // The same finding can come from a snapshot rule and from a replayed event (same rule, same person): once.
+    // The same state can come from a snapshot rule and from a replayed episode (same rule, same person): the
+    // episode's finding says more (the event, the latency), so the state rule's copy goes.
+    let in_episodes: std::collections::HashSet<(crate::domain::Rule, Option<String>)> = findings
+        .iter()
+        .filter(|f| f.subject.episode_id.is_some())
+        .map(|f| (f.rule, f.subject.okta_user_id.clone()))
+        .collect();
+    findings
+        .retain(|f| f.subject.episode_id.is_some() || !in_episodes.contains(&(f.rule, f.subject.okta_user_id.clone())));
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.finding_id.clone()));
     sort_findings(&mut findings);
     findings
 }
 
-/// Each deprovisioning event in the snapshot whose window is over, through the propagation verdict.
+/// Each deprovision episode in the snapshot whose window is over, through the propagation verdict; and, for
+/// people Okta shows deprovisioned whose event is older than the snapshot's log, their use of AWS since the
+/// status change (the same activity rule, on a job made from the status).
 fn replay_deprovisions(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
     let selection = select_jobs(
         &snapshot.okta.deprovisions,
@@ -66,15 +76,23 @@ fn replay_deprovisions(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy
         policy.propagation_window,
         JobSource::SystemLogSweep,
     );
-    let mut findings = Vec::new();
-    for job in selection.jobs.iter().filter(|j| j.check_after <= policy.now) {
-        let seen = propagation::observe_in_snapshot(snapshot, links, job);
-        match propagation::judge(job, &seen, policy.propagation, policy.now) {
-            propagation::Verdict::Final { findings: found, .. } | propagation::Verdict::NotYet { findings: found } => {
-                findings.extend(found)
-            }
-            propagation::Verdict::NothingToVerify(_) => {}
+    let mut findings = propagation::replay(snapshot, links, &selection.jobs, policy.propagation, policy.now);
+    for user in snapshot
+        .okta
+        .users
+        .iter()
+        .filter(|u| u.effective_status().is_deprovisioned())
+    {
+        if selection.jobs.iter().any(|j| j.okta_user_id == user.id) {
+            continue;
         }
+        let Some(job) = job_from_status(user, JobSource::SystemLogSweep) else {
+            continue;
+        };
+        let mut seen = propagation::observe_in_snapshot(snapshot, links, &job);
+        seen.episode_id = Some(job.key());
+        let none = std::collections::HashSet::new();
+        findings.extend(propagation::activity_after_deprovision(&job, &seen, &none, policy.now).map(|r| r.finding));
     }
     findings
 }

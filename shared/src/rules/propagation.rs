@@ -1,37 +1,84 @@
 //! The propagation verdict: did one Okta deprovision reach Identity Center, how fast, and did the person keep
 //! using AWS afterwards? Pure: the checker observes (I/O), this decides.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::episode::episodes_of;
 use crate::domain::{
     ActivityEvent, DeprovisionKind, EffectiveAssignment, Evidence, Finding, IdcGroupId, IdcUser, IdentityLinks,
-    OktaUserStatus, OrgSnapshot, Rule, Severity, Subject, VerificationJob,
+    LinkBasis, LinkCandidate, LinkKey, OktaUserStatus, OrgSnapshot, Rule, Severity, Subject, VerificationJob,
 };
 
 use super::{describe_activity, describe_assignment};
 
+/// One Identity Center account linked to the person, as the checker saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountSeen {
+    pub user: IdcUser,
+    /// How it was linked (a weak link is named as such in findings).
+    pub basis: LinkBasis,
+    /// Linked through a link remembered from an earlier look.
+    pub remembered: bool,
+    /// Every assignment it still holds, direct and through groups.
+    pub access: Vec<EffectiveAssignment>,
+    /// For a group removal: still a member of the IdC group the Okta group is pushed to.
+    pub in_removed_group: bool,
+}
+
+impl AccountSeen {
+    pub fn new(user: IdcUser, basis: LinkBasis) -> Self {
+        Self {
+            user,
+            basis,
+            remembered: false,
+            access: Vec::new(),
+            in_removed_group: false,
+        }
+    }
+}
+
 /// What the checker saw in Okta, Identity Center and CloudTrail for one job.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
-    /// The Okta user's status now (`None`: Okta no longer has the user — deleted).
+    /// The Okta user's status now, a deactivation under way counted as done (`None`: Okta no longer has the
+    /// user — deleted).
     pub okta_status_now: Option<OktaUserStatus>,
-    /// The Identity Center user (`None`: absent — deleted, or never provisioned).
-    pub idc_user: Option<IdcUser>,
-    /// Every assignment the user still holds, direct and through groups.
-    pub access: Vec<EffectiveAssignment>,
-    /// For a group removal: the Identity Center group the Okta group is pushed to, and whether the user is
-    /// still in it. `None` when the Okta group is not pushed to AWS.
-    pub removed_group: Option<RemovedGroup>,
-    /// SCIM writes to this user (`identitystore-scim` PatchUser/PutUser/DeleteUser), any time after the event.
+    /// Okta's own record (the AWS app user, or a link remembered from it) says the person was provisioned.
+    pub okta_says_provisioned: bool,
+    /// App unassignment: Okta has the person assigned to the AWS app again.
+    pub reassigned: bool,
+    /// Group removal: the person is in the Okta group again.
+    pub readded: bool,
+    /// Every Identity Center account linked to the person, strongest link first.
+    pub accounts: Vec<AccountSeen>,
+    /// Links Okta's record names that lead to no Identity Center user.
+    pub dangling: Vec<LinkCandidate>,
+    /// Group removal: the IdC group the Okta group is pushed to; `None` when it is not pushed to AWS.
+    pub removed_group: Option<IdcGroupId>,
+    /// SCIM writes to the person's accounts (`identitystore-scim` PatchUser/PutUser/DeleteUser) since the event.
     pub scim_events: Vec<ActivityEvent>,
-    /// Uses of AWS by this user after the event (portal calls, `AWSReservedSSO_*` role sessions).
+    /// Uses of AWS by the person after the event (portal calls, `AWSReservedSSO_*` role sessions).
     pub activity: Vec<ActivityEvent>,
+    /// A CloudTrail read stopped at its page cap or time budget: what was read is partial.
+    pub activity_incomplete: bool,
+    /// The episode the job belongs to (part of every finding's id).
+    pub episode_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemovedGroup {
-    pub idc_group_id: IdcGroupId,
-    pub still_member: bool,
+impl Observation {
+    /// The account that decides: the first that can still sign in, else the strongest link.
+    pub fn deciding(&self) -> Option<&AccountSeen> {
+        self.accounts
+            .iter()
+            .find(|a| a.user.status.can_sign_in())
+            .or(self.accounts.first())
+    }
+
+    fn idc_user(&self) -> Option<&IdcUser> {
+        self.deciding().map(|a| &a.user)
+    }
 }
 
 /// The checker's timing rules.
@@ -44,7 +91,7 @@ pub struct PropagationPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// Not propagated yet, but still inside the maximum window: check again later. Activity after the
-    /// deprovision is reported at once (its finding id is stable, so a re-check repeats, never duplicates it).
+    /// deprovision is reported at once (the checker reports each event once per episode).
     NotYet { findings: Vec<Finding> },
     /// Final: the findings to publish (possibly none).
     Final {
@@ -62,46 +109,97 @@ pub const SCIM_CLOCK_SKEW: Duration = Duration::seconds(120);
 /// identities linked as the snapshot rules link them.
 pub fn observe_in_snapshot(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, job: &VerificationJob) -> Observation {
     let okta_user = snapshot.okta.users.iter().find(|u| u.id == job.okta_user_id);
+    let app_user = snapshot
+        .okta
+        .app
+        .app_users
+        .iter()
+        .find(|a| a.user_id == job.okta_user_id);
     let mut seen = Observation {
-        okta_status_now: okta_user.map(|u| u.status),
+        okta_status_now: okta_user.map(crate::domain::OktaUser::effective_status),
+        okta_says_provisioned: app_user.is_some_and(|a| a.external_id.is_some() || a.user_name.is_some()),
+        reassigned: job.kind == DeprovisionKind::AppUnassigned && app_user.is_some_and(|a| a.is_assigned()),
+        readded: job.kind == DeprovisionKind::GroupRemoved
+            && job.group_id.as_ref().is_some_and(|group| {
+                snapshot
+                    .okta
+                    .groups
+                    .iter()
+                    .any(|g| &g.id == group && g.members.contains(&job.okta_user_id))
+            }),
         ..Observation::default()
     };
-    let Some(user) = links.idc_user_for(&job.okta_user_id) else {
-        return seen;
-    };
-    seen.access = snapshot.idc.effective_assignments(&user.id);
     if let (DeprovisionKind::GroupRemoved, Some(group)) = (job.kind, &job.group_id) {
-        let target = snapshot
+        seen.removed_group = snapshot
             .okta
             .app
             .group_push_mappings
             .iter()
             .find(|m| &m.source_group_id == group)
             .and_then(|m| m.target_group_id.clone());
-        seen.removed_group = target.map(|idc_group_id| RemovedGroup {
-            still_member: snapshot
+    }
+    let Some(person) = links.links_of(&job.okta_user_id) else {
+        return seen;
+    };
+    seen.dangling = person.dangling.clone();
+    for linked in &person.accounts {
+        let user = linked.user;
+        let in_removed_group = seen.removed_group.as_ref().is_some_and(|group| {
+            snapshot
                 .idc
                 .groups
                 .iter()
-                .any(|g| g.id == idc_group_id && g.members.contains(&user.id)),
-            idc_group_id,
+                .any(|g| &g.id == group && g.members.contains(&user.id))
         });
+        seen.accounts.push(AccountSeen {
+            user: user.clone(),
+            basis: linked.basis,
+            remembered: linked.remembered,
+            access: snapshot.idc.effective_assignments(&user.id),
+            in_removed_group,
+        });
+        seen.scim_events.extend(
+            snapshot
+                .activity
+                .iter()
+                .filter(|e| e.is_scim() && e.target_user_id.as_ref() == Some(&user.id))
+                .filter(|e| e.event_time >= job.published - SCIM_CLOCK_SKEW)
+                .cloned(),
+        );
+        seen.activity.extend(
+            snapshot
+                .activity
+                .iter()
+                .filter(|e| e.event_time >= job.published && e.is_by(&user.id, &user.user_name))
+                .cloned(),
+        );
     }
-    seen.scim_events = snapshot
-        .activity
-        .iter()
-        .filter(|e| e.is_scim() && e.target_user_id.as_ref() == Some(&user.id))
-        .filter(|e| e.event_time >= job.published - SCIM_CLOCK_SKEW)
-        .cloned()
-        .collect();
-    seen.activity = snapshot
-        .activity
-        .iter()
-        .filter(|e| e.event_time >= job.published && e.is_by(&user.id, &user.user_name))
-        .cloned()
-        .collect();
-    seen.idc_user = Some(user.clone());
     seen
+}
+
+/// Each deprovision episode in the snapshot whose window is over, through the propagation verdict: the events
+/// of one offboarding are judged once, as the checker judges them.
+pub fn replay(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    jobs: &[VerificationJob],
+    policy: PropagationPolicy,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (job, episode_id) in episodes_of(jobs, policy.max_window) {
+        if job.check_after > now {
+            continue;
+        }
+        let mut seen = observe_in_snapshot(snapshot, links, &job);
+        seen.episode_id = Some(episode_id);
+        match judge(&job, &seen, policy, now) {
+            Verdict::Final { findings: found, .. } | Verdict::NotYet { findings: found } => findings.extend(found),
+            Verdict::NothingToVerify(_) => {}
+        }
+        findings.extend(activity_after_deprovision(&job, &seen, &HashSet::new(), now).map(|r| r.finding));
+    }
+    findings
 }
 
 /// Any status in which Okta lets the person in again (reactivated, then locked out or resetting a password
@@ -116,70 +214,82 @@ fn is_back_in_okta(status: OktaUserStatus) -> bool {
 /// At most this many events are quoted as evidence.
 const MAX_EVENTS_QUOTED: usize = 20;
 
-pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolicy, now: DateTime<Utc>) -> Verdict {
+/// Why a job needs no verdict, decided before any Identity Center read: the person is back, re-assigned or
+/// re-added in Okta, or the group is not pushed to AWS. `None`: go on.
+pub fn nothing_to_verify(job: &VerificationJob, seen: &Observation) -> Option<&'static str> {
     let user_level = !matches!(job.kind, DeprovisionKind::GroupRemoved | DeprovisionKind::AppUnassigned);
     if user_level && seen.okta_status_now.is_some_and(is_back_in_okta) {
-        return Verdict::NothingToVerify("the Okta user is active again");
+        return Some("the Okta user is active again");
     }
     if job.kind == DeprovisionKind::PushFailed && !seen.okta_status_now.is_some_and(OktaUserStatus::is_deprovisioned) {
-        return Verdict::NothingToVerify("push failure for a user Okta has not deprovisioned");
+        return Some("push failure for a user Okta has not deprovisioned");
     }
-    // No match is no evidence either way (never provisioned, or a login mapping that does not fit): nothing is
-    // claimed, and the checker logs it.
-    let Some(user) = &seen.idc_user else {
-        return Verdict::NothingToVerify("no Identity Center user matches the Okta user");
-    };
+    if job.kind == DeprovisionKind::AppUnassigned && seen.reassigned {
+        return Some("the person is assigned to the AWS app in Okta again");
+    }
+    if job.kind == DeprovisionKind::GroupRemoved && seen.readded {
+        return Some("the person is in the Okta group again");
+    }
     if job.kind == DeprovisionKind::GroupRemoved && seen.removed_group.is_none() {
-        return Verdict::NothingToVerify("the Okta group is not pushed to AWS");
+        return Some("the Okta group is not pushed to AWS");
     }
-    // Leaving one group does not end a person's access to AWS: use of AWS is only judged for user-level events.
-    let activity = if job.kind == DeprovisionKind::GroupRemoved {
-        None
-    } else {
-        activity_after_deprovision(job, seen, now)
-    };
+    None
+}
 
-    let disabled = !user.status.can_sign_in();
-    let propagated = match job.kind {
-        DeprovisionKind::GroupRemoved => disabled || seen.removed_group.as_ref().is_some_and(|g| !g.still_member),
-        _ => disabled,
+pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolicy, now: DateTime<Utc>) -> Verdict {
+    if let Some(reason) = nothing_to_verify(job, seen) {
+        return Verdict::NothingToVerify(reason);
+    }
+    if seen.accounts.is_empty() {
+        if !seen.okta_says_provisioned && seen.dangling.is_empty() {
+            // Okta has no record of provisioning the person to AWS and no account matches their login: a person
+            // without AWS access. The checker counts these (metric), so a mis-linked org shows as a rising count.
+            return Verdict::NothingToVerify(
+                "Okta has no record of provisioning the person to AWS, and no Identity Center user matches",
+            );
+        }
+        return Verdict::Final {
+            findings: vec![unverifiable(job, seen, now)],
+            latency_seconds: None,
+        };
+    }
+    let still_in = |a: &AccountSeen| match job.kind {
+        DeprovisionKind::GroupRemoved => a.user.status.can_sign_in() && a.in_removed_group,
+        _ => a.user.status.can_sign_in(),
     };
-    let mut findings: Vec<Finding> = activity.into_iter().collect();
-
-    if propagated {
+    let remaining: Vec<&AccountSeen> = seen.accounts.iter().filter(|a| still_in(a)).collect();
+    if remaining.is_empty() {
         let scim = first_scim_write(job, seen);
         let latency = scim.map(|e| (e.event_time - job.published).num_seconds().max(0));
-        findings.push(verified(job, seen, scim, latency, now));
         return Verdict::Final {
-            findings,
+            findings: vec![verified(job, seen, scim, latency, now)],
             latency_seconds: latency,
         };
     }
     if job.kind == DeprovisionKind::Suspended {
         // Okta keeps a suspended user's assignments, so SCIM does not disable them: a policy question, not a
         // SCIM failure. Decided at once; no waiting for the max window.
-        findings.push(suspended_still_enabled(job, seen, now));
         return Verdict::Final {
-            findings,
+            findings: vec![suspended_still_enabled(job, seen, &remaining, now)],
             latency_seconds: None,
         };
     }
     if now < job.published + policy.max_window {
-        return Verdict::NotYet { findings };
+        return Verdict::NotYet { findings: Vec::new() };
     }
-    findings.push(overdue(job, seen, now));
     Verdict::Final {
-        findings,
+        findings: vec![overdue(job, seen, &remaining, now)],
         latency_seconds: None,
     }
 }
 
 fn first_scim_write<'a>(job: &VerificationJob, seen: &'a Observation) -> Option<&'a ActivityEvent> {
-    let user = seen.idc_user.as_ref()?;
+    let ids: Vec<_> = seen.accounts.iter().map(|a| &a.user.id).collect();
     let writes: Vec<&ActivityEvent> = seen
         .scim_events
         .iter()
-        .filter(|e| e.is_scim_user_write() && e.error_code.is_none() && e.target_user_id.as_ref() == Some(&user.id))
+        .filter(|e| e.is_scim_user_write() && e.error_code.is_none())
+        .filter(|e| e.target_user_id.as_ref().is_some_and(|id| ids.contains(&id)))
         .collect();
     // The first write at or after the Okta event; one logged just before it (clock skew) only if there is none.
     let after = writes
@@ -195,25 +305,19 @@ fn first_scim_write<'a>(job: &VerificationJob, seen: &'a Observation) -> Option<
     after.or_else(just_before).copied()
 }
 
+/// The person and the episode: findings of one incident share the episode in their ids, so re-checks and
+/// duplicate jobs collapse, and a later incident is a new finding.
 fn subject(job: &VerificationJob, seen: &Observation) -> Subject {
+    let user = seen.idc_user();
     Subject {
         okta_user_id: Some(job.okta_user_id.to_string()),
         okta_login: job.login.clone(),
-        idc_user_id: seen.idc_user.as_ref().map(|u| u.id.to_string()),
-        idc_user_name: seen.idc_user.as_ref().map(|u| u.user_name.clone()),
+        idc_user_id: user.map(|u| u.id.to_string()),
+        idc_user_name: user.map(|u| u.user_name.clone()),
         okta_event_id: Some(job.okta_event_id.to_string()),
+        episode_id: Some(seen.episode_id.clone().unwrap_or_else(|| job.key())),
         group_id: job.group_id.as_ref().map(ToString::to_string),
         ..Subject::default()
-    }
-}
-
-/// The person, not the event: findings about a person's state (still enabled after a suspension, use of AWS
-/// after a deprovision) get the same id from every path that finds them — this checker and the snapshot rules.
-fn person_subject(job: &VerificationJob, seen: &Observation) -> Subject {
-    Subject {
-        okta_event_id: None,
-        group_id: None,
-        ..subject(job, seen)
     }
 }
 
@@ -239,16 +343,27 @@ fn okta_evidence(job: &VerificationJob) -> Evidence {
     .at(job.published)
 }
 
-fn idc_state_evidence(seen: &Observation, now: DateTime<Utc>) -> Evidence {
-    match &seen.idc_user {
-        Some(user) => Evidence::new(
+/// Each linked account: its state, and how it was linked (weak links named as such).
+fn accounts_evidence(seen: &Observation, now: DateTime<Utc>) -> impl Iterator<Item = Evidence> + '_ {
+    seen.accounts.iter().map(move |a| {
+        let remembered = if a.remembered {
+            ", remembered from an earlier look"
+        } else {
+            ""
+        };
+        Evidence::new(
             "identity-center",
-            format!("user {} is {}", user.id, user.status.as_str()),
+            format!(
+                "user {} ({}) is {}; linked by {}{remembered}",
+                a.user.id,
+                a.user.user_name,
+                a.user.status.as_str(),
+                a.basis.describe()
+            ),
         )
-        .reference(user.id.to_string())
-        .at(now),
-        None => Evidence::new("identity-center", "no such user in the identity store").at(now),
-    }
+        .reference(a.user.id.to_string())
+        .at(now)
+    })
 }
 
 fn scim_error_evidence(seen: &Observation) -> impl Iterator<Item = Evidence> + '_ {
@@ -270,6 +385,15 @@ fn scim_error_evidence(seen: &Observation) -> impl Iterator<Item = Evidence> + '
         })
 }
 
+fn incomplete_evidence(seen: &Observation) -> Option<Evidence> {
+    seen.activity_incomplete.then(|| {
+        Evidence::new(
+            "cloudtrail",
+            "CloudTrail was read only in part (page cap or time budget reached): events may be missing",
+        )
+    })
+}
+
 fn verified(
     job: &VerificationJob,
     seen: &Observation,
@@ -287,17 +411,14 @@ fn verified(
             "no SCIM call for the user found (yet) in CloudTrail; latency unknown",
         ),
     });
-    evidence.push(idc_state_evidence(seen, now));
+    evidence.extend(accounts_evidence(seen, now));
     if let Some(group) = &seen.removed_group {
         evidence.push(Evidence::new(
             "identity-center",
-            format!(
-                "member of group {}: {}",
-                group.idc_group_id,
-                if group.still_member { "yes" } else { "no" }
-            ),
+            format!("no linked account is an enabled member of group {group}"),
         ));
     }
+    evidence.extend(incomplete_evidence(seen));
     let title = match latency {
         Some(seconds) => format!("{} deprovision reached IAM Identity Center in {seconds} s", who(job)),
         None => format!("{} deprovision reached IAM Identity Center", who(job)),
@@ -313,11 +434,61 @@ fn verified(
     .with_remedy("None: access ended as Okta intended. This record is the evidence.")
 }
 
-fn suspended_still_enabled(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Finding {
-    let mut evidence = vec![okta_evidence(job), idc_state_evidence(seen, now)];
+/// Okta says the person was provisioned, but no Identity Center account can be linked: no verdict can be
+/// reached, and that is said, never skipped.
+fn unverifiable(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Finding {
+    let mut evidence = vec![okta_evidence(job)];
+    evidence.push(Evidence::new(
+        "okta",
+        if seen.okta_says_provisioned {
+            "Okta's record says the person was provisioned to the AWS IAM Identity Center app"
+        } else {
+            "Okta's record names an Identity Center user for the person"
+        },
+    ));
+    evidence.extend(seen.dangling.iter().map(|c| {
+        let id = match &c.key {
+            LinkKey::UserId(id) => id.to_string(),
+            other => format!("{other:?}"),
+        };
+        Evidence::new(
+            "identity-center",
+            format!("no Identity Center user {id} (named by {})", c.basis.describe()),
+        )
+        .at(now)
+    }));
+    evidence.push(Evidence::new(
+        "identity-center",
+        "tried: the app user's externalId and username, remembered links, the SCIM external id (when configured),          the login and email: none found an account",
+    ));
+    Finding::new(
+        Rule::PropagationUnverifiable,
+        Severity::Medium,
+        format!(
+            "{} deprovision cannot be verified: no Identity Center account links to the person",
+            who(job)
+        ),
+        subject(job, seen),
+        now,
+    )
+    .with_evidence(evidence)
+    .with_remedy(
+        "Find the person's Identity Center user by hand (IAM Identity Center console, Users) and check it is          disabled. If it was deleted by hand, Okta's pushes to it fail: reconcile in Okta. If the auditor reads the          wrong identity store, fix IDC_INSTANCE_ARN / IDENTITY_STORE_ID; if users are provisioned under another          attribute, set LOGIN_MAPPING or IDC_EXTERNAL_ID_ISSUER.",
+    )
+}
+
+fn suspended_still_enabled(
+    job: &VerificationJob,
+    seen: &Observation,
+    remaining: &[&AccountSeen],
+    now: DateTime<Utc>,
+) -> Finding {
+    let mut evidence = vec![okta_evidence(job)];
+    evidence.extend(accounts_evidence(seen, now));
     evidence.extend(
-        seen.access
+        remaining
             .iter()
+            .flat_map(|a| a.access.iter())
             .map(|a| Evidence::new("identity-center", describe_assignment(a))),
     );
     Finding::new(
@@ -327,26 +498,32 @@ fn suspended_still_enabled(job: &VerificationJob, seen: &Observation, now: DateT
             "{} was suspended in Okta but is still enabled in IAM Identity Center",
             who(job)
         ),
-        person_subject(job, seen),
+        subject(job, seen),
         now,
     )
     .with_evidence(evidence)
     .with_remedy(
-        "Okta keeps a suspended user's app assignments, so SCIM leaves them enabled in AWS. If the suspension is \
-         meant to cut AWS access, unassign the user from the AWS IAM Identity Center app (or deactivate them).",
+        "Okta keeps a suspended user's app assignments, so SCIM leaves them enabled in AWS. If the suspension is          meant to cut AWS access, unassign the user from the AWS IAM Identity Center app (or deactivate them).",
     )
 }
 
-fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Finding {
-    let mut evidence = vec![okta_evidence(job), idc_state_evidence(seen, now)];
+fn overdue(job: &VerificationJob, seen: &Observation, remaining: &[&AccountSeen], now: DateTime<Utc>) -> Finding {
+    let mut evidence = vec![okta_evidence(job)];
+    evidence.extend(accounts_evidence(seen, now));
     if let Some(group) = &seen.removed_group {
         evidence.push(Evidence::new(
             "identity-center",
-            format!("still a member of group {}", group.idc_group_id),
+            format!("still an enabled member of group {group}"),
         ));
     }
+    // For a group removal only the access that came through that group is what should have gone.
+    let access: Vec<&EffectiveAssignment> = remaining
+        .iter()
+        .flat_map(|a| a.access.iter())
+        .filter(|a| job.kind != DeprovisionKind::GroupRemoved || a.via_group == seen.removed_group)
+        .collect();
     evidence.extend(
-        seen.access
+        access
             .iter()
             .map(|a| Evidence::new("identity-center", describe_assignment(a))),
     );
@@ -357,15 +534,16 @@ fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Fin
             "no SCIM call for this user since the Okta event",
         ));
     }
+    evidence.extend(incomplete_evidence(seen));
     let late = elapsed(now - job.published);
-    let user_id = seen.idc_user.as_ref().map_or("<user id>", |u| u.id.as_str());
+    let ids: Vec<&str> = remaining.iter().map(|a| a.user.id.as_str()).collect();
     Finding::new(
         Rule::PropagationOverdue,
         Severity::High,
         format!(
             "{} deprovision has not reached IAM Identity Center {late} after the Okta event; {} assignment(s) remain",
             who(job),
-            seen.access.len()
+            access.len()
         ),
         subject(job, seen),
         now,
@@ -374,34 +552,55 @@ fn overdue(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Fin
     .with_remedy(format!(
         "Disable the user in IAM Identity Center (or remove the group membership) by hand now, then fix SCIM: check \
          the SCIM token's expiry and Okta's provisioning tasks for errors, and retry the push. Until role sessions \
-         expire, attach an explicit Deny on condition identitystore:UserId = {user_id} (AWS's prescribed way to cut \
-         live sessions)."
+         expire, attach an explicit Deny on condition identitystore:UserId = {} (AWS's prescribed way to cut \
+         live sessions).",
+        ids.join(" / ")
     ))
 }
 
-/// The follow-up look after a final verdict: use of AWS only, and nothing if Okta let the person back in since.
-pub fn follow_up_findings(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Vec<Finding> {
-    if seen.okta_status_now.is_some_and(is_back_in_okta) {
-        return Vec::new();
-    }
-    activity_after_deprovision(job, seen, now).into_iter().collect()
+/// An activity finding and every CloudTrail event it reports (quoted or not), to mark them reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityReport {
+    pub finding: Finding,
+    pub event_ids: Vec<String>,
 }
 
-/// Use of AWS by the person after the deprovision, as one high finding.
-pub fn activity_after_deprovision(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -> Option<Finding> {
-    let user = seen.idc_user.as_ref()?;
+/// Use of AWS by the person after the deprovision, as one high finding of the episode: only events not in
+/// `reported` (each event is reported once per episode; later looks report only what is new, under the same id).
+pub fn activity_after_deprovision(
+    job: &VerificationJob,
+    seen: &Observation,
+    reported: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Option<ActivityReport> {
+    if job.kind == DeprovisionKind::GroupRemoved || seen.okta_status_now.is_some_and(is_back_in_okta) {
+        // Leaving one group does not end a person's access to AWS; a person let back in may use it.
+        return None;
+    }
     let mut events: Vec<&ActivityEvent> = seen
         .activity
         .iter()
-        .filter(|e| e.event_time > job.published && e.is_use_of_access() && e.is_by(&user.id, &user.user_name))
+        .filter(|e| e.event_time > job.published && e.is_use_of_access() && !reported.contains(&e.event_id))
+        .filter(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)))
         .collect();
     if events.is_empty() {
         return None;
     }
-    events.sort_by_key(|e| e.event_time);
+    events.sort_by(|a, b| {
+        a.event_time
+            .cmp(&b.event_time)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
     events.dedup_by(|a, b| a.event_id == b.event_id);
     let mut evidence = vec![okta_evidence(job)];
     evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
+    evidence.extend(incomplete_evidence(seen));
+    let ids: Vec<&str> = seen.accounts.iter().map(|a| a.user.id.as_str()).collect();
+    let subject = Subject {
+        okta_event_id: None,
+        group_id: None,
+        ..subject(job, seen)
+    };
     let mut finding = Finding::new(
         Rule::ActivityAfterDeprovision,
         Severity::High,
@@ -410,7 +609,7 @@ pub fn activity_after_deprovision(job: &VerificationJob, seen: &Observation, now
             who(job),
             events.len()
         ),
-        person_subject(job, seen),
+        subject,
         now,
     )
     .with_evidence(evidence)
@@ -418,16 +617,19 @@ pub fn activity_after_deprovision(job: &VerificationJob, seen: &Observation, now
         "Treat as a possible incident: review what the sessions did (the CloudTrail event ids quoted). Role \
          sessions outlive a disabled user for up to their permission set's session duration: attach an explicit \
          Deny on condition identitystore:UserId = {} until they have expired.",
-        user.id
+        ids.join(" / ")
     ));
     finding.evidence_truncated = events.len() > MAX_EVENTS_QUOTED;
-    Some(finding)
+    Some(ActivityReport {
+        finding,
+        event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountId, IdcGroupId, IdcUserId, IdcUserStatus, JobSource, OktaEventId, OktaUserId};
+    use crate::domain::{AccountId, IdcUserId, IdcUserStatus, JobSource, OktaEventId, OktaUserId};
 
     fn t(s: &str) -> DateTime<Utc> {
         format!("2026-11-20T{s}Z").parse().unwrap()
@@ -447,17 +649,33 @@ mod tests {
             source: JobSource::EventHook,
             attempt: 0,
             follow_up: false,
+            app_user_name: None,
+            episode_id: None,
+            chain_token: None,
         }
     }
 
-    fn user(status: IdcUserStatus) -> IdcUser {
+    fn user(id: &str, status: IdcUserStatus) -> IdcUser {
         IdcUser {
-            id: IdcUserId::parse("u-bob").unwrap(),
-            user_name: "bob@acme.example".into(),
+            id: IdcUserId::parse(id).unwrap(),
+            user_name: format!("{id}@acme.example"),
             display_name: None,
             emails: vec![],
             external_ids: vec![],
             status,
+        }
+    }
+
+    fn bob(status: IdcUserStatus) -> AccountSeen {
+        AccountSeen::new(user("u-bob", status), LinkBasis::AppUserExternalId)
+    }
+
+    fn seen_with(accounts: Vec<AccountSeen>) -> Observation {
+        Observation {
+            okta_status_now: Some(OktaUserStatus::Deprovisioned),
+            okta_says_provisioned: true,
+            accounts,
+            ..Observation::default()
         }
     }
 
@@ -479,20 +697,18 @@ mod tests {
     fn scim_patch(at: &str) -> ActivityEvent {
         ActivityEvent {
             target_user_id: Some(IdcUserId::parse("u-bob").unwrap()),
-            ..event("scim-1", SCIM_EVENT_SOURCE_FOR_TESTS, "PatchUser", at)
+            ..event("scim-1", crate::domain::activity::SCIM_EVENT_SOURCE, "PatchUser", at)
         }
     }
 
-    const SCIM_EVENT_SOURCE_FOR_TESTS: &str = crate::domain::activity::SCIM_EVENT_SOURCE;
-
-    fn assignment() -> EffectiveAssignment {
+    fn assignment(group: Option<&str>) -> EffectiveAssignment {
         EffectiveAssignment {
             account_id: AccountId::parse("111122223333").unwrap(),
             permission_set_arn: crate::domain::PermissionSetArn::parse("arn:aws:sso:::permissionSet/ssoins-1/ps-1")
                 .unwrap(),
             permission_set_name: Some("Developer".into()),
             session_duration: Some("PT8H".into()),
-            via_group: Some(IdcGroupId::parse("g-devs").unwrap()),
+            via_group: group.map(|g| IdcGroupId::parse(g).unwrap()),
         }
     }
 
@@ -500,111 +716,181 @@ mod tests {
         max_window: Duration::seconds(3600),
     };
 
+    fn final_findings(verdict: Verdict) -> Vec<Finding> {
+        match verdict {
+            Verdict::Final { findings, .. } => findings,
+            other => panic!("final verdict expected, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_disabled_user_with_a_scim_call_is_verified_with_its_latency() {
         let seen = Observation {
-            okta_status_now: Some(OktaUserStatus::Deprovisioned),
-            idc_user: Some(user(IdcUserStatus::Disabled)),
             scim_events: vec![scim_patch("09:03:32")],
-            ..Observation::default()
+            ..seen_with(vec![bob(IdcUserStatus::Disabled)])
         };
+        let verdict = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00"));
         let Verdict::Final {
             findings,
             latency_seconds,
-        } = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00"))
+        } = verdict
         else {
-            panic!("final verdict expected")
+            panic!("final")
         };
         assert_eq!(latency_seconds, Some(212));
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].rule, Rule::PropagationVerified);
-        assert_eq!(findings[0].severity, Severity::Info);
+        assert_eq!(
+            (findings[0].rule, findings[0].severity),
+            (Rule::PropagationVerified, Severity::Info)
+        );
         assert!(
             findings[0]
                 .evidence
                 .iter()
                 .any(|e| e.reference.as_deref() == Some("scim-1"))
         );
+        assert!(
+            findings[0]
+                .evidence
+                .iter()
+                .any(|e| e.observation.contains("externalId")),
+            "the link is named"
+        );
+    }
+
+    #[test]
+    fn a_stale_disabled_account_beside_the_enabled_real_one_is_overdue_not_verified() {
+        let stale = AccountSeen::new(user("u-old", IdcUserStatus::Disabled), LinkBasis::Login);
+        let mut real = bob(IdcUserStatus::Enabled);
+        real.access = vec![assignment(Some("g-devs"))];
+        let seen = seen_with(vec![real, stale]);
+        let findings = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:00:00")));
+        assert_eq!(findings[0].rule, Rule::PropagationOverdue);
+        assert_eq!(
+            findings[0].subject.idc_user_id.as_deref(),
+            Some("u-bob"),
+            "the account that can sign in"
+        );
+        assert!(findings[0].remedy.contains("identitystore:UserId = u-bob"));
+        assert!(
+            !findings[0].remedy.contains("u-old"),
+            "a disabled account needs no deny"
+        );
+        assert!(
+            findings[0].evidence.iter().any(|e| e.observation.contains("weak")),
+            "the weak link is named"
+        );
     }
 
     #[test]
     fn still_enabled_inside_the_max_window_is_not_yet_and_past_it_overdue_with_the_access_listed() {
-        let seen = Observation {
-            okta_status_now: Some(OktaUserStatus::Deprovisioned),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            access: vec![assignment()],
-            ..Observation::default()
-        };
+        let mut account = bob(IdcUserStatus::Enabled);
+        account.access = vec![assignment(Some("g-devs"))];
+        let seen = seen_with(vec![account]);
         let job = job(DeprovisionKind::Deactivated);
         assert_eq!(
             judge(&job, &seen, POLICY, t("09:15:00")),
             Verdict::NotYet { findings: vec![] }
         );
-        let Verdict::Final { findings, .. } = judge(&job, &seen, POLICY, t("10:00:00")) else {
-            panic!("final")
-        };
-        assert_eq!(findings[0].rule, Rule::PropagationOverdue);
-        assert_eq!(findings[0].severity, Severity::High);
+        let findings = final_findings(judge(&job, &seen, POLICY, t("10:00:00")));
+        assert_eq!(
+            (findings[0].rule, findings[0].severity),
+            (Rule::PropagationOverdue, Severity::High)
+        );
         assert!(
             findings[0]
                 .evidence
                 .iter()
                 .any(|e| e.observation.contains("Developer on account 111122223333"))
         );
-        assert!(findings[0].remedy.contains("identitystore:UserId = u-bob"));
     }
 
     #[test]
-    fn the_same_event_always_gets_the_same_finding_id() {
+    fn findings_carry_the_episode_a_re_check_repeats_the_id_and_a_new_incident_does_not() {
+        let mut seen = seen_with(vec![bob(IdcUserStatus::Enabled)]);
+        seen.episode_id = Some("ep-1".into());
+        let a = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:00:00")));
+        let b = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:30:00")));
+        assert_eq!(a[0].finding_id, b[0].finding_id);
+        seen.episode_id = Some("ep-2".into());
+        let later = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:30:00")));
+        assert_ne!(a[0].finding_id, later[0].finding_id);
+        assert_eq!(a[0].subject.episode_id.as_deref(), Some("ep-1"));
+    }
+
+    #[test]
+    fn no_linked_account_while_okta_says_provisioned_is_unverifiable_and_otherwise_nothing() {
         let seen = Observation {
-            idc_user: Some(user(IdcUserStatus::Enabled)),
+            okta_status_now: Some(OktaUserStatus::Deprovisioned),
+            okta_says_provisioned: true,
             ..Observation::default()
         };
-        let a = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:00:00"));
-        let b = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:30:00"));
-        let (Verdict::Final { findings: a, .. }, Verdict::Final { findings: b, .. }) = (a, b) else {
-            panic!()
+        let findings = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00")));
+        assert_eq!(
+            (findings[0].rule, findings[0].severity),
+            (Rule::PropagationUnverifiable, Severity::Medium)
+        );
+        let never = Observation {
+            okta_says_provisioned: false,
+            ..seen
         };
-        assert_eq!(a[0].finding_id, b[0].finding_id);
+        assert!(matches!(
+            judge(&job(DeprovisionKind::Deactivated), &never, POLICY, t("09:15:00")),
+            Verdict::NothingToVerify(_)
+        ));
     }
 
     #[test]
-    fn use_after_the_deprovision_is_reported_at_once_even_before_the_verdict() {
+    fn an_id_okta_recorded_that_leads_nowhere_is_unverifiable_not_verified() {
+        let seen = Observation {
+            okta_status_now: Some(OktaUserStatus::Deprovisioned),
+            dangling: vec![LinkCandidate {
+                key: LinkKey::UserId(IdcUserId::parse("u-gone").unwrap()),
+                basis: LinkBasis::AppUserExternalId,
+                remembered: false,
+            }],
+            ..Observation::default()
+        };
+        let findings = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00")));
+        assert_eq!(findings[0].rule, Rule::PropagationUnverifiable);
+        assert!(findings[0].evidence.iter().any(|e| e.observation.contains("u-gone")));
+    }
+
+    #[test]
+    fn use_after_the_deprovision_reports_only_what_was_not_reported() {
         let mut portal = event("ct-1", "sso.amazonaws.com", "GetRoleCredentials", "09:10:00");
         portal.actor_user_id = Some(IdcUserId::parse("u-bob").unwrap());
         let mut before = portal.clone();
         before.event_id = "ct-0".into();
         before.event_time = t("08:50:00");
+        let mut later = portal.clone();
+        later.event_id = "ct-2".into();
+        later.event_time = t("09:40:00");
         let seen = Observation {
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            activity: vec![portal, before],
-            ..Observation::default()
+            activity: vec![portal, before, later],
+            episode_id: Some("ep-1".into()),
+            ..seen_with(vec![bob(IdcUserStatus::Enabled)])
         };
-        let Verdict::NotYet { findings } = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00"))
-        else {
-            panic!("not final yet")
-        };
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].rule, Rule::ActivityAfterDeprovision);
-        let quoted: Vec<_> = findings[0]
-            .evidence
-            .iter()
-            .filter_map(|e| e.reference.as_deref())
-            .collect();
-        assert!(quoted.contains(&"ct-1") && !quoted.contains(&"ct-0"));
+        let job = job(DeprovisionKind::Deactivated);
+        let first = activity_after_deprovision(&job, &seen, &HashSet::new(), t("09:45:00")).unwrap();
+        assert_eq!(first.event_ids, ["ct-1", "ct-2"]);
+        let reported: HashSet<String> = ["ct-1".to_owned()].into();
+        let second = activity_after_deprovision(&job, &seen, &reported, t("10:00:00")).unwrap();
+        assert_eq!(second.event_ids, ["ct-2"]);
+        assert_eq!(
+            first.finding.finding_id, second.finding.finding_id,
+            "the episode's finding, updated"
+        );
+        let all: HashSet<String> = ["ct-1".to_owned(), "ct-2".to_owned()].into();
+        assert!(activity_after_deprovision(&job, &seen, &all, t("10:00:00")).is_none());
     }
 
     #[test]
     fn a_suspended_user_still_enabled_is_its_own_medium_finding() {
         let seen = Observation {
             okta_status_now: Some(OktaUserStatus::Suspended),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            ..Observation::default()
+            ..seen_with(vec![bob(IdcUserStatus::Enabled)])
         };
-        let Verdict::Final { findings, .. } = judge(&job(DeprovisionKind::Suspended), &seen, POLICY, t("09:15:00"))
-        else {
-            panic!()
-        };
+        let findings = final_findings(judge(&job(DeprovisionKind::Suspended), &seen, POLICY, t("09:15:00")));
         assert_eq!(
             (findings[0].rule, findings[0].severity),
             (Rule::SuspendedStillEnabled, Severity::Medium)
@@ -612,30 +898,44 @@ mod tests {
     }
 
     #[test]
-    fn a_group_removal_is_verified_when_that_membership_is_gone() {
+    fn a_group_removal_is_judged_on_that_group_and_its_overdue_lists_only_that_groups_access() {
         let mut job = job(DeprovisionKind::GroupRemoved);
         job.group_id = Some(crate::domain::OktaGroupId::parse("00gdevs").unwrap());
+        let mut account = bob(IdcUserStatus::Enabled);
+        account.in_removed_group = true;
+        account.access = vec![
+            assignment(Some("g-devs")),
+            assignment(Some("g-other")),
+            assignment(None),
+        ];
         let mut seen = Observation {
             okta_status_now: Some(OktaUserStatus::Active),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            removed_group: Some(RemovedGroup {
-                idc_group_id: IdcGroupId::parse("g-devs").unwrap(),
-                still_member: true,
-            }),
-            ..Observation::default()
+            removed_group: Some(IdcGroupId::parse("g-devs").unwrap()),
+            ..seen_with(vec![account])
         };
         assert!(matches!(
             judge(&job, &seen, POLICY, t("09:15:00")),
             Verdict::NotYet { .. }
         ));
-        seen.removed_group = Some(RemovedGroup {
-            idc_group_id: IdcGroupId::parse("g-devs").unwrap(),
-            still_member: false,
-        });
-        let Verdict::Final { findings, .. } = judge(&job, &seen, POLICY, t("09:15:00")) else {
-            panic!()
-        };
-        assert_eq!(findings[0].rule, Rule::PropagationVerified);
+        let overdue = final_findings(judge(&job, &seen, POLICY, t("10:15:00")));
+        let listed: Vec<_> = overdue[0]
+            .evidence
+            .iter()
+            .filter(|e| e.observation.contains("Developer on"))
+            .collect();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert!(listed[0].observation.contains("g-devs"));
+        seen.accounts[0].in_removed_group = false;
+        assert_eq!(
+            final_findings(judge(&job, &seen, POLICY, t("09:15:00")))[0].rule,
+            Rule::PropagationVerified
+        );
+        seen.readded = true;
+        assert!(matches!(
+            judge(&job, &seen, POLICY, t("09:15:00")),
+            Verdict::NothingToVerify(_)
+        ));
+        seen.readded = false;
         seen.removed_group = None;
         assert!(matches!(
             judge(&job, &seen, POLICY, t("09:15:00")),
@@ -644,35 +944,36 @@ mod tests {
     }
 
     #[test]
-    fn a_reactivated_user_needs_no_verdict() {
+    fn an_unassignment_undone_in_okta_needs_no_verdict() {
         let seen = Observation {
-            okta_status_now: Some(OktaUserStatus::Active),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            ..Observation::default()
+            reassigned: true,
+            ..seen_with(vec![bob(IdcUserStatus::Enabled)])
         };
         assert!(matches!(
-            judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:00:00")),
+            judge(&job(DeprovisionKind::AppUnassigned), &seen, POLICY, t("10:15:00")),
             Verdict::NothingToVerify(_)
         ));
     }
 
     #[test]
-    fn a_user_identity_center_does_not_have_is_not_claimed_as_verified() {
-        let seen = Observation {
-            okta_status_now: None,
-            ..Observation::default()
-        };
-        let verdict = judge(&job(DeprovisionKind::DeleteInitiated), &seen, POLICY, t("09:15:00"));
-        assert!(matches!(verdict, Verdict::NothingToVerify(_)), "{verdict:?}");
+    fn a_reactivated_user_needs_no_verdict_even_locked_out_again() {
+        for status in [OktaUserStatus::Active, OktaUserStatus::LockedOut] {
+            let seen = Observation {
+                okta_status_now: Some(status),
+                ..seen_with(vec![bob(IdcUserStatus::Enabled)])
+            };
+            assert!(matches!(
+                judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:30:00")),
+                Verdict::NothingToVerify(_)
+            ));
+        }
     }
 
     #[test]
     fn a_scim_call_logged_just_before_the_okta_event_still_gives_the_latency() {
         let seen = Observation {
-            okta_status_now: Some(OktaUserStatus::Deprovisioned),
-            idc_user: Some(user(IdcUserStatus::Disabled)),
             scim_events: vec![scim_patch("08:59:30")],
-            ..Observation::default()
+            ..seen_with(vec![bob(IdcUserStatus::Disabled)])
         };
         let verdict = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00"));
         let Verdict::Final { latency_seconds, .. } = verdict else {
@@ -689,31 +990,9 @@ mod tests {
         portal.actor_user_id = Some(IdcUserId::parse("u-bob").unwrap());
         let seen = Observation {
             okta_status_now: Some(OktaUserStatus::Active),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            removed_group: Some(RemovedGroup {
-                idc_group_id: IdcGroupId::parse("g-devs").unwrap(),
-                still_member: true,
-            }),
             activity: vec![portal],
-            ..Observation::default()
+            ..seen_with(vec![bob(IdcUserStatus::Enabled)])
         };
-        let Verdict::NotYet { findings } = judge(&job, &seen, POLICY, t("09:15:00")) else {
-            panic!("not yet")
-        };
-        assert!(
-            findings.iter().all(|f| f.rule != Rule::ActivityAfterDeprovision),
-            "{findings:?}"
-        );
-    }
-
-    #[test]
-    fn a_reactivated_user_locked_out_again_is_not_overdue() {
-        let seen = Observation {
-            okta_status_now: Some(OktaUserStatus::LockedOut),
-            idc_user: Some(user(IdcUserStatus::Enabled)),
-            ..Observation::default()
-        };
-        let verdict = judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("10:30:00"));
-        assert!(matches!(verdict, Verdict::NothingToVerify(_)));
+        assert!(activity_after_deprovision(&job, &seen, &HashSet::new(), t("09:15:00")).is_none());
     }
 }
