@@ -406,19 +406,21 @@ where
         user: &IdcUser,
         groups: &[crate::domain::IdcGroupId],
     ) -> Result<Vec<EffectiveAssignment>> {
-        let mut access: Vec<EffectiveAssignment> = Vec::new();
-        let direct = self
-            .identity_center
-            .assignments_of(&Principal::User(user.id.clone()))
-            .await?;
-        access.extend(direct.into_iter().map(|a| effective(a, None)));
-        for group in groups {
-            let through = self
-                .identity_center
-                .assignments_of(&Principal::Group(group.clone()))
-                .await?;
-            access.extend(through.into_iter().map(|a| effective(a, Some(group.clone()))));
-        }
+        let mut principals = vec![Principal::User(user.id.clone())];
+        principals.extend(groups.iter().cloned().map(Principal::Group));
+        let mut held = self.identity_center.assignments_for(&principals).await?;
+        // Direct assignments first, then each group's in the order of `groups`.
+        held.sort_by_key(|a| principals.iter().position(|p| p == &a.principal));
+        let mut access: Vec<EffectiveAssignment> = held
+            .into_iter()
+            .map(|a| {
+                let via_group = match &a.principal {
+                    Principal::User(_) => None,
+                    Principal::Group(group) => Some(group.clone()),
+                };
+                effective(a, via_group)
+            })
+            .collect();
         if !access.is_empty() {
             let sets = self.identity_center.permission_sets().await?;
             for a in &mut access {
