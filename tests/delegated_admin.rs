@@ -123,6 +123,18 @@ async fn the_management_only_call_is_refused_in_the_delegated_admin_account() {
             .is_some_and(|e| e.is_access_denied_exception()),
         "{refused:?}"
     );
+    // As the checker's log line and Lambda error would show it: the code and AWS's message, and a stable kind.
+    let error = shared::Error::aws("sso-admin", "ListAccountAssignmentsForPrincipal", refused);
+    assert_eq!(error.kind(), "AwsAccessDenied");
+    let logged = error.causes().to_string();
+    assert!(
+        logged.starts_with("AWS sso-admin ListAccountAssignmentsForPrincipal failed: AccessDeniedException: "),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("must be called from the management account"),
+        "{logged}"
+    );
     let answered = for_principal(&management)
         .await
         .expect("the management account may call it");

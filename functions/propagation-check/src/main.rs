@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
         ports
             .handle_trigger(&settings.check, event.payload, chrono::Utc::now())
             .await
-            .map_err(Error::from)
+            .map_err(lambda_runtime::Diagnostic::from) // errorType: the cause's stable name (Error::kind)
     }))
     .await
 }

@@ -138,7 +138,7 @@ where
                 Ok(outcome) => log_outcome(&job, &outcome),
                 Err(e) => {
                     tracing::error!(message_id = %id, event_uuid = %job.okta_event_id, okta_user_id = %job.okta_user_id,
-                        error = %e, "check failed; the message will be redelivered");
+                        error = %e.causes(), error_kind = e.kind(), "check failed; the message will be redelivered");
                     response.add_failure(id);
                 }
             }
@@ -216,7 +216,7 @@ where
         if let Err(e) = work.await {
             // Give the key back at once; if even that fails, the lease runs out before the message comes back.
             if let Err(release) = self.ledger.release(key).await {
-                tracing::warn!(ledger_key = key, error = %release, "ledger key not released; its lease will expire");
+                tracing::warn!(ledger_key = key, error = %release.causes(), "ledger key not released; its lease will expire");
             }
             return Err(e);
         }
