@@ -165,6 +165,13 @@ async fn gives_up_after_a_bounded_number_of_throttled_retries() {
         ),
         "{error:?}"
     );
+    assert_eq!(error.kind(), "AwsThrottled");
+    assert!(
+        error
+            .to_string()
+            .ends_with("LookupEvents failed: ThrottlingException: Rate exceeded"),
+        "{error}"
+    );
     let calls = account.sdk_calls().since(&before);
     assert_eq!(calls.of("LookupEvents"), 4, "one call and three retries");
 }

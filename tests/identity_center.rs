@@ -264,23 +264,54 @@ async fn lists_the_groups_a_user_belongs_to() {
 }
 
 #[tokio::test]
-async fn lists_the_assignments_of_a_user_and_of_a_group() {
-    let (_account, org, client) = seeded(typical_org()).await;
+async fn finds_the_assignments_of_given_principals_through_each_provisioned_set_and_account() {
+    let (account, org, client) = seeded(typical_org()).await;
     let carol = Principal::User(org.user("carol@example.com").clone());
-    assert_eq!(
-        client.assignments_of(&carol).await.unwrap(),
-        [user_assignment(&org, "carol@example.com", "Operations", "production")]
-    );
     let developers = Principal::Group(org.group("aws-production-developers").clone());
-    assert_eq!(
-        client.assignments_of(&developers).await.unwrap(),
-        [group_assignment(
-            &org,
-            "aws-production-developers",
-            "Developer",
-            "production"
-        )]
-    );
+    let before = account.sdk_calls();
+    let mut found = client.assignments_for(&[carol, developers]).await.unwrap();
+    let calls = account.sdk_calls().since(&before);
+    found.sort();
+    let mut expected = vec![
+        user_assignment(&org, "carol@example.com", "Operations", "production"),
+        group_assignment(&org, "aws-production-developers", "Developer", "production"),
+    ];
+    expected.sort();
+    assert_eq!(found, expected, "aws-staging-readonly's ReadOnly is not asked for");
+    // ListPermissionSets; per set (3) ListAccountsForProvisionedPermissionSet; per provisioned pair (3)
+    // ListAccountAssignments. No management-account-only call.
+    assert_eq!(calls.of("ListAccountsForProvisionedPermissionSet"), 3, "{calls:?}");
+    assert_eq!(calls.of("ListAccountAssignments"), 3, "{calls:?}");
+    assert_eq!(calls.total(), 7, "{calls:?}");
+
     let alice = Principal::User(org.user("alice@example.com").clone());
-    assert_eq!(client.assignments_of(&alice).await.unwrap(), []);
+    assert_eq!(
+        client.assignments_for(&[alice]).await.unwrap(),
+        [],
+        "Alice's access is all through groups"
+    );
+    let before = account.sdk_calls();
+    assert_eq!(client.assignments_for(&[]).await.unwrap(), []);
+    assert_eq!(account.sdk_calls().since(&before).total(), 0, "no principal, no call");
+}
+
+#[tokio::test]
+async fn follows_every_page_of_the_accounts_a_permission_set_is_provisioned_to() {
+    // 101 accounts hold one group's assignment: ListAccountsForProvisionedPermissionSet answers 100 a page.
+    let names: Vec<String> = (0..101).map(|n| format!("workload-{n:03}")).collect();
+    let seed = names.iter().fold(
+        OrgSeed::new()
+            .user("alice@example.com")
+            .group("everyone", &["alice@example.com"])
+            .permission_set("ReadOnly", "PT1H"),
+        |seed, name| seed.assign_group("everyone", "ReadOnly", name),
+    );
+    let (account, org, client) = seeded(seed).await;
+    let everyone = Principal::Group(org.group("everyone").clone());
+    let before = account.sdk_calls();
+    let found = client.assignments_for(&[everyone]).await.unwrap();
+    let calls = account.sdk_calls().since(&before);
+    assert_eq!(found.len(), 101);
+    assert_eq!(calls.of("ListAccountsForProvisionedPermissionSet"), 2, "{calls:?}");
+    assert_eq!(calls.of("ListAccountAssignments"), 101, "{calls:?}");
 }

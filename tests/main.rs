@@ -4,6 +4,10 @@
 mod activity_log;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
+// The propagation-check binary's Lambda errors: a stable errorType, the causes, no payload.
+mod function_errors;
+// IdentityCenterClient and the propagation checker in a delegated administrator account of an org in moto.
+mod delegated_admin;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
 // The Okta adapter against the local Okta fake.

@@ -206,16 +206,9 @@ async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), Strin
     Ok(())
 }
 
-/// An error and its causes, one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// An error and its causes, one line, quoting no payload.
+fn chain(error: &shared::Error) -> String {
+    error.causes().to_string()
 }
 
 fn print_findings(findings: &[Finding], format: Format) -> Result<(), String> {

@@ -201,11 +201,11 @@ impl IdentityCenter for FakeIdentityCenter {
         })
     }
 
-    async fn assignments_of(&self, principal: &Principal) -> Result<Vec<AccountAssignment>> {
-        self.read("ListAccountAssignmentsForPrincipal", |idc| {
+    async fn assignments_for(&self, principals: &[Principal]) -> Result<Vec<AccountAssignment>> {
+        self.read("ListAccountAssignments", |idc| {
             idc.assignments
                 .iter()
-                .filter(|a| &a.principal == principal)
+                .filter(|a| principals.contains(&a.principal))
                 .cloned()
                 .collect()
         })

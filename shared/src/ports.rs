@@ -79,8 +79,9 @@ pub trait IdentityCenter: Sync {
     fn find_user(&self, lookup: &UserLookup) -> impl Future<Output = Result<Option<IdcUser>>> + Send;
     /// The groups a user belongs to.
     fn groups_of(&self, user: &IdcUser) -> impl Future<Output = Result<Vec<IdcGroupId>>> + Send;
-    /// The assignments held by one principal (a user directly, or a group).
-    fn assignments_of(&self, principal: &Principal) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
+    /// Every assignment held by any of these principals (a user directly, and groups), on any account, read only
+    /// through calls a delegated administrator may make (no management-account-only call).
+    fn assignments_for(&self, principals: &[Principal]) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
 }
 
 /// One CloudTrail LookupEvents attribute (the API takes exactly one per call).

@@ -132,6 +132,11 @@ pub struct MotoAccount {
 impl MotoAccount {
     /// Enters a fresh account through STS AssumeRole (the role need not exist in moto).
     pub async fn new() -> Self {
+        Self::enter(fresh_account_id()).await
+    }
+
+    /// Enters the account `id` through STS AssumeRole: e.g. a member account `OrgSeed` created, to act as it.
+    pub async fn enter(id: AccountId) -> Self {
         let base = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(endpoint())
             .region(Region::new(REGION))
@@ -140,7 +145,6 @@ impl MotoAccount {
             .retry_config(RetryConfig::disabled())
             .load()
             .await;
-        let id = fresh_account_id();
         let credentials = AssumeRoleProvider::builder(format!("arn:aws:iam::{id}:role/deprov-audit-test"))
             .session_name("integration-test")
             .configure(&base)

@@ -10,7 +10,8 @@ parent that stops reading the pipes never blocks the server. Exits when its stdi
 
 The patches below change moto's response classes before serving. Their state lives on moto's
 backend objects, which are per (account, region): STS AssumeRole into another account isolates
-it, and POST /moto-api/reset wipes it. See ../shared/reference/moto-gaps.md (the design folder beside the repo).
+it (except that a delegated administrator of IAM Identity Center reaches its management account's
+instance, section 4), and POST /moto-api/reset wipes it. See ../shared/reference/moto-gaps.md (the design folder beside the repo).
 """
 
 import argparse
@@ -31,8 +32,11 @@ from moto.identitystore.exceptions import (
     ConflictException, ResourceNotFoundException, ValidationException)
 from moto.identitystore.models import Name
 from moto.identitystore.responses import IdentityStoreResponse
+from moto.identitystore.models import identitystore_backends
 from moto.moto_api._internal import mock_random
-from moto.ssoadmin.models import PermissionSet
+from moto.organizations.models import FakeDelegatedAdministrator, organizations_backends
+from moto.organizations.responses import OrganizationsResponse
+from moto.ssoadmin.models import PermissionSet, ssoadmin_backends
 from moto.ssoadmin.responses import SSOAdminResponse
 
 
@@ -52,6 +56,7 @@ def _patch(cls):
 def apply_patches():
     for cls, fn in _PATCHES:
         setattr(cls, fn.__name__, fn)
+    _delegated_identity_center()
 
 
 def _state(backend, key, factory):
@@ -206,7 +211,9 @@ def _provision(self, instance_arn, ps_arn, account_id):
 
 @_patch(SSOAdminResponse)
 def create_account_assignment(self):
-    body = _body(self)  # an unknown permission set is a ResourceNotFoundException, as in AWS:
+    body = _body(self)
+    _refuse_on_management_account(self, "CreateAccountAssignment", body.get("TargetId"))  # section 4
+    # An unknown permission set is a ResourceNotFoundException, as in AWS:
     self.ssoadmin_backend._find_permission_set(body.get("InstanceArn"), body.get("PermissionSetArn"))
     out = create_account_assignment.moto(self)
     _provision(self, body["InstanceArn"], body["PermissionSetArn"], body.get("TargetId"))
@@ -221,6 +228,7 @@ def provision_permission_set(self):
     status = {"CreatedDate": unix_time(), "PermissionSetArn": ps_arn,
               "RequestId": str(uuid.uuid4()), "Status": "SUCCEEDED"}
     if body.get("TargetType") == "AWS_ACCOUNT":
+        _refuse_on_management_account(self, "ProvisionPermissionSet", body.get("TargetId"))  # section 4
         if not body.get("TargetId"):
             raise JsonRESTError("ValidationException", "TargetId is required for TargetType AWS_ACCOUNT")
         _provision(self, instance_arn, ps_arn, body["TargetId"])
@@ -339,6 +347,113 @@ def lookup_events(self):
     if token:
         out["NextToken"] = token
     return json.dumps(out)
+
+# --- 4. IAM Identity Center administered from a delegated administrator account ---------------
+# AWS: the organization's Identity Center instance lives in the management account; the management
+# account registers one member account as delegated administrator with Organizations
+# RegisterDelegatedAdministrator(ServicePrincipal="sso.amazonaws.com"), and that account then
+# administers the same instance (ListInstances answers it, OwnerAccountId the management account) and
+# its identity store. moto 5.2.5 refuses the sso.amazonaws.com principal and keeps one instance per
+# account; here a registered delegate's sso-admin and identitystore calls reach the management
+# account's backends. Some calls stay the management account's own:
+#   - ListAccountAssignmentsForPrincipal: "This action must be called from the management account
+#     containing your organization instance of IAM Identity Center." (sso-admin API Reference)
+#   - ListApplicationAssignmentsForPrincipal: "You must provide a filter when calling this action from
+#     a member account against your organization instance of IAM Identity Center." (API Reference)
+#   - Create/DeleteAccountAssignment and ProvisionPermissionSet on the management account: a delegated
+#     administrator can perform every task "except for: ... Managing permission sets provisioned in the
+#     management account" (IAM Identity Center User Guide, Register a member account). Only these calls
+#     that target the management account are refused here, not edits of such a permission set.
+#     Reading assignments there is not refused: AWS does not say it is (UNVERIFIED either way).
+# Refused calls answer AccessDeniedException (HTTP 400, the sso-admin model's error); AWS's exact
+# message for them is UNVERIFIED, so ours says what was refused and why.
+# Organizations read-only calls a delegate makes (ListAccounts) answer the management account's
+# organization ("A delegated administrator account also has these read-only permissions",
+# Organizations User Guide); from a member account that is no delegate they answer AWS's
+# AccessDeniedException "You don't have permissions to access this resource."
+
+_SSO_PRINCIPAL = "sso.amazonaws.com"
+
+
+def _management_account_of(account_id):
+    """(management account id, partition) of the organization account_id is a member of, or None."""
+    return organizations_backends.master_accounts.get(account_id)
+
+
+def _delegated_services(account_id):
+    """The service principals account_id is registered as delegated administrator for."""
+    owner = _management_account_of(account_id)
+    if owner is None:
+        return set()
+    org = organizations_backends[owner[0]][owner[1]]
+    return {svc for admin in org.admins if admin.account.id == account_id for svc in admin.services}
+
+
+def _identity_center_home(account_id):
+    """The account whose Identity Center instance account_id administers: the management account when
+    account_id is its delegated administrator for IAM Identity Center, else account_id itself."""
+    if _SSO_PRINCIPAL in _delegated_services(account_id):
+        return _management_account_of(account_id)[0]
+    return account_id
+
+
+def _delegated_identity_center():
+    if _SSO_PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(_SSO_PRINCIPAL)
+    SSOAdminResponse.ssoadmin_backend = property(
+        lambda self: ssoadmin_backends[_identity_center_home(self.current_account)][self.region])
+    IdentityStoreResponse.identitystore_backend = property(
+        lambda self: identitystore_backends[_identity_center_home(self.current_account)][self.region])
+
+
+def _refuse_delegate(self, operation, why):
+    """AccessDeniedException when the caller administers another account's instance as its delegate."""
+    home = _identity_center_home(self.current_account)
+    if home != self.current_account:
+        raise JsonRESTError(
+            "AccessDeniedException",
+            f"{operation} refused to delegated administrator account {self.current_account}: {why} "
+            f"(management account {home})")
+
+
+@_patch(SSOAdminResponse)
+def list_account_assignments_for_principal(self):
+    _refuse_delegate(self, "ListAccountAssignmentsForPrincipal",
+                     "this action must be called from the management account")
+    return list_account_assignments_for_principal.moto(self)
+
+
+@_patch(SSOAdminResponse)
+def list_application_assignments_for_principal(self):
+    if not _body(self).get("Filter"):
+        _refuse_delegate(self, "ListApplicationAssignmentsForPrincipal",
+                         "a member account must provide a Filter")
+    if list_application_assignments_for_principal.moto is None:
+        raise NotImplementedError("The list_application_assignments_for_principal action has not been implemented")
+    return list_application_assignments_for_principal.moto(self)
+
+
+def _refuse_on_management_account(self, operation, target_id):
+    if target_id == _identity_center_home(self.current_account):
+        _refuse_delegate(self, operation, "permission sets in the management account are its own to manage")
+
+
+@_patch(SSOAdminResponse)
+def delete_account_assignment(self):
+    _refuse_on_management_account(self, "DeleteAccountAssignment", _body(self).get("TargetId"))
+    return delete_account_assignment.moto(self)
+
+
+@_patch(OrganizationsResponse)
+def list_accounts(self):
+    owner = _management_account_of(self.current_account)
+    if owner is None:  # the management account itself, or an account outside any organization
+        return list_accounts.moto(self)
+    if not _delegated_services(self.current_account):
+        raise JsonRESTError("AccessDeniedException", "You don't have permissions to access this resource.")
+    accounts, next_token = organizations_backends[owner[0]][owner[1]].list_accounts(
+        max_results=self._get_int_param("MaxResults"), next_token=self._get_param("NextToken"))
+    return json.dumps({"Accounts": accounts, "NextToken": next_token})
 
 
 def main():

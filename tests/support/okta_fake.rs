@@ -659,7 +659,7 @@ fn app_user_json(state: &FakeState, app: &OktaApp, app_user: &AppUser) -> Value 
         "passwordChanged": null,
         "syncState": app_user.sync_state,
         "lastSync": app_user.last_sync.map(okta_time),
-        "credentials": {"userName": app_user.user_name.clone().or(login.clone())},
+        "credentials": {"userName": app_user.user_name},
         "profile": {"email": login},
         "_links": {
             "app": {"href": href(state, &["api", "v1", "apps", app.id.as_str()])},

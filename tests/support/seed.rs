@@ -33,6 +33,7 @@ pub struct OrgSeed {
     groups: Vec<(String, Vec<String>)>,
     permission_sets: Vec<(String, String)>,
     assignments: Vec<AssignmentSeed>,
+    delegated_admin: Option<String>,
 }
 
 #[derive(Debug)]
@@ -65,6 +66,15 @@ impl OrgSeed {
         if !self.accounts.iter().any(|a| a == name) {
             self.accounts.push(name.to_owned());
         }
+        self
+    }
+
+    /// A member account registered as delegated administrator for IAM Identity Center, as AWS does it: the
+    /// management account enables trusted access for `sso.amazonaws.com` and registers the account
+    /// (Organizations RegisterDelegatedAdministrator). Enter it with `MotoAccount::enter(org.account(name))`.
+    pub fn delegated_admin(mut self, name: &str) -> Self {
+        self = self.account(name);
+        self.delegated_admin = Some(name.to_owned());
         self
     }
 
@@ -149,6 +159,22 @@ impl OrgSeed {
                 .expect("CreateAccount answers a status");
             let id = status.account_id.expect("moto creates accounts at once");
             accounts.insert(name.clone(), AccountId::parse(id).expect("an account id"));
+        }
+        if let Some(name) = &self.delegated_admin {
+            const IDENTITY_CENTER: &str = "sso.amazonaws.com";
+            organizations
+                .enable_aws_service_access()
+                .service_principal(IDENTITY_CENTER)
+                .send()
+                .await
+                .expect("EnableAWSServiceAccess");
+            organizations
+                .register_delegated_administrator()
+                .account_id(accounts[name].as_str())
+                .service_principal(IDENTITY_CENTER)
+                .send()
+                .await
+                .expect("RegisterDelegatedAdministrator");
         }
 
         let listed = sso_admin.list_instances().send().await.expect("ListInstances");

@@ -333,6 +333,78 @@ class LauncherTest(unittest.TestCase):
 
     # --- multi-account isolation ----------------------------------------------------------------
 
+    # --- 4. delegated administrator ------------------------------------------------------------
+
+    def org_with_member(self, name="security"):
+        """(management Account, member Account) of a new organization."""
+        mgmt = Account(self.endpoint)
+        orgs = mgmt.client("organizations")
+        orgs.create_organization(FeatureSet="ALL")
+        member_id = orgs.create_account(AccountName=name, Email=f"{name}@example.com")[
+            "CreateAccountStatus"]["AccountId"]
+        return mgmt, Account(self.endpoint, member_id)
+
+    def register_delegate(self, mgmt, member, service="sso.amazonaws.com"):
+        orgs = mgmt.client("organizations")
+        orgs.enable_aws_service_access(ServicePrincipal=service)
+        orgs.register_delegated_administrator(AccountId=member.id, ServicePrincipal=service)
+
+    def test_a_delegated_administrator_administers_the_management_accounts_instance(self):
+        mgmt, member = self.org_with_member()
+        m_sso, m_inst, m_store = mgmt.sso()
+        self.assertNotEqual(member.sso()[1], m_inst)  # before registration: no access to the org's instance
+        self.assertError("AccessDeniedException", member.client("organizations").list_accounts)
+
+        self.register_delegate(mgmt, member)
+        listed = member.client("organizations").list_accounts()["Accounts"]
+        self.assertEqual(sorted(a["Id"] for a in listed), sorted([mgmt.id, member.id]))
+        d_sso, d_inst, d_store = member.sso()
+        self.assertEqual((d_inst, d_store), (m_inst, m_store))
+        self.assertEqual(d_sso.list_instances()["Instances"][0]["OwnerAccountId"], mgmt.id)
+        alice = self.create_user(mgmt.client("identitystore"), m_store, "alice")
+        d_ids = member.client("identitystore")
+        self.assertEqual(d_ids.describe_user(IdentityStoreId=d_store, UserId=alice)["UserStatus"], "ENABLED")
+
+        ps = d_sso.create_permission_set(Name="Dev", InstanceArn=d_inst, SessionDuration="PT1H")[
+            "PermissionSet"]["PermissionSetArn"]
+        workload = new_account_id()
+        d_sso.create_account_assignment(InstanceArn=d_inst, TargetId=workload, TargetType="AWS_ACCOUNT",
+                                        PermissionSetArn=ps, PrincipalType="USER", PrincipalId=alice)
+        assignment = {"AccountId": workload, "PermissionSetArn": ps, "PrincipalType": "USER", "PrincipalId": alice}
+        self.assertEqual(m_sso.list_account_assignments(InstanceArn=m_inst, AccountId=workload,
+                                                        PermissionSetArn=ps)["AccountAssignments"], [assignment])
+        self.assertEqual(d_sso.list_accounts_for_provisioned_permission_set(
+            InstanceArn=d_inst, PermissionSetArn=ps)["AccountIds"], [workload])
+
+        # Management-only calls: refused to the delegate, answered in the management account.
+        for_principal = dict(InstanceArn=d_inst, PrincipalType="USER", PrincipalId=alice)
+        error = self.assertError("AccessDeniedException", d_sso.list_account_assignments_for_principal,
+                                 **for_principal)
+        self.assertIn("management account", error.response["Error"]["Message"])
+        self.assertEqual(len(m_sso.list_account_assignments_for_principal(**for_principal)["AccountAssignments"]), 1)
+        self.assertError("AccessDeniedException", d_sso.list_application_assignments_for_principal,
+                         **for_principal)
+        on_mgmt = dict(InstanceArn=d_inst, TargetId=mgmt.id, TargetType="AWS_ACCOUNT", PermissionSetArn=ps,
+                       PrincipalType="USER", PrincipalId=alice)
+        self.assertError("AccessDeniedException", d_sso.create_account_assignment, **on_mgmt)
+        self.assertError("AccessDeniedException", d_sso.provision_permission_set, InstanceArn=d_inst,
+                         PermissionSetArn=ps, TargetType="AWS_ACCOUNT", TargetId=mgmt.id)
+        m_sso.create_account_assignment(**on_mgmt)  # the management account manages its own
+        self.assertError("AccessDeniedException", d_sso.delete_account_assignment, **on_mgmt)
+        self.assertEqual(sorted(m_sso.list_accounts_for_provisioned_permission_set(
+            InstanceArn=m_inst, PermissionSetArn=ps)["AccountIds"]), sorted([workload, mgmt.id]))
+
+    def test_a_delegate_for_another_service_keeps_its_own_instance(self):
+        mgmt, member = self.org_with_member()
+        self.register_delegate(mgmt, member, "guardduty.amazonaws.com")
+        self.assertNotEqual(member.sso()[1], mgmt.sso()[1])
+        self.assertEqual(len(member.client("organizations").list_accounts()["Accounts"]), 2)
+        sso, inst, _ = member.sso()  # its own instance: nothing is refused there
+        sso.list_account_assignments_for_principal(InstanceArn=inst, PrincipalType="USER", PrincipalId="u-1")
+        self.assertError("ConstraintViolationException",
+                         mgmt.client("organizations").register_delegated_administrator,
+                         AccountId=mgmt.id, ServicePrincipal="sso.amazonaws.com")
+
     def test_assumed_accounts_are_isolated(self):
         one, two = Account(self.endpoint), Account(self.endpoint)
         self.assertEqual(one.client("sts").get_caller_identity()["Account"], one.id)

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
         ports
             .handle_trigger(&settings.check, event.payload, chrono::Utc::now(), deadline)
             .await
-            .map_err(Error::from)
+            .map_err(lambda_runtime::Diagnostic::from) // errorType: the cause's stable name (Error::kind)
     }))
     .await
 }

@@ -126,6 +126,24 @@ impl IdentityCenterClient {
         Ok(arns)
     }
 
+    /// The accounts a permission set is provisioned to, each once.
+    async fn accounts_provisioned_with(&self, permission_set: &str) -> Result<Vec<AccountId>> {
+        const OPERATION: &str = "ListAccountsForProvisionedPermissionSet";
+        let mut ids: Vec<String> = every_item!(
+            self.sso_admin
+                .list_accounts_for_provisioned_permission_set()
+                .instance_arn(self.instance_arn())
+                .permission_set_arn(permission_set),
+            SSO_ADMIN,
+            OPERATION
+        )?;
+        let mut seen = HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        ids.into_iter()
+            .map(|id| AccountId::parse(id).map_err(contract_breach(SSO_ADMIN, OPERATION)))
+            .collect()
+    }
+
     async fn assignments_of_set_on(&self, account: &AccountId, permission_set: &str) -> Result<Vec<AccountAssignment>> {
         const OPERATION: &str = "ListAccountAssignments";
         let found = every_item!(
@@ -340,25 +358,41 @@ impl IdentityCenter for IdentityCenterClient {
             .collect()
     }
 
-    async fn assignments_of(&self, principal: &Principal) -> Result<Vec<AccountAssignment>> {
-        const OPERATION: &str = "ListAccountAssignmentsForPrincipal";
-        let (principal_type, principal_id) = match principal {
-            Principal::User(id) => (PrincipalType::User, id.as_str()),
-            Principal::Group(id) => (PrincipalType::Group, id.as_str()),
-        };
-        let found = every_item!(
-            self.sso_admin
-                .list_account_assignments_for_principal()
-                .instance_arn(self.instance_arn())
-                .principal_type(principal_type)
-                .principal_id(principal_id),
+    /// Per permission set (ListPermissionSets): the accounts it is provisioned to
+    /// (ListAccountsForProvisionedPermissionSet), then its assignments on each (ListAccountAssignments), kept when
+    /// held by one of `principals`. A delegated administrator may make every one of these calls;
+    /// ListAccountAssignmentsForPrincipal "must be called from the management account" and is not used. Costs one
+    /// call, plus one per permission set, plus one per provisioned (set, account) pair (more where pages run over).
+    async fn assignments_for(&self, principals: &[Principal]) -> Result<Vec<AccountAssignment>> {
+        if principals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sets = every_item!(
+            self.sso_admin.list_permission_sets().instance_arn(self.instance_arn()),
             SSO_ADMIN,
-            OPERATION
+            "ListPermissionSets"
         )?;
-        found
-            .into_iter()
-            .map(|a| AssignmentRecord::from(a).into_domain(OPERATION))
-            .collect()
+        let mut found = Vec::new();
+        let mut pairs = 0usize;
+        for set in &sets {
+            for account in self.accounts_provisioned_with(set).await? {
+                pairs = pairs.saturating_add(1);
+                found.extend(
+                    self.assignments_of_set_on(&account, set)
+                        .await?
+                        .into_iter()
+                        .filter(|a| principals.contains(&a.principal)),
+                );
+            }
+        }
+        tracing::info!(
+            principals = principals.len(),
+            permission_sets = sets.len(),
+            provisioned_pairs = pairs,
+            assignments = found.len(),
+            "assignments of the principals read"
+        );
+        Ok(found)
     }
 }
 
@@ -397,7 +431,7 @@ fn unique_attribute(
         .map(AlternateIdentifier::UniqueAttribute)
 }
 
-/// The assignment fields ListAccountAssignments and ListAccountAssignmentsForPrincipal share (in two SDK types).
+/// The fields of one ListAccountAssignments item, before they are checked.
 struct AssignmentRecord {
     account_id: Option<String>,
     permission_set_arn: Option<String>,
@@ -407,17 +441,6 @@ struct AssignmentRecord {
 
 impl From<ssoadmin::types::AccountAssignment> for AssignmentRecord {
     fn from(a: ssoadmin::types::AccountAssignment) -> Self {
-        Self {
-            account_id: a.account_id,
-            permission_set_arn: a.permission_set_arn,
-            principal_type: a.principal_type,
-            principal_id: a.principal_id,
-        }
-    }
-}
-
-impl From<ssoadmin::types::AccountAssignmentForPrincipal> for AssignmentRecord {
-    fn from(a: ssoadmin::types::AccountAssignmentForPrincipal) -> Self {
         Self {
             account_id: a.account_id,
             permission_set_arn: a.permission_set_arn,

@@ -148,7 +148,7 @@ async fn deliver(queue: &impl JobQueue, config: &HookConfig, body: &[u8], now: D
     if !scheduled.is_empty()
         && let Err(e) = queue.enqueue(&scheduled).await
     {
-        tracing::error!(delivery_id = %delivery.delivery_id, jobs = scheduled.len(), error = %e, "verification jobs not queued; asking Okta to retry");
+        tracing::error!(delivery_id = %delivery.delivery_id, jobs = scheduled.len(), error = %e.causes(), error_kind = e.kind(), "verification jobs not queued; asking Okta to retry");
         return answer(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": "could not queue the verification jobs"}),

@@ -194,7 +194,7 @@ where
             match tokio::time::timeout(config.record_budget, run).await {
                 Ok(Ok(Ok(outcome))) => log_outcome(&work, &outcome),
                 Ok(Ok(Err(e))) => {
-                    tracing::error!(message_id = %id, work = %work.key(), error = %crate::error::Chain(&e),
+                    tracing::error!(message_id = %id, work = %work.key(), error = %e.causes(), error_kind = e.kind(),
                         "check failed; the message will be redelivered");
                     response.add_failure(id);
                 }
@@ -452,7 +452,7 @@ where
         if let Err(e) = work.await {
             // Give the key back at once; if even that fails, the lease runs out before the message comes back.
             if let Err(release) = self.ledger.release(key, owner).await {
-                tracing::warn!(ledger_key = key, error = %crate::error::Chain(&release), "ledger key not released; its lease will expire");
+                tracing::warn!(ledger_key = key, error = %release.causes(), "ledger key not released; its lease will expire");
             }
             return Err(e);
         }
@@ -679,20 +679,26 @@ where
     }
 
     /// Direct assignments plus those of every group the user is still in.
-    async fn effective_access(&self, user: &IdcUser, groups: &[IdcGroupId]) -> Result<Vec<EffectiveAssignment>> {
-        let mut access: Vec<EffectiveAssignment> = Vec::new();
-        let direct = self
-            .identity_center
-            .assignments_of(&Principal::User(user.id.clone()))
-            .await?;
-        access.extend(direct.into_iter().map(|a| effective(a, None)));
-        for group in groups {
-            let through = self
-                .identity_center
-                .assignments_of(&Principal::Group(group.clone()))
-                .await?;
-            access.extend(through.into_iter().map(|a| effective(a, Some(group.clone()))));
-        }
+    async fn effective_access(
+        &self,
+        user: &IdcUser,
+        groups: &[crate::domain::IdcGroupId],
+    ) -> Result<Vec<EffectiveAssignment>> {
+        let mut principals = vec![Principal::User(user.id.clone())];
+        principals.extend(groups.iter().cloned().map(Principal::Group));
+        let mut held = self.identity_center.assignments_for(&principals).await?;
+        // Direct assignments first, then each group's in the order of `groups`.
+        held.sort_by_key(|a| principals.iter().position(|p| p == &a.principal));
+        let mut access: Vec<EffectiveAssignment> = held
+            .into_iter()
+            .map(|a| {
+                let via_group = match &a.principal {
+                    Principal::User(_) => None,
+                    Principal::Group(group) => Some(group.clone()),
+                };
+                effective(a, via_group)
+            })
+            .collect();
         if !access.is_empty() {
             let sets = self.identity_center.permission_sets().await?;
             for a in &mut access {

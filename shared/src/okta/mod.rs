@@ -78,6 +78,23 @@ pub enum OktaError {
 }
 
 impl OktaError {
+    /// A stable name of the cause, for alarms and Lambda's `errorType` (see `Error::kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "OktaConfig",
+            Self::HttpClient(_) => "OktaHttpClient",
+            Self::PrivateKey(_) => "OktaPrivateKey",
+            Self::Transport { source, .. } if source.is_timeout() => "OktaTimeout",
+            Self::Transport { .. } => "OktaUnreachable",
+            Self::RateLimited { .. } => "OktaRateLimited",
+            Self::Unavailable { .. } => "OktaUnavailable",
+            Self::Refused { .. } => "OktaRefused",
+            Self::TokenRefused { .. } => "OktaTokenRefused",
+            Self::Decode { .. } => "OktaDecode",
+            Self::NextLink { .. } => "OktaNextLink",
+        }
+    }
+
     /// Okta's `errorCode` when Okta refused the request, e.g. `E0000007` (not found).
     pub fn code(&self) -> Option<&str> {
         match self {
