@@ -371,11 +371,30 @@ impl Listing {
 
 fn list_answer(state: &FakeState, uri: &Uri, params: &HashMap<String, String>, listing: Listing) -> Response {
     match list_page(state, uri, params, &listing) {
-        Ok((headers, page)) => {
-            let body: Vec<&Value> = page.iter().map(|(_, record)| record).collect();
-            (headers, axum::Json(body)).into_response()
+        Ok(page) => {
+            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
+            (page.headers, axum::Json(body)).into_response()
         }
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// One page of a list and its `Link` headers.
+struct Page<'a> {
+    headers: HeaderMap,
+    records: Vec<&'a (String, Value)>,
+}
+
+/// A request Okta refuses with 400: its `errorCode` and `errorSummary`.
+#[derive(Debug, Clone, Copy)]
+struct BadRequest(&'static str, &'static str);
+
+const INVALID_LIMIT: BadRequest = BadRequest("E0000001", "Api validation failed: limit");
+const INVALID_AFTER: BadRequest = BadRequest("E0000001", "Api validation failed: after");
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        okta_error(StatusCode::BAD_REQUEST, self.0, self.1)
     }
 }
 
@@ -385,13 +404,13 @@ fn list_page<'a>(
     uri: &Uri,
     params: &HashMap<String, String>,
     listing: &'a Listing,
-) -> Result<(HeaderMap, Vec<&'a (String, Value)>), Response> {
+) -> Result<Page<'a>, BadRequest> {
     let limit = page_limit(params, listing.default_limit, listing.max_limit)?;
     let start = match params.get("after") {
         None => 0,
         Some(after) => match listing.records.iter().position(|(key, _)| key == after) {
             Some(position) => position + 1,
-            None => return Err(invalid_after()),
+            None => return Err(INVALID_AFTER),
         },
     };
     let page: Vec<&(String, Value)> = listing.records.iter().skip(start).take(limit).collect();
@@ -407,23 +426,15 @@ fn list_page<'a>(
     if let Some(cursor) = cursor.filter(|_| more || listing.always_next) {
         headers.append(LINK, next_link(&current, &cursor, listing.dropped_from_next));
     }
-    Ok((headers, page))
+    Ok(Page { headers, records: page })
 }
 
-fn page_limit(params: &HashMap<String, String>, default_limit: usize, max_limit: usize) -> Result<usize, Response> {
+fn page_limit(params: &HashMap<String, String>, default_limit: usize, max_limit: usize) -> Result<usize, BadRequest> {
     match params.get("limit").map(|limit| limit.parse::<usize>()) {
         None => Ok(default_limit),
         Some(Ok(limit)) if limit >= 1 => Ok(limit.min(max_limit)),
-        Some(_) => Err(okta_error(
-            StatusCode::BAD_REQUEST,
-            "E0000001",
-            "Api validation failed: limit",
-        )),
+        Some(_) => Err(INVALID_LIMIT),
     }
-}
-
-fn invalid_after() -> Response {
-    okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: after")
 }
 
 /// `current` with `after=cursor` in place of its own `after`, and without the `dropped` parameters.
@@ -773,7 +784,7 @@ async fn list_log_events(State(state): State<Arc<FakeState>>, uri: Uri, Query(pa
     };
     let types = match log_filter(&params) {
         Ok(types) => types,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let wanted = |e: &OktaLogEvent| types.as_ref().is_none_or(|types| types.contains(&e.event_type));
     let log = lock(&state.log).clone();
@@ -796,17 +807,17 @@ async fn list_log_events(State(state): State<Arc<FakeState>>, uri: Uri, Query(pa
         .collect();
     let listing = Listing::new(records, 100, 1000).with_next_on_every_page();
     match list_page(&state, &uri, &params, &listing) {
-        Ok((headers, page)) => {
-            lock(&state.served_log).extend(page.iter().map(|(uuid, _)| uuid.clone()));
-            let body: Vec<&Value> = page.iter().map(|(_, record)| record).collect();
-            (headers, axum::Json(body)).into_response()
+        Ok(page) => {
+            lock(&state.served_log).extend(page.records.iter().map(|(uuid, _)| uuid.clone()));
+            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
+            (page.headers, axum::Json(body)).into_response()
         }
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
 /// The `eventType eq "…"` clauses of `filter` joined by `or`; `None` without a filter.
-fn log_filter(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, Response> {
+fn log_filter(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, BadRequest> {
     let Some(filter) = params.get("filter") else {
         return Ok(None);
     };
@@ -819,7 +830,7 @@ fn log_filter(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, R
         })
         .collect::<Option<Vec<String>>>()
         .map(Some)
-        .ok_or_else(invalid_filter)
+        .ok_or(BadRequest("E0000031", "Invalid search criteria."))
 }
 
 /// Okta's polling query (no `until`): events in the order stored, from `since` (default 7 days ago) on the first
@@ -836,7 +847,7 @@ fn poll_log(
 ) -> Response {
     let limit = match page_limit(params, 100, 1000) {
         Ok(limit) => limit,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let (start, since) = match params.get("after") {
         None => (
@@ -845,7 +856,7 @@ fn poll_log(
         ),
         Some(after) => match after.parse::<usize>() {
             Ok(position) if position <= log.len() => (position, None),
-            _ => return invalid_after(),
+            _ => return INVALID_AFTER.into_response(),
         },
     };
     let mut position = start;
