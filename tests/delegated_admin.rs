@@ -153,6 +153,7 @@ fn config() -> CheckConfig {
         max_window: Duration::minutes(60),
         recheck_interval: Duration::minutes(5),
         sweep_lookback: Duration::minutes(20),
+        sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(60),
         cloudtrail_max_pages: 20,
     }

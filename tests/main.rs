@@ -18,3 +18,5 @@ mod okta_hook;
 mod propagation_check;
 // SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
 mod sns_notifier;
+// The System Log sweep with its cursor in DynamoDB, against the Okta fake's polling queries and SQS in moto.
+mod system_log_sweep;

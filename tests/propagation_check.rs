@@ -57,6 +57,7 @@ fn config() -> CheckConfig {
         max_window: Duration::minutes(60),
         recheck_interval: Duration::minutes(5),
         sweep_lookback: Duration::minutes(20),
+        sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(30),
         cloudtrail_max_pages: 20,
     }
@@ -959,6 +960,7 @@ async fn a_record_that_would_outrun_its_budget_or_the_deadline_fails_back_before
     w.okta
         .fail_next("/api/v1/users", 1, Fault::Slow(std::time::Duration::from_secs(5)));
     let tight = CheckConfig {
+        sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(1),
         ..config()
     };

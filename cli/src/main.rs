@@ -137,6 +137,7 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         max_window: Duration::zero(),
         recheck_interval: Duration::minutes(5),
         sweep_lookback: Duration::zero(),
+        sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(600),
         cloudtrail_max_pages: ActivityQuery::DEFAULT_MAX_PAGES,
     };

@@ -14,16 +14,21 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::ports::{
-    ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogQuery, LookupAttribute, Notifier,
-    UserLookup,
+    ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogCursor, LogPoll, LogQuery, LookupAttribute,
+    Notifier, SweepCursor, UserLookup,
 };
 
 /// Okta as a snapshot's Okta side, plus a System Log.
 #[derive(Debug, Clone)]
 pub struct FakeDirectory {
     pub okta: OktaSide,
+    /// In the order Okta stored the events (a polling read follows this order; append to add later events).
     pub log: Vec<OktaLogEvent>,
 }
+
+/// The fake's polling pages hold this many events; its cursors are `in-memory-log:<position in log>`.
+pub const FAKE_LOG_PAGE: usize = 100;
+const FAKE_LOG_CURSOR: &str = "in-memory-log:";
 
 impl Directory for FakeDirectory {
     async fn users(&self) -> Result<Vec<OktaUser>> {
@@ -102,6 +107,50 @@ impl Directory for FakeDirectory {
             .filter(|e| query.event_types.is_empty() || query.event_types.contains(&e.event_type))
             .cloned()
             .collect())
+    }
+
+    async fn poll_system_log(&self, from: &LogCursor, event_types: &[String], max_pages: usize) -> Result<LogPoll> {
+        let (mut position, since) = match from {
+            LogCursor::Since(since) => (0, Some(*since)),
+            LogCursor::Next(cursor) => {
+                let position = cursor
+                    .strip_prefix(FAKE_LOG_CURSOR)
+                    .and_then(|p| p.parse::<usize>().ok())
+                    .ok_or_else(|| Error::Invalid {
+                        what: "System Log cursor",
+                        value: cursor.clone(),
+                        reason: "not a cursor of the in-memory directory",
+                    })?;
+                (position, None)
+            }
+        };
+        let wanted = |e: &OktaLogEvent| {
+            (event_types.is_empty() || event_types.contains(&e.event_type)) && since.is_none_or(|s| e.published >= s)
+        };
+        let mut events = Vec::new();
+        let mut complete = false;
+        for _ in 0..max_pages.max(1) {
+            let mut page = 0;
+            for event in self.log.iter().skip(position) {
+                if page == FAKE_LOG_PAGE {
+                    break;
+                }
+                position = position.saturating_add(1);
+                if wanted(event) {
+                    events.push(event.clone());
+                    page += 1;
+                }
+            }
+            if page < FAKE_LOG_PAGE {
+                complete = true;
+                break;
+            }
+        }
+        Ok(LogPoll {
+            events,
+            next: format!("{FAKE_LOG_CURSOR}{position}"),
+            complete,
+        })
     }
 }
 
@@ -315,6 +364,7 @@ pub struct InMemoryVerdictLedger {
     episodes: Mutex<HashMap<String, (EpisodeState, Option<ChainHold>)>>,
     reported: Mutex<HashMap<String, HashSet<String>>>,
     links: Mutex<HashMap<String, Vec<RememberedLink>>>,
+    pub sweep_cursor: InMemorySweepCursor,
 }
 
 /// Who holds an episode's chain: (owner, episode id, last heartbeat).
@@ -447,6 +497,10 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         Ok(())
     }
 
+    fn sweep_cursor(&self, _app_id: &OktaAppId) -> impl SweepCursor + '_ {
+        &self.sweep_cursor
+    }
+
     async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {
         Ok(locked(&self.links).get(okta_user.as_str()).cloned().unwrap_or_default())
     }
@@ -458,6 +512,45 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         _keep_until: DateTime<Utc>,
     ) -> Result<()> {
         locked(&self.links).insert(okta_user.to_string(), links.to_vec());
+        Ok(())
+    }
+}
+
+/// A sweep cursor in memory; counts its saves.
+#[derive(Debug, Default)]
+pub struct InMemorySweepCursor {
+    cursor: Mutex<Option<String>>,
+    saves: AtomicUsize,
+}
+
+impl InMemorySweepCursor {
+    pub fn stored(&self) -> Option<String> {
+        self.cursor.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn saves(&self) -> usize {
+        self.saves.load(Ordering::SeqCst)
+    }
+}
+
+impl SweepCursor for &InMemorySweepCursor {
+    async fn load(&self) -> Result<Option<String>> {
+        (**self).load().await
+    }
+
+    async fn save(&self, cursor: &str) -> Result<()> {
+        (**self).save(cursor).await
+    }
+}
+
+impl SweepCursor for InMemorySweepCursor {
+    async fn load(&self) -> Result<Option<String>> {
+        Ok(self.stored())
+    }
+
+    async fn save(&self, cursor: &str) -> Result<()> {
+        *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(cursor.to_owned());
+        self.saves.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }

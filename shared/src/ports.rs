@@ -47,6 +47,15 @@ pub trait Directory: Sync {
     /// The ids of a group's members now (`GET /api/v1/groups/{id}/users`, every page); `None` when the group
     /// is gone.
     fn group_members(&self, group_id: &OktaGroupId) -> impl Future<Output = Result<Option<Vec<OktaUserId>>>> + Send;
+    /// A polling read of the System Log (no `until`, oldest first by when Okta stored the event) from `from`, of
+    /// the given types (empty: every type), at most `max_pages` pages. Answers the events and where the next read
+    /// continues: nothing is read twice and nothing skipped, however late Okta stores an event.
+    fn poll_system_log(
+        &self,
+        from: &LogCursor,
+        event_types: &[String],
+        max_pages: usize,
+    ) -> impl Future<Output = Result<LogPoll>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +64,28 @@ pub struct LogQuery {
     pub until: DateTime<Utc>,
     /// Empty: every type.
     pub event_types: Vec<String>,
+}
+
+/// Where a polling read of the System Log starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogCursor {
+    /// The first read: events published from this time on.
+    Since(DateTime<Utc>),
+    /// Where the previous read stopped, as that read's `LogPoll::next` gave it (for Okta: the `rel="next"` URL of
+    /// its last page). Opaque: only ever one the directory answered.
+    Next(String),
+}
+
+/// What one polling read of the System Log found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPoll {
+    /// In the order the directory stored them.
+    pub events: Vec<OktaLogEvent>,
+    /// Where the next read continues (`LogCursor::Next`): store it once these events are handled.
+    pub next: String,
+    /// `true`: the last page read was short or empty, the log is read up to now. `false`: the read stopped at its
+    /// page cap with more to read; the next read continues from `next`.
+    pub complete: bool,
 }
 
 /// How to find one Identity Center user: by id (DescribeUser), or by a unique attribute or external id
@@ -265,4 +296,16 @@ pub trait VerdictLedger: Sync {
         links: &[RememberedLink],
         keep_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The System Log sweep's cursor for the AWS app, kept in the same table.
+    fn sweep_cursor(&self, app_id: &OktaAppId) -> impl SweepCursor + '_;
+}
+
+/// Where the System Log sweep stopped reading: the `LogPoll::next` of its last run, kept between runs so a run
+/// picks up exactly where the previous one ended (and a failed run's slice is read again by the next).
+pub trait SweepCursor: Sync {
+    /// The stored cursor, or `None` before the first run.
+    fn load(&self) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Replaces the stored cursor.
+    fn save(&self, cursor: &str) -> impl Future<Output = Result<()>> + Send;
 }

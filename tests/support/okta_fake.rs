@@ -6,7 +6,11 @@
 //! - `GET /api/v1/apps/{id}/users/{userId}`: the app user (404 `E0000007` when the user is not assigned)
 //! - `GET /api/v1/groups`, `GET /api/v1/groups/{id}/users`
 //! - `GET /api/v1/apps/{id}`, `…/users`, `…/group-push/mappings`, `…/credentials/keys`
-//! - `GET /api/v1/logs` with `since`, `until`, `filter` (`eventType eq "…"` joined by `or`)
+//! - `GET /api/v1/logs` with `since`, `until`, `after`, `limit`, `filter` (`eventType eq "…"` joined by `or`): with
+//!   `until` a bounded query (ordered by `published`); without, Okta's polling query (ordered by when the fake
+//!   stored the event: `append_log` adds events later, as Okta stores delayed ones), whose `after` cursor is a
+//!   position in the log and whose next link is on every page, the last (empty) one included. `since` and `after`
+//!   are mutually exclusive (400), so next links drop `since`.
 //! - `POST /oauth2/v1/token`: client credentials with a `private_key_jwt` assertion, checked against the
 //!   service app's public key (signature, `aud`, `iss` = `sub` = client id, `exp` at most 1 h ahead, `jti` once)
 //!
@@ -81,7 +85,10 @@ struct FakeState {
     users: Vec<OktaUser>,
     groups: Vec<OktaGroup>,
     app: OktaApp,
-    log: Vec<OktaLogEvent>,
+    /// In the order stored: the seeded events by `published`, then whatever `append_log` added.
+    log: Mutex<Vec<OktaLogEvent>>,
+    /// The uuid of every System Log event answered, in order, repeats included.
+    served_log: Mutex<Vec<String>>,
     service_app_key: DecodingKey,
     faults: Mutex<Vec<(String, usize, Fault)>>,
     requests: Mutex<HashMap<String, usize>>,
@@ -97,7 +104,8 @@ impl Drop for OktaFake {
 
 impl OktaFake {
     /// Serves `okta` (users, groups, the app) and `log` on the current tokio runtime.
-    pub async fn start(okta: OktaSide, log: Vec<OktaLogEvent>) -> Self {
+    pub async fn start(okta: OktaSide, mut log: Vec<OktaLogEvent>) -> Self {
+        log.sort_by_key(|event| event.published);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the Okta fake to a local port");
@@ -108,7 +116,8 @@ impl OktaFake {
             users: okta.users,
             groups: okta.groups,
             app: okta.app,
-            log,
+            log: Mutex::new(log),
+            served_log: Mutex::default(),
             service_app_key: DecodingKey::from_rsa_pem(SERVICE_APP_PUBLIC_KEY.as_bytes())
                 .expect("the service app's public key fixture"),
             faults: Mutex::default(),
@@ -168,6 +177,17 @@ impl OktaFake {
     /// The next `times` requests whose path starts with `path_prefix` meet `fault`.
     pub fn fail_next(&self, path_prefix: &str, times: usize, fault: Fault) {
         lock(&self.state.faults).push((path_prefix.to_owned(), times, fault));
+    }
+
+    /// Stores `events` after everything already in the log, whatever their `published` (Okta stores some events
+    /// late): a polling query from an earlier cursor answers them next.
+    pub fn append_log(&self, events: impl IntoIterator<Item = OktaLogEvent>) {
+        lock(&self.state.log).extend(events);
+    }
+
+    /// The uuid of every System Log event the fake answered so far, in order, repeats included.
+    pub fn served_log_events(&self) -> Vec<String> {
+        lock(&self.state.served_log).clone()
     }
 
     /// How many requests reached exactly `path` (faulted ones included).
@@ -328,6 +348,8 @@ struct Listing {
     max_limit: usize,
     /// The System Log offers a next link on every page, even the last (empty) one.
     always_next: bool,
+    /// Parameters the next link leaves out (the System Log's `since`, exclusive with `after`).
+    dropped_from_next: &'static [&'static str],
 }
 
 impl Listing {
@@ -337,28 +359,61 @@ impl Listing {
             default_limit,
             max_limit,
             always_next: false,
+            dropped_from_next: &[],
         }
     }
 
     fn with_next_on_every_page(self) -> Self {
         Self {
             always_next: true,
+            dropped_from_next: &["since"],
             ..self
         }
     }
 }
 
 fn list_answer(state: &FakeState, uri: &Uri, params: &HashMap<String, String>, listing: Listing) -> Response {
-    let limit = match params.get("limit").map(|limit| limit.parse::<usize>()) {
-        None => listing.default_limit,
-        Some(Ok(limit)) if limit >= 1 => limit.min(listing.max_limit),
-        Some(_) => return okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: limit"),
-    };
+    match list_page(state, uri, params, &listing) {
+        Ok(page) => {
+            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
+            (page.headers, axum::Json(body)).into_response()
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// One page of a list and its `Link` headers.
+struct Page<'a> {
+    headers: HeaderMap,
+    records: Vec<&'a (String, Value)>,
+}
+
+/// A request Okta refuses with 400: its `errorCode` and `errorSummary`.
+#[derive(Debug, Clone, Copy)]
+struct BadRequest(&'static str, &'static str);
+
+const INVALID_LIMIT: BadRequest = BadRequest("E0000001", "Api validation failed: limit");
+const INVALID_AFTER: BadRequest = BadRequest("E0000001", "Api validation failed: after");
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        okta_error(StatusCode::BAD_REQUEST, self.0, self.1)
+    }
+}
+
+/// The page `limit` and `after` ask for, and its `Link` headers; or the 400 Okta answers to a bad one.
+fn list_page<'a>(
+    state: &FakeState,
+    uri: &Uri,
+    params: &HashMap<String, String>,
+    listing: &'a Listing,
+) -> Result<Page<'a>, BadRequest> {
+    let limit = page_limit(params, listing.default_limit, listing.max_limit)?;
     let start = match params.get("after") {
         None => 0,
         Some(after) => match listing.records.iter().position(|(key, _)| key == after) {
             Some(position) => position + 1,
-            None => return okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: after"),
+            None => return Err(INVALID_AFTER),
         },
     };
     let page: Vec<&(String, Value)> = listing.records.iter().skip(start).take(limit).collect();
@@ -372,20 +427,32 @@ fn list_answer(state: &FakeState, uri: &Uri, params: &HashMap<String, String>, l
     let mut headers = HeaderMap::new();
     headers.append(LINK, link(&current, "self"));
     if let Some(cursor) = cursor.filter(|_| more || listing.always_next) {
-        let mut next = current.clone();
-        let kept: Vec<(String, String)> = current
-            .query_pairs()
-            .filter(|(name, _)| name != "after")
-            .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            .collect();
-        next.query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair("after", &cursor);
-        headers.append(LINK, link(&next, "next"));
+        headers.append(LINK, next_link(&current, &cursor, listing.dropped_from_next));
     }
-    let body: Vec<&Value> = page.iter().map(|(_, record)| record).collect();
-    (headers, axum::Json(body)).into_response()
+    Ok(Page { headers, records: page })
+}
+
+fn page_limit(params: &HashMap<String, String>, default_limit: usize, max_limit: usize) -> Result<usize, BadRequest> {
+    match params.get("limit").map(|limit| limit.parse::<usize>()) {
+        None => Ok(default_limit),
+        Some(Ok(limit)) if limit >= 1 => Ok(limit.min(max_limit)),
+        Some(_) => Err(INVALID_LIMIT),
+    }
+}
+
+/// `current` with `after=cursor` in place of its own `after`, and without the `dropped` parameters.
+fn next_link(current: &Url, cursor: &str, dropped: &[&str]) -> HeaderValue {
+    let mut next = current.clone();
+    let kept: Vec<(String, String)> = current
+        .query_pairs()
+        .filter(|(name, _)| name != "after" && !dropped.contains(&name.as_ref()))
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    next.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("after", cursor);
+    link(&next, "next")
 }
 
 fn link(url: &Url, rel: &str) -> HeaderValue {
@@ -729,58 +796,121 @@ fn key_json(key: &SigningKey) -> Value {
 // ---------------------------------------------------------------------------------------------------------------
 // The System Log.
 
-/// Events published in `[since, until)`, oldest first, of the filtered types. `since` defaults to 7 days before
-/// `until`, `until` to now.
+/// With `until`: a bounded query, events published in `[since, until)` by `published` (`since` defaults to 7 days
+/// before `until`; after an `after` cursor, the cursor is where the query resumes). Without: a polling query.
 async fn list_log_events(State(state): State<Arc<FakeState>>, uri: Uri, Query(params): Params) -> Response {
+    if params.contains_key("since") && params.contains_key("after") {
+        return okta_error(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            "Api validation failed: since and after cannot be used together",
+        );
+    }
     let time = |name: &str| {
         params
             .get(name)
             .map(|value| DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)))
     };
+    let since = match time("since") {
+        None => None,
+        Some(Ok(since)) => Some(since),
+        Some(Err(_)) => return okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: since"),
+    };
+    let types = match log_filter(&params) {
+        Ok(types) => types,
+        Err(refused) => return refused.into_response(),
+    };
+    let wanted = |e: &OktaLogEvent| types.as_ref().is_none_or(|types| types.contains(&e.event_type));
+    let log = lock(&state.log).clone();
     let until = match time("until") {
-        None => Utc::now(),
+        None => return poll_log(&state, &uri, &params, &log, since, wanted),
         Some(Ok(until)) => until,
         Some(Err(_)) => return okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: until"),
     };
-    let since = match time("since") {
-        None => until - chrono::TimeDelta::days(7),
-        Some(Ok(since)) => since,
-        Some(Err(_)) => return okta_error(StatusCode::BAD_REQUEST, "E0000001", "Api validation failed: since"),
-    };
-    let types: Option<Vec<String>> = match params.get("filter") {
-        None => None,
-        Some(filter) => {
-            let clauses: Option<Vec<String>> = filter
-                .split(" or ")
-                .map(|clause| {
-                    equality(clause)
-                        .filter(|(attribute, _)| *attribute == "eventType")
-                        .map(|(_, t)| t)
-                })
-                .collect();
-            match clauses {
-                Some(types) => Some(types),
-                None => return invalid_filter(),
-            }
-        }
-    };
-    let mut events: Vec<&OktaLogEvent> = state
-        .log
+    let resumed = params.contains_key("after");
+    let since = since.unwrap_or(until - chrono::TimeDelta::days(7));
+    let mut events: Vec<&OktaLogEvent> = log
         .iter()
-        .filter(|e| e.published >= since && e.published < until)
-        .filter(|e| types.as_ref().is_none_or(|types| types.contains(&e.event_type)))
+        .filter(|e| (resumed || e.published >= since) && e.published < until)
+        .filter(|e| wanted(e))
         .collect();
     events.sort_by_key(|e| e.published);
     let records = events
         .into_iter()
         .map(|e| (e.uuid.to_string(), log_event_json(e)))
         .collect();
-    list_answer(
-        &state,
-        &uri,
-        &params,
-        Listing::new(records, 100, 1000).with_next_on_every_page(),
-    )
+    let listing = Listing::new(records, 100, 1000).with_next_on_every_page();
+    match list_page(&state, &uri, &params, &listing) {
+        Ok(page) => {
+            lock(&state.served_log).extend(page.records.iter().map(|(uuid, _)| uuid.clone()));
+            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
+            (page.headers, axum::Json(body)).into_response()
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The `eventType eq "…"` clauses of `filter` joined by `or`; `None` without a filter.
+fn log_filter(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, BadRequest> {
+    let Some(filter) = params.get("filter") else {
+        return Ok(None);
+    };
+    filter
+        .split(" or ")
+        .map(|clause| {
+            equality(clause)
+                .filter(|(attribute, _)| *attribute == "eventType")
+                .map(|(_, t)| t)
+        })
+        .collect::<Option<Vec<String>>>()
+        .map(Some)
+        .ok_or(BadRequest("E0000031", "Invalid search criteria."))
+}
+
+/// Okta's polling query (no `until`): events in the order stored, from `since` (default 7 days ago) on the first
+/// page, then from the `after` cursor, which here is a position in the log: everything before it has been looked
+/// at. Every page has a next link, the last (empty) one included, and the next link of a caught-up page names
+/// the same position — so a client that stores it reads events appended later, and nothing twice.
+fn poll_log(
+    state: &FakeState,
+    uri: &Uri,
+    params: &HashMap<String, String>,
+    log: &[OktaLogEvent],
+    since: Option<DateTime<Utc>>,
+    wanted: impl Fn(&OktaLogEvent) -> bool,
+) -> Response {
+    let limit = match page_limit(params, 100, 1000) {
+        Ok(limit) => limit,
+        Err(refused) => return refused.into_response(),
+    };
+    let (start, since) = match params.get("after") {
+        None => (
+            0,
+            Some(since.unwrap_or_else(|| Utc::now() - chrono::TimeDelta::days(7))),
+        ),
+        Some(after) => match after.parse::<usize>() {
+            Ok(position) if position <= log.len() => (position, None),
+            _ => return INVALID_AFTER.into_response(),
+        },
+    };
+    let mut position = start;
+    let mut page: Vec<&OktaLogEvent> = Vec::new();
+    for event in log.iter().skip(start) {
+        if page.len() == limit {
+            break;
+        }
+        position += 1;
+        if wanted(event) && since.is_none_or(|since| event.published >= since) {
+            page.push(event);
+        }
+    }
+    lock(&state.served_log).extend(page.iter().map(|e| e.uuid.to_string()));
+    let current = state.base.join(&uri.to_string()).expect("the request's own URL");
+    let mut headers = HeaderMap::new();
+    headers.append(LINK, link(&current, "self"));
+    headers.append(LINK, next_link(&current, &position.to_string(), &["since"]));
+    let body: Vec<Value> = page.into_iter().map(log_event_json).collect();
+    (headers, axum::Json(body)).into_response()
 }
 
 fn log_event_json(event: &OktaLogEvent) -> Value {

@@ -1,4 +1,5 @@
-//! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS, SQS, Secrets Manager.
+//! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS, SQS, Secrets Manager,
+//! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor).
 //!
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
@@ -8,6 +9,7 @@ mod identity_center;
 mod job_queue;
 mod secrets;
 mod sns;
+mod sweep_cursor;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
@@ -15,6 +17,7 @@ pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use secrets::secret_string;
 pub use sns::SnsNotifier;
+pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};
 pub use verdict_ledger::DynamoDbVerdictLedger;
 
 /// The ledger table's partition key attribute (`pk`), for whoever creates the table.

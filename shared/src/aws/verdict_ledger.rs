@@ -347,6 +347,10 @@ impl VerdictLedger for DynamoDbVerdictLedger {
         Ok(())
     }
 
+    fn sweep_cursor(&self, app_id: &crate::domain::OktaAppId) -> impl crate::ports::SweepCursor + '_ {
+        super::sweep_cursor::DynamoDbSweepCursor::with_client(self.client.clone(), self.table.clone(), app_id)
+    }
+
     async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {
         let item = self.item(&format!("links#{okta_user}")).await?;
         Ok(decode("remembered links", item.as_ref().and_then(|i| i.get(LINKS_ATTRIBUTE)))?.unwrap_or_default())

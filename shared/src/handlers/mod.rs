@@ -3,3 +3,4 @@
 
 pub mod okta_hook;
 pub mod propagation_check;
+pub mod system_log_sweep;

@@ -12,15 +12,13 @@ use std::panic::AssertUnwindSafe;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::FutureExt;
-use serde_json::json;
 use tokio::time::Instant;
 
 use crate::collect::PORTAL_EVENT_SOURCE;
 use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
 use crate::domain::deprovision::{
-    FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status, select_jobs,
-    watched_event_types,
+    FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status,
 };
 use crate::domain::episode::VerdictScope;
 use crate::domain::{
@@ -28,6 +26,7 @@ use crate::domain::{
     OktaAppId, PersonLinks, PersonRecord, Principal, RememberedLink, VerificationJob, link_candidates,
 };
 use crate::error::{Error, Result};
+use crate::handlers::system_log_sweep::{SweepConfig, SweepReport};
 use crate::ports::{
     ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
     VerdictLedger,
@@ -67,8 +66,10 @@ pub struct CheckConfig {
     pub max_window: Duration,
     /// Time between re-checks of a deprovision that has not propagated yet.
     pub recheck_interval: Duration,
-    /// How far back each sweep reads the System Log (the schedule interval plus an overlap).
+    /// How far back the sweep's first run reads the System Log (later runs go on from the stored cursor).
     pub sweep_lookback: Duration,
+    /// At most this many System Log pages per sweep run; the next run continues from the cursor.
+    pub sweep_max_pages: usize,
     /// All of one record's calls (Okta, Identity Center, CloudTrail) must end within this.
     pub record_budget: std::time::Duration,
     /// At most this many LookupEvents pages per CloudTrail read.
@@ -108,13 +109,6 @@ pub enum CheckOutcome {
     NothingToVerify(&'static str),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepReport {
-    pub events_read: usize,
-    pub jobs_queued: usize,
-    pub unusable: usize,
-}
-
 /// A token no other chain has: the owner of ledger claims and of an episode's chain.
 fn new_chain_token(job: &VerificationJob, now: DateTime<Utc>) -> String {
     let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
@@ -152,7 +146,10 @@ where
             });
         }
         let report = self.sweep(config, now).await?;
-        Ok(json!({"events_read": report.events_read, "jobs_queued": report.jobs_queued, "unusable": report.unusable}))
+        serde_json::to_value(report).map_err(|source| Error::Decode {
+            what: "sweep report",
+            source,
+        })
     }
 
     /// Checks every message; the ones that fail (bad body, API errors, out of time, a panic) are reported back for
@@ -508,41 +505,18 @@ where
         })
     }
 
-    /// Reads the System Log for deprovisions in the lookback window and queues a job for each, so one the hook
-    /// missed (Okta hooks are best effort and capped per day) is still verified. Jobs carry the same keys as
-    /// the hook's, so a deprovision seen by both joins one episode.
+    /// The System Log sweep, from the cursor kept in the ledger's table: deprovisions the hook missed (Okta's
+    /// hooks are best effort and capped per day) are queued with the same keys as the hook's, so a deprovision
+    /// seen by both joins one episode.
     pub async fn sweep(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<SweepReport> {
-        let query = LogQuery {
-            since: now - config.sweep_lookback,
-            until: now,
-            event_types: watched_event_types(),
+        let sweep = SweepConfig {
+            aws_app_id: config.aws_app_id.clone(),
+            propagation_window: config.propagation_window,
+            first_run_lookback: config.sweep_lookback,
+            max_pages: config.sweep_max_pages,
         };
-        let events = self.directory.system_log(&query).await?;
-        let selection = select_jobs(
-            &events,
-            Some(&config.aws_app_id),
-            config.propagation_window,
-            JobSource::SystemLogSweep,
-        );
-        let scheduled = selection.scheduled(now);
-        if !scheduled.is_empty() {
-            self.queue.enqueue(&scheduled).await?;
-        }
-        for unusable in &selection.unusable {
-            tracing::warn!(event_uuid = %unusable.okta_event_id, event_type = %unusable.event_type,
-                reason = unusable.reason, "System Log deprovision without a usable user");
-        }
-        let report = SweepReport {
-            events_read: events.len(),
-            jobs_queued: scheduled.len(),
-            unusable: selection.unusable.len(),
-        };
-        tracing::info!(
-            events_read = report.events_read,
-            jobs_queued = report.jobs_queued,
-            "System Log sweep done"
-        );
-        Ok(report)
+        let cursor = self.ledger.sweep_cursor(&config.aws_app_id);
+        crate::handlers::system_log_sweep::sweep(&self.directory, &self.queue, &cursor, &sweep, now).await
     }
 }
 
@@ -830,7 +804,15 @@ impl PropagationCheckSettings {
             propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
             max_window,
             recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),
-            sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400)?,
+            sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400 * 7)?,
+            sweep_max_pages: match optional(env, "SWEEP_MAX_PAGES") {
+                None => 20,
+                Some(text) => text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| Error::config("SWEEP_MAX_PAGES", "must be a whole number from 1 to 1000"))?,
+            },
             record_budget: record_budget.to_std().unwrap_or(std::time::Duration::from_secs(120)),
             cloudtrail_max_pages: 20,
         };

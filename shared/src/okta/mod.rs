@@ -1,7 +1,7 @@
 //! Okta: the management API client (the `Directory` adapter) and event hook deliveries (`event_hook`).
 //!
 //! `OktaClient` reads users (DEPROVISIONED ones included), groups with members, the AWS app (app users, group
-//! push mappings, signing keys) and the System Log. It authenticates with an SSWS API token or as an OAuth 2.0
+//! push mappings, signing keys) and the System Log (a bounded window, or a polling read from a stored cursor). It authenticates with an SSWS API token or as an OAuth 2.0
 //! service app (client credentials, `private_key_jwt`), follows `Link: rel="next"` pages, waits for
 //! `X-Rate-Limit-Reset` on 429 and backs off on 5xx and timeouts, as bounded by a `RetryPolicy`.
 
@@ -75,6 +75,10 @@ pub enum OktaError {
     /// A `Link: rel="next"` that cannot be followed safely.
     #[error("cannot follow Okta's next link from {path}: {reason}")]
     NextLink { path: String, reason: &'static str },
+
+    /// A stored System Log cursor (a next link kept between runs) that this client will not follow.
+    #[error("cannot resume the System Log from the stored cursor: {reason}")]
+    StoredCursor { reason: &'static str },
 }
 
 impl OktaError {
@@ -92,6 +96,7 @@ impl OktaError {
             Self::TokenRefused { .. } => "OktaTokenRefused",
             Self::Decode { .. } => "OktaDecode",
             Self::NextLink { .. } => "OktaNextLink",
+            Self::StoredCursor { .. } => "OktaStoredCursor",
         }
     }
 

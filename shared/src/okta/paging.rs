@@ -10,6 +10,12 @@ use super::OktaError;
 /// (a System Log polling query always has a next link). A next link that leaves the org is refused, so the
 /// credentials never go anywhere else.
 pub(crate) fn next_page(headers: &HeaderMap, current: &Url, base: &Url) -> Result<Option<Url>, OktaError> {
+    Ok(next_link(headers, current, base)?.filter(|next| next != current))
+}
+
+/// The `rel="next"` link resolved against `current`, even when it is `current` itself (a caught-up System Log
+/// poll may offer the page it just answered), or `None` without one. A link that leaves the org is refused.
+pub(crate) fn next_link(headers: &HeaderMap, current: &Url, base: &Url) -> Result<Option<Url>, OktaError> {
     let target = headers
         .get_all(LINK)
         .iter()
@@ -26,7 +32,7 @@ pub(crate) fn next_page(headers: &HeaderMap, current: &Url, base: &Url) -> Resul
     if next.origin() != base.origin() {
         return Err(refuse("it points away from the Okta org"));
     }
-    Ok((next != *current).then_some(next))
+    Ok(Some(next))
 }
 
 /// The target of the first link in `value` whose `rel` includes `next`.
@@ -169,6 +175,18 @@ mod tests {
             None
         );
         assert_eq!(next(&["garbage"]), None);
+    }
+
+    #[test]
+    fn a_next_link_to_the_same_page_is_still_a_link_for_a_system_log_poll() {
+        let same = headers(&[r#"<https://acme.okta.com/api/v1/users?limit=2>; rel="next""#]);
+        assert_eq!(next_link(&same, &current(), &base()).unwrap(), Some(current()));
+        assert_eq!(next_link(&headers(&[]), &current(), &base()).unwrap(), None);
+        let foreign = headers(&[r#"<https://evil.example/api/v1/users>; rel="next""#]);
+        assert!(matches!(
+            next_link(&foreign, &current(), &base()),
+            Err(OktaError::NextLink { .. })
+        ));
     }
 
     #[test]
