@@ -13,7 +13,7 @@ mod verdict_ledger;
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
-pub use secrets::secret_string;
+pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use verdict_ledger::DynamoDbVerdictLedger;
 
