@@ -11,9 +11,11 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::aws::SqsJobQueue;
+use shared::aws::{SecretsManagerSecret, SqsJobQueue};
 use shared::domain::OktaAppId;
-use shared::handlers::okta_hook::{HookConfig, handle};
+use shared::handlers::okta_hook::{HookConfig, OktaHook, handle};
+use shared::hook_secret::{HookSecret, SecretTiming, SourcedSecret};
+use shared::in_memory::RecordingMetrics;
 
 const SECRET: &str = "test-hook-secret-not-for-production";
 
@@ -26,13 +28,24 @@ fn fixture(name: &str) -> Request {
     lambda_http::request::from_str(&fixture_text(name)).expect("a function URL event")
 }
 
-fn config(window_seconds: i64) -> HookConfig {
+fn hook_config(window_seconds: i64) -> HookConfig {
     HookConfig {
         auth_header: "authorization".into(),
-        secret: SecretString::from(SECRET),
         propagation_window: Duration::seconds(window_seconds),
         aws_app_id: Some(OktaAppId::parse("0oa1awsidc00000001").expect("app id")),
     }
+}
+
+/// A hook whose secret is the plain `SECRET` (as in a local run).
+fn config(window_seconds: i64) -> OktaHook<SourcedSecret, RecordingMetrics> {
+    OktaHook::new(
+        hook_config(window_seconds),
+        HookSecret::new(
+            SourcedSecret::Plain(SecretString::from(SECRET)),
+            SecretTiming::default(),
+        ),
+        RecordingMetrics::default(),
+    )
 }
 
 /// The deactivate fixture's `published`.
@@ -159,6 +172,109 @@ async fn a_queue_that_refuses_the_jobs_gets_okta_a_5xx_to_retry_on() {
     let queue = SqsJobQueue::new(account.sdk_config(), missing);
     let response = handle(&queue, &config(0), fixture("user-deactivated.json"), published()).await;
     assert!(response.status().is_server_error(), "{}", response.status());
+}
+
+/// A request from the deactivate fixture, presenting `secret`.
+fn presenting(secret: &str) -> Request {
+    let mut request = fixture("user-deactivated.json");
+    request
+        .headers_mut()
+        .insert("authorization", secret.parse().expect("a header value"));
+    request
+}
+
+async fn put_secret_value(client: &aws_sdk_secretsmanager::Client, arn: &str, value: &str) {
+    client
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("PutSecretValue in moto");
+}
+
+/// The rotation README describes, against Secrets Manager in moto, on one warm hook whose clock the test drives:
+/// add the new value beside the old → the new one is accepted; drop the old → it is refused. And a 401 is counted.
+#[tokio::test]
+async fn a_rotated_secret_is_accepted_and_an_old_one_refused_on_a_warm_hook() {
+    let (account, queue_url, queue) = hook_world().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(account.sdk_config());
+    let arn = secrets
+        .create_secret()
+        .name("deprov-audit/okta-hook")
+        .secret_string("old-hook-secret")
+        .send()
+        .await
+        .expect("CreateSecret in moto")
+        .arn
+        .expect("an ARN");
+    let timing = SecretTiming::default();
+    let hook = OktaHook::new(
+        hook_config(0),
+        HookSecret::new(SecretsManagerSecret::new(account.sdk_config(), &arn), timing),
+        RecordingMetrics::default(),
+    );
+    let t0 = published() + Duration::hours(1);
+    assert!(hook.secret.load(t0).await, "the cold-start read");
+    let status = |response: lambda_http::Response<lambda_http::Body>| response.status();
+
+    assert_eq!(
+        status(handle(&queue, &hook, presenting("old-hook-secret"), t0).await),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(handle(&queue, &hook, presenting("new-hook-secret"), t0).await),
+        StatusCode::UNAUTHORIZED,
+        "not in the secret yet"
+    );
+
+    // Step 1 of the rotation: a new version holding both values (Okta still sends the old one).
+    put_secret_value(&secrets, &arn, "old-hook-secret\nnew-hook-secret").await;
+    let t1 = t0 + timing.ttl;
+    assert_eq!(
+        status(handle(&queue, &hook, presenting("new-hook-secret"), t1).await),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(handle(&queue, &hook, presenting("old-hook-secret"), t1).await),
+        StatusCode::OK
+    );
+
+    // Step 3: the old value dropped; within one TTL this warm instance refuses it.
+    put_secret_value(&secrets, &arn, "new-hook-secret").await;
+    let t2 = t1 + timing.ttl;
+    let refused = handle(&queue, &hook, presenting("old-hook-secret"), t2).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(&refused), json!({"error": "unauthorized"}));
+    assert_eq!(
+        status(handle(&queue, &hook, presenting("new-hook-secret"), t2).await),
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        drain(&account, &queue_url).await.len(),
+        4,
+        "one job per accepted delivery"
+    );
+    let answers: Vec<Value> = hook
+        .metrics
+        .lines()
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("an EMF line is JSON"))
+        .collect();
+    let statuses: Vec<&str> = answers.iter().map(|a| a["Status"].as_str().unwrap_or("")).collect();
+    assert_eq!(statuses, ["200", "401", "200", "200", "401", "200"]);
+    let unauthorized = &answers[4];
+    assert_eq!(unauthorized["HookAnswers"], 1);
+    assert_eq!(unauthorized["_aws"]["Timestamp"], t2.timestamp_millis());
+    assert_eq!(
+        unauthorized["_aws"]["CloudWatchMetrics"],
+        json!([{
+            "Namespace": "DeprovAudit",
+            "Dimensions": [["Status"]],
+            "Metrics": [{"Name": "HookAnswers", "Unit": "Count"}],
+        }])
+    );
 }
 
 /// The real `okta-hook` binary, configured by environment like a deployed function, answering through the

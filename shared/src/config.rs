@@ -79,40 +79,6 @@ impl SecretSource {
     }
 }
 
-/// `okta-hook`'s settings.
-#[derive(Debug)]
-pub struct OktaHookSettings {
-    pub queue_url: String,
-    pub secret: SecretSource,
-    /// Lower-case header name Okta sends the secret in.
-    pub auth_header: String,
-    pub propagation_window: Duration,
-    /// When set, app events about other apps are ignored.
-    pub aws_app_id: Option<OktaAppId>,
-}
-
-impl OktaHookSettings {
-    pub fn from_env(env: &impl Env) -> Result<Self> {
-        let auth_header = optional(env, "OKTA_HOOK_AUTH_HEADER").unwrap_or_else(|| "authorization".into());
-        if !auth_header
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(Error::config("OKTA_HOOK_AUTH_HEADER", "must be an HTTP header name"));
-        }
-        let aws_app_id = optional(env, "OKTA_APP_ID")
-            .map(|id| OktaAppId::parse(id).map_err(|_| Error::config("OKTA_APP_ID", "must be an Okta app id (0oa…)")))
-            .transpose()?;
-        Ok(Self {
-            queue_url: required(env, "VERIFY_QUEUE_URL")?,
-            secret: SecretSource::from_env(env, "OKTA_HOOK_SECRET_ARN", "OKTA_HOOK_SECRET")?,
-            auth_header: auth_header.to_ascii_lowercase(),
-            propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
-            aws_app_id,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -125,28 +91,6 @@ mod tests {
     }
 
     #[test]
-    fn hook_settings_name_the_missing_variable() {
-        let err = OktaHookSettings::from_env(&env(&[("OKTA_HOOK_SECRET", "s")])).unwrap_err();
-        assert!(err.to_string().contains("VERIFY_QUEUE_URL"), "{err}");
-        let err = OktaHookSettings::from_env(&env(&[("VERIFY_QUEUE_URL", "q")])).unwrap_err();
-        assert!(err.to_string().contains("OKTA_HOOK_SECRET_ARN"), "{err}");
-    }
-
-    #[test]
-    fn hook_settings_have_defaults_and_validate_the_window() {
-        let ok = OktaHookSettings::from_env(&env(&[("VERIFY_QUEUE_URL", "q"), ("OKTA_HOOK_SECRET", "s")])).unwrap();
-        assert_eq!(ok.auth_header, "authorization");
-        assert_eq!(ok.propagation_window, Duration::seconds(900));
-        let bad = env(&[
-            ("VERIFY_QUEUE_URL", "q"),
-            ("OKTA_HOOK_SECRET", "s"),
-            ("PROPAGATION_WINDOW_SECONDS", "-5"),
-        ]);
-        let err = OktaHookSettings::from_env(&bad).unwrap_err();
-        assert!(err.to_string().contains("PROPAGATION_WINDOW_SECONDS"), "{err}");
-    }
-
-    #[test]
     fn an_okta_url_must_be_https() {
         let plain = env(&[
             ("OKTA_ORG_URL", "http://acme.okta.com"),
@@ -155,17 +99,6 @@ mod tests {
         ]);
         let err = OktaSettings::from_env(&plain).unwrap_err();
         assert!(err.to_string().contains("OKTA_ORG_URL"), "{err}");
-    }
-
-    #[test]
-    fn the_secrets_manager_arn_wins_over_a_plain_secret() {
-        let both = env(&[
-            ("VERIFY_QUEUE_URL", "q"),
-            ("OKTA_HOOK_SECRET", "s"),
-            ("OKTA_HOOK_SECRET_ARN", "arn:x"),
-        ]);
-        let settings = OktaHookSettings::from_env(&both).unwrap();
-        assert!(matches!(settings.secret, SecretSource::SecretsManager { ref secret_id } if secret_id == "arn:x"));
     }
 }
 

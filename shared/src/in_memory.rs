@@ -323,6 +323,27 @@ impl Notifier for RecordingNotifier {
     }
 }
 
+/// Keeps the EMF lines it is given, in order.
+#[derive(Debug, Default)]
+pub struct RecordingMetrics {
+    lines: Mutex<Vec<String>>,
+}
+
+impl RecordingMetrics {
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl crate::metrics::MetricSink for RecordingMetrics {
+    fn emit(&self, line: &str) {
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(line.to_owned());
+    }
+}
+
 /// A job queue that keeps what it accepts; `refuse(true)` makes it fail like an unavailable queue.
 #[derive(Debug, Default)]
 pub struct RecordingJobQueue {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod hook_secret;
 #[cfg(any(test, feature = "in-memory"))]
 pub mod in_memory;
 pub mod metrics;

@@ -35,6 +35,43 @@ fn deprovision_metric(name: &str, unit: &str, kind: DeprovisionKind, value: i64,
     line.to_string()
 }
 
+/// The okta-hook's answers, one data point per request: `HookAnswers` (Count, 1) dimensioned by `Status`, the
+/// HTTP status as text ("200", "401", "503", …). template.yaml alarms on these exact names.
+pub const HOOK_ANSWERS_METRIC: &str = "HookAnswers";
+pub const STATUS_DIMENSION: &str = "Status";
+
+/// One `HookAnswers` data point for an answer with this HTTP status.
+pub fn hook_answer(status: u16, at: DateTime<Utc>) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[STATUS_DIMENSION]],
+                "Metrics": [{"Name": HOOK_ANSWERS_METRIC, "Unit": "Count"}],
+            }],
+        },
+        STATUS_DIMENSION: status.to_string(),
+        HOOK_ANSWERS_METRIC: 1,
+    })
+    .to_string()
+}
+
+/// Where EMF lines go: stdout in a function (Lambda ships it to CloudWatch Logs); a recorder in tests.
+pub trait MetricSink: Sync {
+    fn emit(&self, line: &str);
+}
+
+/// Writes each EMF line to stdout, one line each.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutMetrics;
+
+impl MetricSink for StdoutMetrics {
+    fn emit(&self, line: &str) {
+        println!("{line}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +88,19 @@ mod tests {
             line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
             "PropagationLatencySeconds"
         );
+    }
+
+    #[test]
+    fn a_hook_answer_is_one_count_dimensioned_by_its_status() {
+        let at: DateTime<Utc> = "2026-11-20T09:30:00Z".parse().unwrap();
+        let line: serde_json::Value = serde_json::from_str(&hook_answer(401, at)).unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "DeprovAudit");
+        assert_eq!(directive["Dimensions"], json!([["Status"]]));
+        assert_eq!(directive["Metrics"], json!([{"Name": "HookAnswers", "Unit": "Count"}]));
+        // EMF dimension values must be strings.
+        assert_eq!(line["Status"], "401");
+        assert_eq!(line["HookAnswers"], 1);
+        assert_eq!(line["_aws"]["Timestamp"], at.timestamp_millis());
     }
 }

@@ -219,6 +219,12 @@ impl crate::domain::deprovision::Selection {
     }
 }
 
+/// A secret that can change while a function runs (rotation): read again whenever the caller asks.
+pub trait SecretStore: Sync {
+    /// The secret's current value.
+    fn read(&self) -> impl Future<Output = Result<secrecy::SecretString>> + Send;
+}
+
 /// Durable hand-off of verification jobs.
 pub trait JobQueue: Sync {
     /// Accepts every job or fails naming the ones that were not accepted.

@@ -15,7 +15,7 @@ mod verdict_ledger;
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
-pub use secrets::secret_string;
+pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};
 pub use verdict_ledger::DynamoDbVerdictLedger;

@@ -2,118 +2,296 @@
 //!
 //! GET  with `x-okta-verification-challenge` → `{"verification": "<value>"}` (one-time verification).
 //! POST an event hook delivery → one delayed verification job per deprovision on the queue → 200.
-//! Both need the shared secret in the configured header (compared in constant time). Okta waits 3 s, retries
-//! once on 5xx and never on 4xx, so: 401 wrong secret, 400 malformed, 413 too large, 405 wrong method, and 503
-//! when the queue did not take every job (Okta's retry then gets a second chance; job keys are stable).
+//! Both need the shared secret in the configured header (compared in constant time, re-read on a TTL so a rotation
+//! reaches warm instances: `hook_secret`). Okta waits 3 s, retries once on 5xx and never on 4xx, so: 401 wrong
+//! secret, 400 malformed, 413 too large, 405 wrong method, and 503 when the queue did not take every job or the
+//! secret was never readable (Okta's retry then gets a second chance; job keys are stable).
+//!
+//! Every answer is counted: one `HookAnswers` EMF line per request, by status (`metrics::hook_answer`). Refusals
+//! are logged at most once per reason per minute per instance, with the number left unlogged since.
+
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use crate::config::OktaHookSettings;
+use crate::config::{Env, SecretSource, optional, required, seconds};
 use crate::domain::deprovision::select_jobs;
 use crate::domain::{JobSource, OktaAppId};
+use crate::error::{Error, Result};
+use crate::hook_secret::{DEFAULT_TTL_SECONDS, HookSecret, SecretCheck, SecretTiming};
+use crate::metrics::{MetricSink, hook_answer};
 use crate::okta::event_hook::parse_delivery;
-use crate::ports::JobQueue;
+use crate::ports::{JobQueue, SecretStore};
 
 /// Okta's deliveries are small; anything larger than this is refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub const VERIFICATION_HEADER: &str = "x-okta-verification-challenge";
 
+/// At most one WARN line per refusal reason in this long, per instance.
+const REFUSAL_LOG_INTERVAL_SECONDS: i64 = 60;
+
+/// `okta-hook`'s settings, from the environment.
 #[derive(Debug)]
+pub struct OktaHookSettings {
+    pub queue_url: String,
+    pub secret: SecretSource,
+    /// How long a read secret is used before it is read again (`OKTA_HOOK_SECRET_TTL_SECONDS`).
+    pub secret_ttl: Duration,
+    /// Lower-case header name Okta sends the secret in.
+    pub auth_header: String,
+    pub propagation_window: Duration,
+    /// When set, app events about other apps are ignored.
+    pub aws_app_id: Option<OktaAppId>,
+}
+
+impl OktaHookSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self> {
+        let auth_header = optional(env, "OKTA_HOOK_AUTH_HEADER").unwrap_or_else(|| "authorization".into());
+        if !auth_header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::config("OKTA_HOOK_AUTH_HEADER", "must be an HTTP header name"));
+        }
+        let aws_app_id = optional(env, "OKTA_APP_ID")
+            .map(|id| OktaAppId::parse(id).map_err(|_| Error::config("OKTA_APP_ID", "must be an Okta app id (0oa…)")))
+            .transpose()?;
+        Ok(Self {
+            queue_url: required(env, "VERIFY_QUEUE_URL")?,
+            secret: SecretSource::from_env(env, "OKTA_HOOK_SECRET_ARN", "OKTA_HOOK_SECRET")?,
+            secret_ttl: seconds(env, "OKTA_HOOK_SECRET_TTL_SECONDS", DEFAULT_TTL_SECONDS, 3600)?,
+            auth_header: auth_header.to_ascii_lowercase(),
+            propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
+            aws_app_id,
+        })
+    }
+}
+
+/// What the hook needs besides its secret.
+#[derive(Debug, Clone)]
 pub struct HookConfig {
     /// Lower-case name of the header carrying the shared secret.
     pub auth_header: String,
-    pub secret: SecretString,
     pub propagation_window: Duration,
     pub aws_app_id: Option<OktaAppId>,
 }
 
 impl HookConfig {
-    pub fn new(settings: &OktaHookSettings, secret: SecretString) -> Self {
+    pub fn new(settings: &OktaHookSettings) -> Self {
         Self {
             auth_header: settings.auth_header.clone(),
-            secret,
             propagation_window: settings.propagation_window,
             aws_app_id: settings.aws_app_id.clone(),
         }
     }
+}
 
-    /// Compares digests in constant time, so neither the content nor the length of the secret leaks by timing.
-    /// The secret may hold several values, one per line, each accepted: rotation without a window of 401s (add the
-    /// new value, switch Okta to it, then drop the old one).
-    fn accepts(&self, presented: Option<&HeaderValue>) -> bool {
-        let Some(presented) = presented else { return false };
-        let presented = Sha256::digest(presented.as_bytes());
-        let mut accepted = subtle::Choice::from(0);
-        for value in self
-            .secret
-            .expose_secret()
-            .lines()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            accepted |= presented.ct_eq(&Sha256::digest(value.as_bytes()));
+/// One warm hook instance: its configuration, its secret holder, where its metrics go, and its refusal log.
+#[derive(Debug)]
+pub struct OktaHook<S, M> {
+    pub config: HookConfig,
+    pub secret: HookSecret<S>,
+    pub metrics: M,
+    refusals: RefusalLog,
+}
+
+impl<S: SecretStore, M: MetricSink> OktaHook<S, M> {
+    pub fn new(config: HookConfig, secret: HookSecret<S>, metrics: M) -> Self {
+        Self {
+            config,
+            secret,
+            metrics,
+            refusals: RefusalLog::default(),
         }
-        accepted.into()
+    }
+
+    /// From the function's settings: the secret from `store`, read again every `secret_ttl`.
+    pub fn from_settings(settings: &OktaHookSettings, store: S, metrics: M) -> Self {
+        Self::new(
+            HookConfig::new(settings),
+            HookSecret::new(store, SecretTiming::with_ttl(settings.secret_ttl)),
+            metrics,
+        )
+    }
+
+    /// Logs a refusal unless one like it was logged within the last minute (then only counts it).
+    fn refused(&self, refusal: Refusal, now: DateTime<Utc>, detail: &str) {
+        if let Some(unlogged) = self.refusals.admit(refusal, now) {
+            tracing::warn!(
+                status = refusal.status().as_u16(),
+                reason = refusal.reason(),
+                detail,
+                unlogged_since_last = unlogged,
+                "okta hook request refused (logged once a minute per reason; the HookAnswers metric counts each)"
+            );
+        }
     }
 }
 
-/// Answers one request. Never fails: every problem becomes a status code and a short JSON error.
-pub async fn handle(
+/// Why a request was refused: one log budget each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    MethodNotAllowed,
+    Unauthorized,
+    SecretUnavailable,
+    TooLarge,
+    Malformed,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 5] = [
+        Refusal::MethodNotAllowed,
+        Refusal::Unauthorized,
+        Refusal::SecretUnavailable,
+        Refusal::TooLarge,
+        Refusal::Malformed,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Malformed => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::MethodNotAllowed => "method not allowed",
+            Self::Unauthorized => "missing or wrong shared secret",
+            Self::SecretUnavailable => "shared secret never read",
+            Self::TooLarge => "body too large",
+            Self::Malformed => "malformed request",
+        }
+    }
+}
+
+/// Per reason: when a line was last logged, and how many refusals were counted without a line since.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    slots: Mutex<[(Option<DateTime<Utc>>, u64); Refusal::ALL.len()]>,
+}
+
+impl RefusalLog {
+    /// `Some(unlogged)`: log this one now; `unlogged` refusals of this reason went without a line since the last.
+    /// `None`: a line was logged less than a minute ago; this one is only counted.
+    fn admit(&self, refusal: Refusal, now: DateTime<Utc>) -> Option<u64> {
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (logged_at, unlogged) = &mut slots[refusal.index()];
+        let due = logged_at.is_none_or(|at| {
+            let age = now.signed_duration_since(at);
+            age >= Duration::seconds(REFUSAL_LOG_INTERVAL_SECONDS) || age < Duration::zero()
+        });
+        if due {
+            *logged_at = Some(now);
+            Some(std::mem::take(unlogged))
+        } else {
+            *unlogged = unlogged.saturating_add(1);
+            None
+        }
+    }
+}
+
+/// Answers one request and counts the answer (one `HookAnswers` EMF line). Never fails: every problem becomes a
+/// status code and a short JSON error.
+pub async fn handle<S: SecretStore, M: MetricSink>(
     queue: &impl JobQueue,
-    config: &HookConfig,
+    hook: &OktaHook<S, M>,
     request: Request,
     now: DateTime<Utc>,
 ) -> Response<Body> {
-    let method = request.method().clone();
+    let response = respond(queue, hook, &request, now).await;
+    hook.metrics.emit(&hook_answer(response.status().as_u16(), now));
+    response
+}
+
+async fn respond<S: SecretStore, M: MetricSink>(
+    queue: &impl JobQueue,
+    hook: &OktaHook<S, M>,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    let method = request.method();
     if method != Method::GET && method != Method::POST {
+        hook.refused(Refusal::MethodNotAllowed, now, method.as_str());
         return answer(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "use GET (verification) or POST (events)"}),
         );
     }
-    if !config.accepts(request.headers().get(config.auth_header.as_str())) {
-        tracing::warn!(method = %method, "okta hook request refused: missing or wrong shared secret");
-        return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
+    let presented = request
+        .headers()
+        .get(hook.config.auth_header.as_str())
+        .map(HeaderValue::as_bytes);
+    match hook.secret.check(presented, now).await {
+        SecretCheck::Accepted => {}
+        SecretCheck::Refused => {
+            hook.refused(Refusal::Unauthorized, now, method.as_str());
+            return answer(StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}));
+        }
+        SecretCheck::Unavailable => {
+            hook.refused(Refusal::SecretUnavailable, now, method.as_str());
+            return answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the shared secret could not be read yet"}),
+            );
+        }
     }
     if method == Method::GET {
-        return verification(&request);
+        return verification(hook, request, now);
     }
     let body = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        tracing::warn!(bytes = body.len(), "okta hook delivery refused: body too large");
+        hook.refused(Refusal::TooLarge, now, &format!("{} bytes", body.len()));
         return answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             json!({"error": "body larger than 1 MiB"}),
         );
     }
-    deliver(queue, config, body, now).await
+    deliver(queue, hook, body, now).await
 }
 
-fn verification(request: &Request) -> Response<Body> {
+fn verification<S: SecretStore, M: MetricSink>(
+    hook: &OktaHook<S, M>,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     match request.headers().get(VERIFICATION_HEADER).map(|v| v.to_str()) {
         Some(Ok(challenge)) if !challenge.is_empty() && challenge.len() <= 1024 => {
             tracing::info!("okta hook verification answered");
             answer(StatusCode::OK, json!({ "verification": challenge }))
         }
-        _ => answer(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "GET needs the x-okta-verification-challenge header"}),
-        ),
+        _ => {
+            hook.refused(Refusal::Malformed, now, "GET without a usable verification challenge");
+            answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "GET needs the x-okta-verification-challenge header"}),
+            )
+        }
     }
 }
 
-async fn deliver(queue: &impl JobQueue, config: &HookConfig, body: &[u8], now: DateTime<Utc>) -> Response<Body> {
+async fn deliver<S: SecretStore, M: MetricSink>(
+    queue: &impl JobQueue,
+    hook: &OktaHook<S, M>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    let config = &hook.config;
     let delivery = match parse_delivery(body) {
         Ok(delivery) => delivery,
         Err(e) => {
-            tracing::warn!(error = %e, "okta hook delivery refused: malformed");
+            hook.refused(Refusal::Malformed, now, &e.to_string());
             return answer(
                 StatusCode::BAD_REQUEST,
                 json!({"error": "malformed event hook delivery"}),
@@ -192,9 +370,14 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::SecretString;
+
     use super::*;
     use crate::domain::DeprovisionKind;
-    use crate::in_memory::RecordingJobQueue;
+    use crate::hook_secret::SourcedSecret;
+    use crate::in_memory::{RecordingJobQueue, RecordingMetrics};
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -203,13 +386,42 @@ mod tests {
         };
     }
 
-    fn config() -> HookConfig {
-        HookConfig {
-            auth_header: "authorization".into(),
-            secret: SecretString::from("test-hook-secret-not-for-production"),
-            propagation_window: Duration::seconds(900),
-            aws_app_id: Some(OktaAppId::parse("0oa1awsidc00000001").unwrap()),
-        }
+    type TestHook = OktaHook<SourcedSecret, RecordingMetrics>;
+
+    fn hook_with_secret(secret: &str) -> TestHook {
+        OktaHook::new(
+            HookConfig {
+                auth_header: "authorization".into(),
+                propagation_window: Duration::seconds(900),
+                aws_app_id: Some(OktaAppId::parse("0oa1awsidc00000001").unwrap()),
+            },
+            HookSecret::new(
+                SourcedSecret::Plain(SecretString::from(secret.to_owned())),
+                SecretTiming::default(),
+            ),
+            RecordingMetrics::default(),
+        )
+    }
+
+    fn config() -> TestHook {
+        hook_with_secret("test-hook-secret-not-for-production")
+    }
+
+    /// The `Status` of each EMF line the hook produced.
+    fn answered(hook: &TestHook) -> Vec<String> {
+        hook.metrics
+            .lines()
+            .iter()
+            .map(|line| {
+                let line: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(
+                    line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+                    "HookAnswers"
+                );
+                assert_eq!(line["HookAnswers"], 1);
+                line["Status"].as_str().unwrap().to_owned()
+            })
+            .collect()
     }
 
     fn now() -> DateTime<Utc> {
@@ -295,8 +507,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_secret_being_rotated_accepts_the_old_and_the_new_value_and_nothing_else() {
-        let mut config = config();
-        config.secret = SecretString::from("brand-new-secret\ntest-hook-secret-not-for-production\n");
+        let config = hook_with_secret("brand-new-secret\ntest-hook-secret-not-for-production\n");
         let queue = RecordingJobQueue::default();
         let response = handle(&queue, &config, fixture!("user-deactivated.json"), now()).await;
         assert_eq!(response.status(), StatusCode::OK, "the old value still works");
@@ -326,7 +537,7 @@ mod tests {
     #[tokio::test]
     async fn the_secret_header_name_is_configurable() {
         let mut config = config();
-        config.auth_header = "x-deprov-secret".into();
+        config.config.auth_header = "x-deprov-secret".into();
         let mut request: Request = fixture!("user-deactivated.json");
         let secret = request.headers_mut().remove("authorization").unwrap();
         request.headers_mut().insert("X-Deprov-Secret", secret);
@@ -379,5 +590,138 @@ mod tests {
         let keys: Vec<_> = queue.jobs().iter().map(|j| j.job.key()).collect();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[0], keys[1]);
+    }
+
+    #[tokio::test]
+    async fn every_answer_is_counted_by_status_once() {
+        let hook = config();
+        let queue = RecordingJobQueue::default();
+        handle(&queue, &hook, fixture!("user-deactivated.json"), now()).await;
+        handle(&queue, &hook, fixture!("wrong-secret.json"), now()).await;
+        handle(&queue, &hook, fixture!("malformed-json.json"), now()).await;
+        handle(&queue, &hook, fixture!("wrong-method.json"), now()).await;
+        let mut large: Request = fixture!("user-deactivated.json");
+        *large.body_mut() = Body::Text(" ".repeat(MAX_BODY_BYTES + 1));
+        handle(&queue, &hook, large, now()).await;
+        queue.refuse(true);
+        handle(&queue, &hook, fixture!("user-deactivated.json"), now()).await;
+        assert_eq!(answered(&hook), ["200", "401", "400", "405", "413", "503"]);
+    }
+
+    #[tokio::test]
+    async fn a_secret_that_was_never_read_answers_503_and_is_counted() {
+        let hook = OktaHook::new(
+            config().config,
+            HookSecret::new(FailingStore, SecretTiming::default()),
+            RecordingMetrics::default(),
+        );
+        let queue = RecordingJobQueue::default();
+        let response = handle(&queue, &hook, fixture!("user-deactivated.json"), now()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Okta retries a 5xx, never a 401"
+        );
+        assert!(queue.jobs().is_empty());
+        let line: serde_json::Value = serde_json::from_str(&hook.metrics.lines()[0]).unwrap();
+        assert_eq!(line["Status"], "503");
+    }
+
+    #[derive(Debug)]
+    struct FailingStore;
+
+    impl SecretStore for FailingStore {
+        async fn read(&self) -> Result<SecretString> {
+            Err(Error::AwsContract {
+                service: "secretsmanager",
+                operation: "GetSecretValue",
+                problem: "AccessDeniedException".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn refusals_are_logged_once_a_minute_per_reason_with_the_count_left_unlogged() {
+        let log = RefusalLog::default();
+        assert_eq!(log.admit(Refusal::Unauthorized, now()), Some(0));
+        for second in 1..60 {
+            assert_eq!(
+                log.admit(Refusal::Unauthorized, now() + Duration::seconds(second)),
+                None
+            );
+        }
+        // Another reason has a budget of its own.
+        assert_eq!(log.admit(Refusal::Malformed, now() + Duration::seconds(30)), Some(0));
+        assert_eq!(
+            log.admit(Refusal::Unauthorized, now() + Duration::seconds(60)),
+            Some(59)
+        );
+        assert_eq!(log.admit(Refusal::Unauthorized, now() + Duration::seconds(61)), None);
+        assert_eq!(
+            log.admit(Refusal::Unauthorized, now() + Duration::seconds(200)),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn refusal_reasons_index_their_own_slot() {
+        for (i, refusal) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(refusal.index(), i);
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Env + use<> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    #[test]
+    fn hook_settings_name_the_missing_variable() {
+        let err = OktaHookSettings::from_env(&env(&[("OKTA_HOOK_SECRET", "s")])).unwrap_err();
+        assert!(err.to_string().contains("VERIFY_QUEUE_URL"), "{err}");
+        let err = OktaHookSettings::from_env(&env(&[("VERIFY_QUEUE_URL", "q")])).unwrap_err();
+        assert!(err.to_string().contains("OKTA_HOOK_SECRET_ARN"), "{err}");
+    }
+
+    #[test]
+    fn hook_settings_have_defaults_and_validate_the_window() {
+        let ok = OktaHookSettings::from_env(&env(&[("VERIFY_QUEUE_URL", "q"), ("OKTA_HOOK_SECRET", "s")])).unwrap();
+        assert_eq!(ok.auth_header, "authorization");
+        assert_eq!(ok.propagation_window, Duration::seconds(900));
+        assert_eq!(ok.secret_ttl, Duration::seconds(300));
+        let bad = env(&[
+            ("VERIFY_QUEUE_URL", "q"),
+            ("OKTA_HOOK_SECRET", "s"),
+            ("PROPAGATION_WINDOW_SECONDS", "-5"),
+        ]);
+        let err = OktaHookSettings::from_env(&bad).unwrap_err();
+        assert!(err.to_string().contains("PROPAGATION_WINDOW_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn the_secret_ttl_is_configurable_and_bounded() {
+        let with = |ttl: &str| {
+            OktaHookSettings::from_env(&env(&[
+                ("VERIFY_QUEUE_URL", "q"),
+                ("OKTA_HOOK_SECRET", "s"),
+                ("OKTA_HOOK_SECRET_TTL_SECONDS", ttl),
+            ]))
+        };
+        assert_eq!(with("60").unwrap().secret_ttl, Duration::seconds(60));
+        for bad in ["-1", "3601", "5m"] {
+            let err = with(bad).unwrap_err();
+            assert!(err.to_string().contains("OKTA_HOOK_SECRET_TTL_SECONDS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_secrets_manager_arn_wins_over_a_plain_secret() {
+        let both = env(&[
+            ("VERIFY_QUEUE_URL", "q"),
+            ("OKTA_HOOK_SECRET", "s"),
+            ("OKTA_HOOK_SECRET_ARN", "arn:x"),
+        ]);
+        let settings = OktaHookSettings::from_env(&both).unwrap();
+        assert!(matches!(settings.secret, SecretSource::SecretsManager { ref secret_id } if secret_id == "arn:x"));
     }
 }
