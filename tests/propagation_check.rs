@@ -442,22 +442,12 @@ async fn an_unassignment_undone_in_okta_needs_nothing_and_reads_no_identity_cent
 #[tokio::test]
 async fn a_group_unassigned_from_the_app_becomes_one_job_per_member() {
     let w = world(true, OktaUserStatus::Active, vec![]).await;
-    let body = json!({
-        "okta_event_id": "7a7a7a7a-2837-11eb-9823-9fb8f750c5a9",
-        "published": "2026-11-20T09:12:44Z",
-        "unassigned_group_id": DEVS_OKTA,
-        "app_id": APP,
-        "source": "event-hook",
-    })
-    .to_string();
+    // The queued message for `group.application_assignment.remove` (the only copy: events/propagation-check/).
+    let event: Value =
+        serde_json::from_str(include_str!("../events/propagation-check/group-unassignment.json")).expect("fixture");
     let answer = w
         .ports
-        .handle_trigger(
-            &config(),
-            sqs_batch(&[("m-group", &body)]),
-            published() + Duration::minutes(16),
-            far_deadline(),
-        )
+        .handle_trigger(&config(), event, published() + Duration::minutes(16), far_deadline())
         .await
         .expect("an answer");
     assert_eq!(answer["batchItemFailures"], json!([]));

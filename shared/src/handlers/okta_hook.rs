@@ -339,7 +339,7 @@ async fn deliver<S: SecretStore, M: MetricSink>(
     tracing::info!(
         delivery_id = %delivery.delivery_id,
         events = delivery.events.len() + delivery.malformed.len(),
-        queued = selection.jobs.len(),
+        queued = scheduled.len(),
         ignored = selection.irrelevant,
         malformed = delivery.malformed.len() + selection.unusable.len(),
         "okta hook delivery accepted"
@@ -347,7 +347,7 @@ async fn deliver<S: SecretStore, M: MetricSink>(
     answer(
         StatusCode::OK,
         json!({
-            "queued": selection.jobs.len(),
+            "queued": scheduled.len(),
             "ignored": selection.irrelevant,
             "malformed": delivery.malformed.len() + selection.unusable.len(),
         }),
@@ -441,6 +441,21 @@ mod tests {
             body(&response),
             json!({"verification": "Me_rShK8JHsTnbyYrWXCEoMGbM_zsZ6k0hLPZ_Pg"})
         );
+    }
+
+    #[tokio::test]
+    async fn a_group_unassigned_from_the_app_is_queued_at_once_for_the_checker_to_expand() {
+        let queue = RecordingJobQueue::default();
+        let response = handle(&queue, &config(), fixture!("group-unassigned-from-app.json"), now()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(body(&response)["queued"], 1);
+        let scheduled = queue.jobs();
+        assert_eq!(scheduled.len(), 1);
+        assert_eq!(scheduled[0].delay_seconds, 0, "its members are read from Okta now");
+        let crate::domain::deprovision::QueuedWork::GroupUnassignment(work) = &scheduled[0].job else {
+            panic!("a group unassignment: {:?}", scheduled[0].job)
+        };
+        assert_eq!(work.unassigned_group_id.as_str(), "00g1devs0000000001");
     }
 
     #[tokio::test]

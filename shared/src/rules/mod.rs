@@ -324,6 +324,29 @@ mod replay_tests {
     }
 
     #[test]
+    fn a_deprovision_okta_provisioned_to_an_account_that_is_not_there_is_unverifiable() {
+        let snapshot = demo();
+        let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+        let unverifiable = by_rule(&findings, Rule::PropagationUnverifiable);
+        assert_eq!(unverifiable.len(), 1);
+        assert_eq!(
+            unverifiable[0].subject.okta_user_id.as_deref(),
+            Some("00u1frank0000000007")
+        );
+        assert!(
+            unverifiable[0]
+                .evidence
+                .iter()
+                .any(|e| e.observation.contains("9067a1b2c3-f7f7f7f7"))
+        );
+        assert!(
+            by_rule(&findings, Rule::PropagationVerified)
+                .iter()
+                .all(|f| f.subject.okta_user_id.as_deref() != Some("00u1frank0000000007"))
+        );
+    }
+
+    #[test]
     fn a_state_found_by_a_rule_and_by_a_replayed_event_is_reported_once() {
         let snapshot = demo();
         let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
