@@ -33,7 +33,7 @@ use crate::ports::{
 };
 use crate::rules::propagation::{
     AccountSeen, Observation, PropagationPolicy, SCIM_CLOCK_SKEW, Verdict, activity_after_deprovision, judge,
-    nothing_to_verify,
+    lists_access, nothing_to_verify,
 };
 
 /// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
@@ -590,7 +590,12 @@ where
             let mut account = AccountSeen::new(linked.user, linked.basis);
             account.remembered = linked.remembered;
             account.in_removed_group = seen.removed_group.as_ref().is_some_and(|g| groups.contains(g));
-            account.access = self.effective_access(&account.user, &groups).await?;
+            let policy = PropagationPolicy {
+                max_window: config.max_window,
+            };
+            if lists_access(job, &account, policy, now) {
+                account.access = self.effective_access(&account.user, &groups).await?;
+            }
             seen.accounts.push(account);
         }
         if seen.accounts.is_empty() {

@@ -236,6 +236,22 @@ pub fn nothing_to_verify(job: &VerificationJob, seen: &Observation) -> Option<&'
     None
 }
 
+/// Would a verdict reached now list the account's remaining access? Only an overdue or a suspension does, and only
+/// for an account that can still sign in: the checker reads the (costly, org-wide) assignments only then. A verdict
+/// never depends on the access itself — status and memberships decide.
+pub fn lists_access(
+    job: &VerificationJob,
+    account: &AccountSeen,
+    policy: PropagationPolicy,
+    now: DateTime<Utc>,
+) -> bool {
+    let still_in = match job.kind {
+        DeprovisionKind::GroupRemoved => account.user.status.can_sign_in() && account.in_removed_group,
+        _ => account.user.status.can_sign_in(),
+    };
+    still_in && (job.kind == DeprovisionKind::Suspended || now >= job.published + policy.max_window)
+}
+
 pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolicy, now: DateTime<Utc>) -> Verdict {
     if let Some(reason) = nothing_to_verify(job, seen) {
         return Verdict::NothingToVerify(reason);
