@@ -919,6 +919,10 @@ mod tests {
     }
 
     fn checker_env(skip: &str) -> impl Env + use<> {
+        checker_env_with(skip, &[])
+    }
+
+    fn checker_env_with(skip: &str, extra: &[(&'static str, &'static str)]) -> impl Env + use<> {
         let all = [
             ("OKTA_ORG_URL", "https://acme.okta.com"),
             ("OKTA_APP_ID", "0oa1awsidc00000001"),
@@ -930,7 +934,8 @@ mod tests {
             ),
             ("VERDICT_TABLE_NAME", "verdicts"),
         ];
-        let kept: Vec<(&str, &str)> = all.into_iter().filter(|(k, _)| *k != skip).collect();
+        let mut kept: Vec<(&str, &str)> = all.into_iter().filter(|(k, _)| *k != skip).collect();
+        kept.extend_from_slice(extra);
         env(&kept)
     }
 
@@ -953,26 +958,15 @@ mod tests {
 
     #[test]
     fn the_issuer_reaches_the_link_policy_and_budgets_are_validated() {
-        let mut pairs = vec![
-            ("OKTA_ORG_URL", "https://acme.okta.com"),
-            ("OKTA_APP_ID", "0oa1awsidc00000001"),
-            ("OKTA_API_TOKEN", "token"),
-            ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
-            (
-                "VERIFY_QUEUE_URL",
-                "https://sqs.us-east-1.amazonaws.com/111122223333/verify",
-            ),
-            ("VERDICT_TABLE_NAME", "verdicts"),
-            ("IDC_EXTERNAL_ID_ISSUER", "https://scim.example/okta"),
-        ];
-        let settings = PropagationCheckSettings::from_env(&env(&pairs)).unwrap();
+        let issuer = ("IDC_EXTERNAL_ID_ISSUER", "https://scim.example/okta");
+        let settings = PropagationCheckSettings::from_env(&checker_env_with("", &[issuer])).unwrap();
         assert_eq!(
             settings.check.links.scim_issuer.as_deref(),
             Some("https://scim.example/okta")
         );
         assert_eq!(settings.lookup_events_sharers, 3);
-        pairs.push(("LOOKUP_EVENTS_SHARERS", "0"));
-        let err = PropagationCheckSettings::from_env(&env(&pairs)).unwrap_err();
+        let zero = ("LOOKUP_EVENTS_SHARERS", "0");
+        let err = PropagationCheckSettings::from_env(&checker_env_with("", &[issuer, zero])).unwrap_err();
         assert!(err.to_string().contains("LOOKUP_EVENTS_SHARERS"), "{err}");
     }
 }
