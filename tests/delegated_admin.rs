@@ -211,6 +211,7 @@ fn deactivation() -> VerificationJob {
         app_user_name: None,
         episode_id: None,
         chain_token: None,
+        chain_step: 0,
     }
 }
 

@@ -187,6 +187,7 @@ fn job_of(uuid: &str, event_type: &str, kind: DeprovisionKind, at: DateTime<Utc>
         app_user_name: None,
         episode_id: None,
         chain_token: None,
+        chain_step: 0,
     }
 }
 
@@ -477,20 +478,19 @@ async fn deactivation_push_failure_and_delete_initiated_are_one_incident_with_on
         DeprovisionKind::DeleteInitiated,
         published() + Duration::minutes(20),
     );
-    // The deactivation's job opens the episode and its chain; the chain re-checks every 5 minutes.
+    // The deactivation's job opens the episode and its chain; the chain re-checks every 5 minutes. The other
+    // events' jobs observe nothing: they watch until the verdict is out.
     let (mut chain, _) = requeued(
         w.ports
             .check(&config(), &deactivate, published() + Duration::minutes(15))
             .await,
     );
-    let duplicate = w
-        .ports
-        .check(&config(), &push_failed, published() + Duration::minutes(17))
-        .await;
-    assert!(
-        matches!(duplicate, Ok(CheckOutcome::NothingToVerify(_))),
-        "{duplicate:?}"
+    let (mut push_watch, _) = requeued(
+        w.ports
+            .check(&config(), &push_failed, published() + Duration::minutes(17))
+            .await,
     );
+    assert_eq!(push_watch.chain_step, 0, "a watcher, not in the chain");
     for minutes in [20, 25, 30] {
         chain = requeued(
             w.ports
@@ -499,26 +499,81 @@ async fn deactivation_push_failure_and_delete_initiated_are_one_incident_with_on
         )
         .0;
     }
-    let duplicate = w
-        .ports
-        .check(&config(), &delete, published() + Duration::minutes(35))
-        .await;
-    assert!(
-        matches!(duplicate, Ok(CheckOutcome::NothingToVerify(_))),
-        "{duplicate:?}"
+    let before = w.okta.requests_under("/api/v1/");
+    let (delete_watch, _) = requeued(
+        w.ports
+            .check(&config(), &delete, published() + Duration::minutes(35))
+            .await,
     );
+    assert_eq!(
+        w.okta.requests_under("/api/v1/"),
+        before,
+        "a watcher reads nothing from Okta"
+    );
+    push_watch = requeued(
+        w.ports
+            .check(&config(), &push_watch, published() + Duration::minutes(36))
+            .await,
+    )
+    .0;
     let findings = published_findings(
         w.ports
             .check(&config(), &chain, published() + Duration::minutes(61))
             .await,
     );
     assert_eq!(of_rule(&findings, Rule::PropagationOverdue).len(), 1);
-    // The other jobs, re-delivered after the verdict, publish nothing more.
-    for j in [&push_failed, &delete] {
-        let again = w.ports.check(&config(), j, published() + Duration::minutes(62)).await;
+    // The watchers look again after the verdict, and end.
+    for watcher in [&push_watch, &delete_watch] {
+        let again = w
+            .ports
+            .check(&config(), watcher, published() + Duration::minutes(62))
+            .await;
         assert!(matches!(again, Ok(CheckOutcome::NothingToVerify(_))), "{again:?}");
     }
     assert_eq!(of_rule(&w.ports.notifier.findings(), Rule::PropagationOverdue).len(), 1);
+}
+
+#[tokio::test]
+async fn a_re_queued_job_delivered_twice_does_not_fork_its_chain() {
+    let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let (chain, _) = requeued(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
+    // SQS delivers the re-queued message twice (at-least-once): one copy goes on, the other only watches.
+    let (next, _) = requeued(
+        w.ports
+            .check(&config(), &chain, published() + Duration::minutes(20))
+            .await,
+    );
+    let (watcher, _) = requeued(
+        w.ports
+            .check(&config(), &chain, published() + Duration::minutes(20))
+            .await,
+    );
+    assert_eq!(next.chain_step, chain.chain_step + 1, "the chain's next step");
+    assert_eq!(watcher.chain_step, 0, "the second copy is a watcher");
+    let findings = published_findings(
+        w.ports
+            .check(&config(), &next, published() + Duration::minutes(61))
+            .await,
+    );
+    assert_eq!(of_rule(&findings, Rule::PropagationOverdue).len(), 1);
+    let late = w
+        .ports
+        .check(&config(), &watcher, published() + Duration::minutes(62))
+        .await;
+    assert!(matches!(late, Ok(CheckOutcome::NothingToVerify(_))), "{late:?}");
+    assert_eq!(
+        of_rule(&w.ports.notifier.findings(), Rule::PropagationOverdue).len(),
+        1,
+        "one overdue, not two"
+    );
 }
 
 #[tokio::test]
@@ -624,9 +679,13 @@ async fn use_of_aws_during_a_re_check_chain_is_reported_once_and_the_follow_up_o
         quoted.contains(&"ct-late-1") && !quoted.contains(&"ct-portal-1"),
         "{quoted:?}"
     );
-    assert_eq!(
+    assert_ne!(
         late[0].finding_id, activity_published[0].finding_id,
-        "the episode's activity finding, updated"
+        "new use, a new finding"
+    );
+    assert_eq!(
+        late[0].subject.episode_id, activity_published[0].subject.episode_id,
+        "of the same episode"
     );
     let again = w
         .ports
@@ -1231,26 +1290,32 @@ async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
     let joined = ledger.place_in_episode(key, &push, window, keep).await.expect("place");
     assert_eq!(joined.episode_id, first.episode_id);
     let now = published() + Duration::minutes(15);
-    let stale = now - Duration::minutes(10);
+    let hold = |owner: &'static str, step: u32, at: DateTime<Utc>| {
+        let ledger = &ledger;
+        let episode = first.episode_id.clone();
+        async move {
+            ledger
+                .hold_chain(key, &episode, owner, step, at, at - Duration::minutes(10))
+                .await
+                .expect("hold")
+        }
+    };
+    assert!(hold("chain-a", 0, now).await, "a new chain takes step 1");
+    assert!(!hold("chain-b", 0, now).await, "another chain waits");
     assert!(
-        ledger
-            .hold_chain(key, &first.episode_id, "chain-a", now, stale)
-            .await
-            .expect("hold")
+        hold("chain-a", 1, now + Duration::minutes(5)).await,
+        "the chain's next step"
     );
     assert!(
-        !ledger
-            .hold_chain(key, &first.episode_id, "chain-b", now, stale)
-            .await
-            .expect("hold")
+        !hold("chain-a", 1, now + Duration::minutes(5)).await,
+        "a second copy of that step is refused"
+    );
+    assert!(
+        !hold("chain-a", 0, now + Duration::minutes(6)).await,
+        "and so is a retried earlier step"
     );
     let quiet = now + Duration::minutes(30);
-    assert!(
-        ledger
-            .hold_chain(key, &first.episode_id, "chain-b", quiet, quiet - Duration::minutes(10))
-            .await
-            .expect("hold")
-    );
+    assert!(hold("chain-b", 0, quiet).await, "a chain gone quiet is taken over");
     ledger
         .close_episode(key, &first.episode_id, "chain-b", quiet)
         .await

@@ -10,7 +10,7 @@ use shared::collect::{CollectOptions, collect_snapshot};
 use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, link_policy_from_env};
 use shared::domain::{Finding, LinkPolicy, OrgSnapshot};
 use shared::handlers::propagation_check::{CheckConfig, ReadPorts};
-use shared::ports::ActivityQuery;
+use shared::ports::{ActivityQuery, VerdictLedger};
 use shared::rules::propagation::{PropagationPolicy, Verdict, activity_after_deprovision, judge};
 use shared::rules::{Policy, evaluate};
 
@@ -107,7 +107,7 @@ fn review(snapshot_json: &str, name: &str, format: Format) -> Result<(), String>
 
 /// Okta, Identity Center and CloudTrail, from the environment; links as the Lambdas link (`LOGIN_MAPPING`,
 /// `IDC_EXTERNAL_ID_ISSUER`).
-async fn connect() -> Result<(ReadPorts, OktaSettings, LinkPolicy), String> {
+async fn connect() -> Result<(ReadPorts, OktaSettings, LinkPolicy, aws_config::SdkConfig), String> {
     let okta = OktaSettings::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let instance = idc_instance_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let links = link_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
@@ -115,12 +115,12 @@ async fn connect() -> Result<(ReadPorts, OktaSettings, LinkPolicy), String> {
     let ports = ReadPorts::connect_readers(&okta, instance.as_ref(), &sdk, 1)
         .await
         .map_err(|e| chain(&e))?;
-    Ok((ports, okta, links))
+    Ok((ports, okta, links, sdk))
 }
 
 /// The same observation and verdict as the propagation-check function, final now (no waiting for windows).
 async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Result<(), String> {
-    let (ports, okta, links) = connect().await?;
+    let (ports, okta, links, sdk) = connect().await?;
     let now = Utc::now();
     let Some(job) = ports
         .latest_deprovision(login, since, now)
@@ -141,7 +141,19 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         record_budget: std::time::Duration::from_secs(600),
         cloudtrail_max_pages: ActivityQuery::DEFAULT_MAX_PAGES,
     };
-    let seen = ports.observe(&config, &job, &[], now).await.map_err(|e| chain(&e))?;
+    // The links the checker remembered for the person, when its ledger table is named: so the CLI and the Lambda
+    // link one person the same way even after Okta stopped serving the app user record.
+    let remembered = match std::env::var("VERDICT_TABLE_NAME").ok().filter(|t| !t.is_empty()) {
+        Some(table) => shared::aws::DynamoDbVerdictLedger::new(&sdk, table)
+            .recall_links(&job.okta_user_id)
+            .await
+            .map_err(|e| chain(&e))?,
+        None => Vec::new(),
+    };
+    let seen = ports
+        .observe(&config, &job, &remembered, now)
+        .await
+        .map_err(|e| chain(&e))?;
     let verdict = judge(
         &job,
         &seen,
@@ -178,7 +190,7 @@ async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), Strin
     if !(1..=90).contains(&activity_days) {
         return Err("--activity-days must be 1 to 90 (CloudTrail LookupEvents keeps 90 days)".into());
     }
-    let (ports, okta, links) = connect().await?;
+    let (ports, okta, links, _) = connect().await?;
     let options = CollectOptions {
         org_url: okta.org_url.to_string().trim_end_matches('/').to_owned(),
         app_id: okta.app_id.clone(),

@@ -388,8 +388,14 @@ pub struct InMemoryVerdictLedger {
     pub sweep_cursor: InMemorySweepCursor,
 }
 
-/// Who holds an episode's chain: (owner, episode id, last heartbeat).
-type ChainHold = (String, String, DateTime<Utc>);
+/// Who holds an episode's chain, at which step, since when.
+#[derive(Debug, Clone)]
+struct ChainHold {
+    owner: String,
+    episode: String,
+    beat: DateTime<Utc>,
+    step: u32,
+}
 
 #[derive(Debug, Clone)]
 struct Claim {
@@ -469,6 +475,7 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         episode_key: &str,
         episode_id: &str,
         owner: &str,
+        step: u32,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<bool> {
@@ -478,17 +485,24 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         };
         let free = match chain {
             None => true,
-            Some((holder, episode, beat)) => holder == owner || *beat < stale_before || episode != episode_id,
+            Some(hold) => {
+                (hold.owner == owner && hold.step == step) || hold.beat < stale_before || hold.episode != episode_id
+            }
         };
         if free {
-            *chain = Some((owner.to_owned(), episode_id.to_owned(), now));
+            *chain = Some(ChainHold {
+                owner: owner.to_owned(),
+                episode: episode_id.to_owned(),
+                beat: now,
+                step: step.saturating_add(1),
+            });
         }
         Ok(free)
     }
 
     async fn let_chain_go(&self, episode_key: &str, owner: &str) -> Result<()> {
         if let Some((_, chain)) = locked(&self.episodes).get_mut(episode_key)
-            && chain.as_ref().is_some_and(|(holder, _, _)| holder == owner)
+            && chain.as_ref().is_some_and(|hold| hold.owner == owner)
         {
             *chain = None;
         }
@@ -498,7 +512,7 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
     async fn close_episode(&self, episode_key: &str, episode_id: &str, owner: &str, now: DateTime<Utc>) -> Result<()> {
         if let Some((episode, chain)) = locked(&self.episodes).get_mut(episode_key)
             && episode.episode_id == episode_id
-            && chain.as_ref().is_none_or(|(holder, _, _)| holder == owner)
+            && chain.as_ref().is_none_or(|hold| hold.owner == owner)
         {
             episode.closed_at.get_or_insert(now);
             *chain = None;

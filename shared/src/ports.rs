@@ -262,13 +262,16 @@ pub trait VerdictLedger: Sync {
         window: Duration,
         keep_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<EpisodeState>> + Send;
-    /// Takes (or keeps, refreshing its heartbeat) the episode's one re-check chain for `owner`: `false` while
-    /// another chain holds it and beat after `stale_before`.
+    /// Takes the episode's one re-check chain for `owner` at its step `step` (0 for a job that is not in the chain
+    /// yet), moving it to `step + 1` and refreshing its heartbeat: `true` if this job may check now. Refused while
+    /// another owner holds the chain and beat after `stale_before`, and to a second copy of one step (its owner's
+    /// step has moved on).
     fn hold_chain(
         &self,
         episode_key: &str,
         episode_id: &str,
         owner: &str,
+        step: u32,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool>> + Send;

@@ -1,5 +1,5 @@
 //! The verdict ledger on DynamoDB, one table (partition key `pk`, TTL attribute `expires_at`):
-//! - `verdict#…` / `follow-up#…`: a claim (owner token, lease) until published; conditional writes, first owner wins,
+//! - `verdict#…`: a claim (owner token, lease) until published; conditional writes, first owner wins,
 //!   a claim whose lease ran out (its job crashed) can be taken over, and only the owner completes or releases it;
 //! - `episode#<okta user>#<scope>`: the person's current episode (JSON) and its one re-check chain (owner, heartbeat);
 //! - `reported#<episode>`: the CloudTrail event ids already reported for the episode (a string set);
@@ -26,6 +26,7 @@ const EPISODE_ATTRIBUTE: &str = "episode";
 const CHAIN_OWNER_ATTRIBUTE: &str = "chain_owner";
 const CHAIN_EPISODE_ATTRIBUTE: &str = "chain_episode";
 const CHAIN_HEARTBEAT_ATTRIBUTE: &str = "chain_heartbeat";
+const CHAIN_STEP_ATTRIBUTE: &str = "chain_step";
 const REPORTED_ATTRIBUTE: &str = "reported";
 const LINKS_ATTRIBUTE: &str = "links";
 const CLAIMED: &str = "claimed";
@@ -234,6 +235,7 @@ impl VerdictLedger for DynamoDbVerdictLedger {
         episode_key: &str,
         episode_id: &str,
         owner: &str,
+        step: u32,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<bool> {
@@ -242,12 +244,15 @@ impl VerdictLedger for DynamoDbVerdictLedger {
             .update_item()
             .table_name(&self.table)
             .key(KEY_ATTRIBUTE, text(episode_key))
-            .update_expression("SET #owner = :me, #chain_episode = :episode, #beat = :now")
+            .update_expression("SET #owner = :me, #chain_episode = :episode, #beat = :now, #step = :next")
             .condition_expression(
-                "attribute_exists(#pk) AND (attribute_not_exists(#owner) OR #owner = :me OR #beat < :stale \
-                 OR #chain_episode <> :episode)",
+                "attribute_exists(#pk) AND ((#owner = :me AND #step = :step) OR attribute_not_exists(#owner) \
+                 OR #beat < :stale OR #chain_episode <> :episode)",
             )
             .expression_attribute_names("#pk", KEY_ATTRIBUTE)
+            .expression_attribute_names("#step", CHAIN_STEP_ATTRIBUTE)
+            .expression_attribute_values(":step", AttributeValue::N(step.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N(step.saturating_add(1).to_string()))
             .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
             .expression_attribute_names("#chain_episode", CHAIN_EPISODE_ATTRIBUTE)
             .expression_attribute_names("#beat", CHAIN_HEARTBEAT_ATTRIBUTE)
@@ -315,7 +320,11 @@ impl VerdictLedger for DynamoDbVerdictLedger {
                 Err(e) => return Err(Error::aws(SERVICE, "UpdateItem", e)),
             }
         }
-        Ok(())
+        Err(Error::AwsContract {
+            service: SERVICE,
+            operation: "UpdateItem",
+            problem: format!("episode {episode_key} kept changing under {PLACEMENT_ATTEMPTS} attempts to close it"),
+        })
     }
 
     async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {

@@ -106,6 +106,14 @@ pub struct VerificationJob {
     /// The re-check chain this job carries on (its owner token in the ledger).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_token: Option<String>,
+    /// The chain's step this job is: the ledger lets exactly one job hold each step, so a message SQS delivers
+    /// twice (or a retried batch) cannot fork the chain.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chain_step: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A whole group unassigned from the AWS app: to become one app-unassignment job per member.
@@ -138,6 +146,7 @@ impl GroupUnassignment {
             app_user_name: None,
             episode_id: None,
             chain_token: None,
+            chain_step: 0,
         }
     }
 }
@@ -273,6 +282,7 @@ pub fn job_for(
         app_user_name,
         episode_id: None,
         chain_token: None,
+        chain_step: 0,
     })
 }
 
@@ -372,6 +382,7 @@ pub fn job_from_status(user: &super::okta::OktaUser, source: JobSource) -> Optio
         app_user_name: None,
         episode_id: None,
         chain_token: None,
+        chain_step: 0,
     })
 }
 

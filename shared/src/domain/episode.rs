@@ -70,7 +70,9 @@ impl EpisodeState {
         !after_verdict && at >= self.first_event - window && at <= self.last_event + window
     }
 
-    /// The episode after `job` arrived: joined (its span widened) or a new one.
+    /// The episode after `job` arrived: joined (its span widened), a new one, or — for an event older than the
+    /// person's current episode (a past incident, delivered late) — the current one unchanged: a late event never
+    /// replaces a live episode. See `is_past_incident`.
     pub fn admit(existing: Option<&Self>, job: &VerificationJob, window: Duration) -> Self {
         match existing {
             Some(episode) if episode.admits(job.published, window) => Self {
@@ -78,8 +80,14 @@ impl EpisodeState {
                 last_event: episode.last_event.max(job.published),
                 ..episode.clone()
             },
+            Some(episode) if job.published < episode.first_event => episode.clone(),
             _ => Self::open(job),
         }
+    }
+
+    /// `job` is an event of an incident before this episode: nothing to verify now.
+    pub fn is_past_incident(&self, job: &VerificationJob, window: Duration) -> bool {
+        !self.admits(job.published, window) && job.published < self.first_event
     }
 }
 
@@ -130,6 +138,7 @@ mod tests {
             app_user_name: None,
             episode_id: None,
             chain_token: None,
+            chain_step: 0,
         }
     }
 
@@ -152,6 +161,16 @@ mod tests {
             EpisodeState::admit(Some(&joined), &months_later, window).episode_id,
             episode.episode_id
         );
+    }
+
+    #[test]
+    fn a_late_event_of_a_past_incident_never_replaces_the_live_episode() {
+        let window = Duration::minutes(60);
+        let live = EpisodeState::open(&job("e5", DeprovisionKind::Deactivated, 60 * 24 * 30));
+        let old = job("e1", DeprovisionKind::Deactivated, 0);
+        let after = EpisodeState::admit(Some(&live), &old, window);
+        assert_eq!(after, live);
+        assert!(after.is_past_incident(&old, window));
     }
 
     #[test]

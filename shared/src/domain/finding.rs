@@ -122,6 +122,10 @@ pub struct Subject {
     /// finding, re-checks and duplicate jobs of this one are not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub episode_id: Option<String>,
+    /// For a report of use of AWS: the first CloudTrail event it reports. Each report of new use is its own
+    /// finding (a subscriber deduplicating by id never drops one); re-checks never repeat an event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event_id: Option<String>,
 }
 
 impl Subject {
@@ -137,6 +141,7 @@ impl Subject {
             ("app_id", &self.app_id),
             ("key_id", &self.key_id),
             ("episode_id", &self.episode_id),
+            ("first_event_id", &self.first_event_id),
         ];
         parts
             .iter()

@@ -168,8 +168,8 @@ pub struct LinkedAccount<U> {
     pub remembered: bool,
 }
 
-/// The outcome of linking one person: every account found (each once, by its strongest link), and the links
-/// Okta's own record names that lead nowhere (the IdC user id it provisioned does not exist).
+/// The outcome of linking one person: every account found (each once, by its strongest link), and the strong
+/// links that lead nowhere (the IdC user id or username Okta provisioned does not exist).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonLinks<U> {
     pub accounts: Vec<LinkedAccount<U>>,
@@ -206,9 +206,9 @@ impl<U: Clone> PersonLinks<U> {
                         remembered: candidate.remembered,
                     }),
                 },
-                // An id (Okta's externalId, or a remembered one) that leads nowhere is worth saying; a login
-                // that matches nothing is not.
-                None if matches!(candidate.key, LinkKey::UserId(_)) => links.dangling.push(candidate),
+                // A strong link (Okta's record, a remembered one, the SCIM external id) that leads nowhere is
+                // worth saying; a login that matches nothing is not.
+                None if !candidate.basis.is_weak() => links.dangling.push(candidate),
                 None => {}
             }
         }

@@ -55,6 +55,8 @@ const LEDGER_LEASE_SECONDS: i64 = 600;
 const CHAIN_STALE_MARGIN: Duration = Duration::minutes(5);
 /// The invocation's last seconds are kept for answering the batch.
 const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+/// The first record of a batch runs if at least this much time is left, even when its budget is larger.
+const MIN_FIRST_RECORD_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The checker's rules of engagement, from `propagation-check`'s settings.
 #[derive(Debug, Clone)]
@@ -164,10 +166,13 @@ where
     ) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         let last_start = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-        for message in event.records {
+        for (index, message) in event.records.into_iter().enumerate() {
             let id = message.message_id.clone().unwrap_or_default();
             let left = last_start.saturating_duration_since(Instant::now());
-            if left < config.record_budget {
+            // A budget larger than the whole invocation still lets the first record run, within what is left.
+            let budget = config.record_budget.min(left);
+            let fits = left >= config.record_budget || (index == 0 && left >= MIN_FIRST_RECORD_TIME);
+            if !fits {
                 tracing::warn!(message_id = %id, left_ms = left.as_millis() as u64,
                     "not started: its budget does not fit before the invocation deadline; back to the queue");
                 response.add_failure(id);
@@ -188,7 +193,7 @@ where
                 }
             };
             let run = AssertUnwindSafe(self.run(config, &work, now)).catch_unwind();
-            match tokio::time::timeout(config.record_budget, run).await {
+            match tokio::time::timeout(budget, run).await {
                 Ok(Ok(Ok(outcome))) => log_outcome(&work, &outcome),
                 Ok(Ok(Err(e))) => {
                     tracing::error!(message_id = %id, work = %work.key(), error = %e.causes(), error_kind = e.kind(),
@@ -200,7 +205,7 @@ where
                     response.add_failure(id);
                 }
                 Err(_elapsed) => {
-                    tracing::error!(message_id = %id, work = %work.key(), budget_s = config.record_budget.as_secs(),
+                    tracing::error!(message_id = %id, work = %work.key(), budget_s = budget.as_secs(),
                         "check outran its time budget; the message will be redelivered");
                     response.add_failure(id);
                 }
@@ -283,33 +288,46 @@ where
         let episode_id = match &job.episode_id {
             Some(id) => id.clone(),
             None => {
-                self.ledger
+                let episode = self
+                    .ledger
                     .place_in_episode(&episode_key, job, config.max_window, keep)
-                    .await?
-                    .episode_id
+                    .await?;
+                if episode.is_past_incident(job, config.max_window) {
+                    tracing::warn!(event_uuid = %job.okta_event_id, episode = %episode.episode_id,
+                        "an event older than the person's current episode, delivered late: not judged now");
+                    return Ok(CheckOutcome::NothingToVerify(
+                        "an event of a past incident (the person has a newer episode)",
+                    ));
+                }
+                episode.episode_id
             }
         };
         let stale_before = now - config.recheck_interval - CHAIN_STALE_MARGIN;
-        if !self
-            .ledger
-            .hold_chain(&episode_key, &episode_id, &token, now, stale_before)
-            .await?
-        {
-            return Ok(CheckOutcome::NothingToVerify(
-                "another job is checking this episode (duplicate delivery or a related event)",
-            ));
-        }
         let verdict_key = format!("verdict#{episode_id}#{}", scope_name(&scope));
-        if self.ledger.is_published(&verdict_key).await? {
-            return Ok(CheckOutcome::NothingToVerify(
-                "the episode's verdict is already published",
-            ));
-        }
         let job = VerificationJob {
             episode_id: Some(episode_id.clone()),
             chain_token: Some(token.clone()),
             ..job.clone()
         };
+        if !self
+            .ledger
+            .hold_chain(&episode_key, &episode_id, &token, job.chain_step, now, stale_before)
+            .await?
+        {
+            return self.watch(config, job, &verdict_key).await;
+        }
+        if self.ledger.is_published(&verdict_key).await? {
+            self.ledger.let_chain_go(&episode_key, &token).await?;
+            return Ok(CheckOutcome::NothingToVerify(
+                "the episode's verdict is already published",
+            ));
+        }
+        // This job holds the chain at the next step: its re-queued successor (and its claims) carry that step.
+        let job = VerificationJob {
+            chain_step: job.chain_step.saturating_add(1),
+            ..job
+        };
+        let owner = format!("{token}#{}", job.chain_step);
         let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
         let mut seen = self.observe(config, &job, &remembered, now).await?;
         seen.episode_id = Some(episode_id.clone());
@@ -346,7 +364,7 @@ where
             } => {
                 let work = self.publish_final(&job, &findings, latency_seconds, now);
                 let outcome = self
-                    .publish_once(&verdict_key, &token, now, work, findings.clone(), latency_seconds)
+                    .publish_once(&verdict_key, &owner, now, work, findings.clone(), latency_seconds)
                     .await?;
                 self.ledger
                     .close_episode(&episode_key, &episode_id, &token, now)
@@ -354,6 +372,27 @@ where
                 Ok(outcome)
             }
         }
+    }
+
+    /// Another job holds the episode's chain (a duplicate delivery, the sweep's copy, a related event, or a second
+    /// copy of this very step). Nothing is observed; the job waits and looks again until the verdict is out — or the
+    /// chain has gone quiet (its holder died or was dead-lettered), when the next look takes it over. So no job
+    /// ends while the episode still has no verdict and no live chain.
+    async fn watch(&self, config: &CheckConfig, job: VerificationJob, verdict_key: &str) -> Result<CheckOutcome> {
+        if self.ledger.is_published(verdict_key).await? {
+            return Ok(CheckOutcome::NothingToVerify(
+                "the episode's verdict is already published",
+            ));
+        }
+        let next = VerificationJob {
+            attempt: job.attempt.saturating_add(1),
+            // Not in the chain: a watcher takes it over only once it is stale, as a new holder.
+            chain_step: 0,
+            ..job
+        };
+        let delay = config.recheck_interval.num_seconds().clamp(1, MAX_QUEUE_DELAY_SECONDS);
+        tracing::info!(work = %next.key(), "another job is checking this episode; watching it");
+        self.requeue(next, i32::try_from(delay).unwrap_or(1), Vec::new()).await
     }
 
     /// The look after a final verdict, for use of AWS CloudTrail had not delivered yet: only events the episode
@@ -794,7 +833,7 @@ impl PropagationCheckSettings {
         let okta = crate::config::OktaSettings::from_env(env)?;
         let idc_instance = crate::config::idc_instance_from_env(env)?;
         let max_window = seconds(env, "MAX_PROPAGATION_WINDOW_SECONDS", 3600, 86_400)?;
-        let record_budget = seconds(env, "RECORD_BUDGET_SECONDS", 120, 840)?.max(Duration::seconds(5));
+        let record_budget = seconds(env, "RECORD_BUDGET_SECONDS", 120, 840)?.max(Duration::seconds(10));
         let sharers = match optional(env, "LOOKUP_EVENTS_SHARERS") {
             None => 3,
             Some(text) => text
@@ -808,7 +847,7 @@ impl PropagationCheckSettings {
             links: crate::config::link_policy_from_env(env)?,
             propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
             max_window,
-            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(1)),
+            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(60)),
             sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400 * 7)?,
             sweep_max_pages: match optional(env, "SWEEP_MAX_PAGES") {
                 None => 20,

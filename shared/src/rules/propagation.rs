@@ -213,6 +213,9 @@ fn is_back_in_okta(status: OktaUserStatus) -> bool {
 
 /// At most this many events are quoted as evidence.
 const MAX_EVENTS_QUOTED: usize = 20;
+/// At most this many CloudTrail events are reported in one episode (the oldest first): far more than any
+/// investigation needs to start, and small enough for the ledger's one item per episode.
+pub const MAX_REPORTED_EVENTS: usize = 5_000;
 
 /// Why a job needs no verdict, decided before any Identity Center read: the person is back, re-assigned or
 /// re-added in Okta, or the group is not pushed to AWS. `None`: go on.
@@ -220,6 +223,10 @@ pub fn nothing_to_verify(job: &VerificationJob, seen: &Observation) -> Option<&'
     let user_level = !matches!(job.kind, DeprovisionKind::GroupRemoved | DeprovisionKind::AppUnassigned);
     if user_level && seen.okta_status_now.is_some_and(is_back_in_okta) {
         return Some("the Okta user is active again");
+    }
+    if job.kind == DeprovisionKind::Suspended && seen.okta_status_now.is_some_and(OktaUserStatus::is_deprovisioned) {
+        // Suspended, then deactivated: the deactivation's own check decides (one offboarding, one verdict).
+        return Some("the suspended person has been deactivated since: the deactivation's check decides");
     }
     if job.kind == DeprovisionKind::PushFailed && !seen.okta_status_now.is_some_and(OktaUserStatus::is_deprovisioned) {
         return Some("push failure for a user Okta has not deprovisioned");
@@ -274,6 +281,14 @@ pub fn judge(job: &VerificationJob, seen: &Observation, policy: PropagationPolic
         _ => a.user.status.can_sign_in(),
     };
     let remaining: Vec<&AccountSeen> = seen.accounts.iter().filter(|a| still_in(a)).collect();
+    if remaining.is_empty() && seen.accounts.iter().all(|a| a.basis.is_weak()) {
+        // Only a login or email matched, and that account cannot sign in: it may be a stale one beside the
+        // person's real account. A guess never proves access ended.
+        return Verdict::Final {
+            findings: vec![unverifiable(job, seen, now)],
+            latency_seconds: None,
+        };
+    }
     if remaining.is_empty() {
         let scim = first_scim_write(job, seen);
         let latency = scim.map(|e| (e.event_time - job.published).num_seconds().max(0));
@@ -456,16 +471,19 @@ fn unverifiable(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -
     let mut evidence = vec![okta_evidence(job)];
     evidence.push(Evidence::new(
         "okta",
-        if seen.okta_says_provisioned {
-            "Okta's record says the person was provisioned to the AWS IAM Identity Center app"
-        } else {
-            "Okta's record names an Identity Center user for the person"
+        match (seen.okta_says_provisioned, seen.dangling.is_empty()) {
+            (true, _) => "Okta's record says the person was provisioned to the AWS IAM Identity Center app",
+            (false, false) => "a strong link names an Identity Center user for the person",
+            (false, true) => "Okta's record of the account it provisioned could not be read (no AWS app user record, no remembered link)",
         },
     ));
+    evidence.extend(accounts_evidence(seen, now));
     evidence.extend(seen.dangling.iter().map(|c| {
         let id = match &c.key {
             LinkKey::UserId(id) => id.to_string(),
-            other => format!("{other:?}"),
+            LinkKey::UserName(name) => format!("with userName {name}"),
+            LinkKey::Email(email) => format!("with email {email}"),
+            LinkKey::ExternalId { issuer, id } => format!("with external id {id} of {issuer}"),
         };
         Evidence::new(
             "identity-center",
@@ -480,10 +498,14 @@ fn unverifiable(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -
     Finding::new(
         Rule::PropagationUnverifiable,
         Severity::Medium,
-        format!(
-            "{} deprovision cannot be verified: no Identity Center account links to the person",
-            who(job)
-        ),
+        if seen.accounts.is_empty() {
+            format!("{} deprovision cannot be verified: no Identity Center account links to the person", who(job))
+        } else {
+            format!(
+                "{} deprovision cannot be verified: only a login match, which proves nothing, links to Identity Center",
+                who(job)
+            )
+        },
         subject(job, seen),
         now,
     )
@@ -574,6 +596,49 @@ fn overdue(job: &VerificationJob, seen: &Observation, remaining: &[&AccountSeen]
     ))
 }
 
+/// A group unassigned from the AWS app whose members Okta no longer lists (the group was deleted too): whose
+/// access should have ended cannot be known from Okta, so no verdict is possible — said, never skipped.
+pub fn group_unassignment_unverifiable(
+    unassignment: &crate::domain::deprovision::GroupUnassignment,
+    now: DateTime<Utc>,
+) -> Finding {
+    let subject = Subject {
+        group_id: Some(unassignment.unassigned_group_id.to_string()),
+        app_id: unassignment.app_id.as_ref().map(ToString::to_string),
+        okta_event_id: Some(unassignment.okta_event_id.to_string()),
+        episode_id: Some(format!(
+            "{}:{}",
+            unassignment.okta_event_id, unassignment.unassigned_group_id
+        )),
+        ..Subject::default()
+    };
+    Finding::new(
+        Rule::PropagationUnverifiable,
+        Severity::Medium,
+        format!(
+            "Okta group {} was unassigned from the AWS app, but Okta no longer has the group: its members' \
+             deprovisions cannot be verified",
+            unassignment.unassigned_group_id
+        ),
+        subject,
+        now,
+    )
+    .with_evidence([Evidence::new(
+        "okta",
+        format!(
+            "{} for group {}; GET /api/v1/groups/{{id}}/users answers 404",
+            crate::domain::deprovision::GROUP_APP_UNASSIGNMENT,
+            unassignment.unassigned_group_id
+        ),
+    )
+    .reference(unassignment.okta_event_id.to_string())
+    .at(unassignment.published)])
+    .with_remedy(
+        "Find the Identity Center group Okta pushed it to (group push mappings) and check each of its members is \
+         still meant to have access; run `deprov-audit verify --login …` for each person offboarded with it.",
+    )
+}
+
 /// An activity finding and every CloudTrail event it reports (quoted or not), to mark them reported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityReport {
@@ -582,7 +647,8 @@ pub struct ActivityReport {
 }
 
 /// Use of AWS by the person after the deprovision, as one high finding of the episode: only events not in
-/// `reported` (each event is reported once per episode; later looks report only what is new, under the same id).
+/// `reported` (each event is reported once per episode; a later look reports only what is new, as a new finding
+/// of the same episode).
 pub fn activity_after_deprovision(
     job: &VerificationJob,
     seen: &Observation,
@@ -615,6 +681,7 @@ pub fn activity_after_deprovision(
     let subject = Subject {
         okta_event_id: None,
         group_id: None,
+        first_event_id: events.first().map(|e| e.event_id.clone()),
         ..subject(job, seen)
     };
     let mut finding = Finding::new(
@@ -668,6 +735,7 @@ mod tests {
             app_user_name: None,
             episode_id: None,
             chain_token: None,
+            chain_step: 0,
         }
     }
 
@@ -856,6 +924,29 @@ mod tests {
     }
 
     #[test]
+    fn a_disabled_account_found_only_by_login_is_unverifiable_never_verified() {
+        let stale = AccountSeen::new(user("u-old", IdcUserStatus::Disabled), LinkBasis::Login);
+        let seen = Observation {
+            okta_says_provisioned: false,
+            ..seen_with(vec![stale])
+        };
+        let findings = final_findings(judge(&job(DeprovisionKind::Deactivated), &seen, POLICY, t("09:15:00")));
+        assert_eq!(findings[0].rule, Rule::PropagationUnverifiable);
+        let enabled = AccountSeen::new(user("u-old", IdcUserStatus::Enabled), LinkBasis::Login);
+        let findings = final_findings(judge(
+            &job(DeprovisionKind::Deactivated),
+            &seen_with(vec![enabled]),
+            POLICY,
+            t("10:15:00"),
+        ));
+        assert_eq!(
+            findings[0].rule,
+            Rule::PropagationOverdue,
+            "an account that can sign in decides, however linked"
+        );
+    }
+
+    #[test]
     fn an_id_okta_recorded_that_leads_nowhere_is_unverifiable_not_verified() {
         let seen = Observation {
             okta_status_now: Some(OktaUserStatus::Deprovisioned),
@@ -892,10 +983,11 @@ mod tests {
         let reported: HashSet<String> = ["ct-1".to_owned()].into();
         let second = activity_after_deprovision(&job, &seen, &reported, t("10:00:00")).unwrap();
         assert_eq!(second.event_ids, ["ct-2"]);
-        assert_eq!(
+        assert_ne!(
             first.finding.finding_id, second.finding.finding_id,
-            "the episode's finding, updated"
+            "a report of new use is a new finding"
         );
+        assert_eq!(first.finding.subject.episode_id, second.finding.subject.episode_id);
         let all: HashSet<String> = ["ct-1".to_owned(), "ct-2".to_owned()].into();
         assert!(activity_after_deprovision(&job, &seen, &all, t("10:00:00")).is_none());
     }
