@@ -206,6 +206,19 @@ impl Error {
         }
     }
 
+    /// The same error without the service's message (its code stays): for calls whose message can quote what
+    /// was sent, such as a login or email looked up in the identity store.
+    pub fn without_service_message(mut self) -> Self {
+        if let Self::Aws {
+            failure: AwsFailure::Service { message, .. },
+            ..
+        } = &mut self
+        {
+            *message = None;
+        }
+        self
+    }
+
     pub fn config(var: &'static str, reason: impl Into<String>) -> Self {
         Self::Config {
             var,
@@ -347,6 +360,18 @@ mod tests {
     fn service_error(code: &str, message: &str) -> Sdk {
         let meta = ErrorMetadata::builder().code(code).message(message).build();
         SdkError::service_error(ListAccountAssignmentsError::generic(meta), ())
+    }
+
+    #[test]
+    fn a_message_that_can_quote_a_login_is_dropped_and_the_code_kept() {
+        let error = failed(service_error(
+            "ValidationException",
+            "bob@acme.example is not a valid value",
+        ))
+        .without_service_message();
+        assert!(!error.causes().to_string().contains("bob@"), "{}", error.causes());
+        assert!(error.causes().to_string().contains("ValidationException"));
+        assert_eq!(error.kind(), "AwsServiceError");
     }
 
     #[test]

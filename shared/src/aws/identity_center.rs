@@ -333,7 +333,8 @@ impl IdentityCenter for IdentityCenterClient {
             {
                 Ok(None)
             }
-            Err(e) => Err(Error::aws(IDENTITY_STORE, OPERATION, e)),
+            // The message of a refused GetUserId can quote the login or email looked up: never logged.
+            Err(e) => Err(Error::aws(IDENTITY_STORE, OPERATION, e).without_service_message()),
         }
     }
 

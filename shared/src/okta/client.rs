@@ -176,8 +176,12 @@ impl OktaClient {
         if parameter("until").is_some() {
             return Err(refuse("it is a bounded query (until), not a polling one"));
         }
-        let Some(after) = parameter("after").map(|after| after.into_owned()) else {
-            return Err(refuse("it has no after cursor"));
+        // UNVERIFIED: whether the next link of a first poll that found nothing carries `after` or repeats `since`
+        // is not documented: a polling link with either is followed.
+        let position = match (parameter("after"), parameter("since")) {
+            (Some(after), _) => ("after", after.into_owned()),
+            (None, Some(since)) => ("since", since.into_owned()),
+            (None, None) => return Err(refuse("it has neither an after cursor nor a since")),
         };
         if parameter("filter").as_deref() == filter {
             return Ok(url);
@@ -187,7 +191,7 @@ impl OktaClient {
         );
         let mut query = vec![
             ("limit", self.log_page_size.as_str()),
-            ("after", after.as_str()),
+            (position.0, position.1.as_str()),
             ("sortOrder", "ASCENDING"),
         ];
         query.extend(filter.map(|filter| ("filter", filter)));
@@ -499,11 +503,14 @@ mod tests {
             "http://acme.okta.com/api/v1/logs?after=1",
             "https://acme.okta.com/api/v1/users?after=1",
             "https://acme.okta.com/api/v1/logs?until=2026-01-01T00:00:00.000Z&after=1",
-            "https://acme.okta.com/api/v1/logs?since=2026-01-01T00:00:00.000Z",
+            "https://acme.okta.com/api/v1/logs?limit=1000",
         ] {
             let refused = client.resume_url(stored, None);
             assert!(matches!(refused, Err(OktaError::StoredCursor { .. })), "{stored}");
         }
+        // A polling link that repeats `since` (a first poll that found nothing) is followed, not a wedge.
+        let since = "https://acme.okta.com/api/v1/logs?since=2026-01-01T00:00:00.000Z&sortOrder=ASCENDING";
+        assert!(client.resume_url(since, None).is_ok());
     }
 
     #[test]
