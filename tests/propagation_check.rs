@@ -463,6 +463,47 @@ async fn a_group_unassigned_from_the_app_becomes_one_job_per_member() {
 }
 
 #[tokio::test]
+async fn a_group_unassigned_and_deleted_is_unverifiable_not_silence() {
+    let w = world(true, OktaUserStatus::Active, vec![]).await;
+    let body = json!({
+        "okta_event_id": "7b7b7b7b-2837-11eb-9823-9fb8f750c5a9",
+        "published": "2026-11-20T09:12:44Z",
+        "unassigned_group_id": "00g1deleted00000001",
+        "app_id": APP,
+        "source": "event-hook",
+    })
+    .to_string();
+    let answer = w
+        .ports
+        .handle_trigger(
+            &config(),
+            sqs_batch(&[("m-gone", &body)]),
+            published() + Duration::minutes(16),
+            far_deadline(),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let findings = of_rule(&w.ports.notifier.findings(), Rule::PropagationUnverifiable);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].subject.group_id.as_deref(), Some("00g1deleted00000001"));
+    // Delivered again: said once.
+    w.ports
+        .handle_trigger(
+            &config(),
+            sqs_batch(&[("m-gone-2", &body)]),
+            published() + Duration::minutes(17),
+            far_deadline(),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(
+        of_rule(&w.ports.notifier.findings(), Rule::PropagationUnverifiable).len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn deactivation_push_failure_and_delete_initiated_are_one_incident_with_one_overdue() {
     let w = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
     let deactivate = job(DeprovisionKind::Deactivated);
@@ -1295,7 +1336,7 @@ async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
         let episode = first.episode_id.clone();
         async move {
             ledger
-                .hold_chain(key, &episode, owner, step, at, at - Duration::minutes(10))
+                .hold_chain(&episode, owner, step, at, at - Duration::minutes(10))
                 .await
                 .expect("hold")
         }
@@ -1317,7 +1358,7 @@ async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
     let quiet = now + Duration::minutes(30);
     assert!(hold("chain-b", 0, quiet).await, "a chain gone quiet is taken over");
     ledger
-        .close_episode(key, &first.episode_id, "chain-b", quiet)
+        .close_episode(key, &first.episode_id, quiet)
         .await
         .expect("close");
     let after = job_of(
@@ -1328,4 +1369,25 @@ async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
     );
     let next = ledger.place_in_episode(key, &after, window, keep).await.expect("place");
     assert_ne!(next.episode_id, first.episode_id, "after the verdict: a new incident");
+    // The new incident has a chain of its own: the old episode's jobs cannot take it, nor it theirs.
+    let at = quiet + Duration::minutes(2);
+    assert!(
+        ledger
+            .hold_chain(&next.episode_id, "chain-c", 0, at, at - Duration::minutes(10))
+            .await
+            .expect("hold")
+    );
+    assert!(
+        !ledger
+            .hold_chain(&next.episode_id, "chain-a", 1, at, at - Duration::minutes(10))
+            .await
+            .expect("hold")
+    );
+    assert!(
+        ledger
+            .hold_chain(&first.episode_id, "chain-a", 0, at, at - Duration::minutes(10))
+            .await
+            .expect("hold"),
+        "the closed episode's chain item is gone: a late job of it may look (and finds the verdict published)"
+    );
 }

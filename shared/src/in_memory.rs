@@ -382,7 +382,8 @@ impl crate::ports::JobQueue for RecordingJobQueue {
 #[derive(Debug, Default)]
 pub struct InMemoryVerdictLedger {
     claims: Mutex<HashMap<String, Claim>>,
-    episodes: Mutex<HashMap<String, (EpisodeState, Option<ChainHold>)>>,
+    episodes: Mutex<HashMap<String, EpisodeState>>,
+    chains: Mutex<HashMap<String, ChainHold>>,
     reported: Mutex<HashMap<String, HashSet<String>>>,
     links: Mutex<HashMap<String, Vec<RememberedLink>>>,
     pub sweep_cursor: InMemorySweepCursor,
@@ -392,7 +393,6 @@ pub struct InMemoryVerdictLedger {
 #[derive(Debug, Clone)]
 struct ChainHold {
     owner: String,
-    episode: String,
     beat: DateTime<Utc>,
     step: u32,
 }
@@ -463,60 +463,50 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         _keep_until: DateTime<Utc>,
     ) -> Result<EpisodeState> {
         let mut episodes = locked(&self.episodes);
-        let existing = episodes.get(episode_key);
-        let next = EpisodeState::admit(existing.map(|(e, _)| e), job, window);
-        let chain = existing.and_then(|(_, chain)| chain.clone());
-        episodes.insert(episode_key.to_owned(), (next.clone(), chain));
+        let next = EpisodeState::admit(episodes.get(episode_key), job, window);
+        episodes.insert(episode_key.to_owned(), next.clone());
         Ok(next)
     }
 
     async fn hold_chain(
         &self,
-        episode_key: &str,
         episode_id: &str,
         owner: &str,
         step: u32,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut episodes = locked(&self.episodes);
-        let Some((_, chain)) = episodes.get_mut(episode_key) else {
-            return Ok(false);
-        };
-        let free = match chain {
+        let mut chains = locked(&self.chains);
+        let free = match chains.get(episode_id) {
             None => true,
-            Some(hold) => {
-                (hold.owner == owner && hold.step == step) || hold.beat < stale_before || hold.episode != episode_id
-            }
+            Some(hold) => (hold.owner == owner && hold.step == step) || hold.beat < stale_before,
         };
         if free {
-            *chain = Some(ChainHold {
+            let hold = ChainHold {
                 owner: owner.to_owned(),
-                episode: episode_id.to_owned(),
                 beat: now,
                 step: step.saturating_add(1),
-            });
+            };
+            chains.insert(episode_id.to_owned(), hold);
         }
         Ok(free)
     }
 
-    async fn let_chain_go(&self, episode_key: &str, owner: &str) -> Result<()> {
-        if let Some((_, chain)) = locked(&self.episodes).get_mut(episode_key)
-            && chain.as_ref().is_some_and(|hold| hold.owner == owner)
-        {
-            *chain = None;
+    async fn let_chain_go(&self, episode_id: &str, owner: &str) -> Result<()> {
+        let mut chains = locked(&self.chains);
+        if chains.get(episode_id).is_some_and(|hold| hold.owner == owner) {
+            chains.remove(episode_id);
         }
         Ok(())
     }
 
-    async fn close_episode(&self, episode_key: &str, episode_id: &str, owner: &str, now: DateTime<Utc>) -> Result<()> {
-        if let Some((episode, chain)) = locked(&self.episodes).get_mut(episode_key)
+    async fn close_episode(&self, episode_key: &str, episode_id: &str, now: DateTime<Utc>) -> Result<()> {
+        if let Some(episode) = locked(&self.episodes).get_mut(episode_key)
             && episode.episode_id == episode_id
-            && chain.as_ref().is_none_or(|hold| hold.owner == owner)
         {
             episode.closed_at.get_or_insert(now);
-            *chain = None;
         }
+        locked(&self.chains).remove(episode_id);
         Ok(())
     }
 

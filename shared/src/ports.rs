@@ -265,10 +265,9 @@ pub trait VerdictLedger: Sync {
     /// Takes the episode's one re-check chain for `owner` at its step `step` (0 for a job that is not in the chain
     /// yet), moving it to `step + 1` and refreshing its heartbeat: `true` if this job may check now. Refused while
     /// another owner holds the chain and beat after `stale_before`, and to a second copy of one step (its owner's
-    /// step has moved on).
+    /// step has moved on). Each episode has a chain of its own.
     fn hold_chain(
         &self,
-        episode_key: &str,
         episode_id: &str,
         owner: &str,
         step: u32,
@@ -276,13 +275,12 @@ pub trait VerdictLedger: Sync {
         stale_before: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool>> + Send;
     /// Lets the episode's chain go without a verdict (nothing to verify), so another job of it may check.
-    fn let_chain_go(&self, episode_key: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
-    /// The episode's verdict is out: later events open a new episode, and the chain is let go.
+    fn let_chain_go(&self, episode_id: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The episode's verdict is out: later events open a new episode, and its chain ends (whoever held it).
     fn close_episode(
         &self,
         episode_key: &str,
         episode_id: &str,
-        owner: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
 

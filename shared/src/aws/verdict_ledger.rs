@@ -1,7 +1,8 @@
 //! The verdict ledger on DynamoDB, one table (partition key `pk`, TTL attribute `expires_at`):
 //! - `verdict#…`: a claim (owner token, lease) until published; conditional writes, first owner wins,
 //!   a claim whose lease ran out (its job crashed) can be taken over, and only the owner completes or releases it;
-//! - `episode#<okta user>#<scope>`: the person's current episode (JSON) and its one re-check chain (owner, heartbeat);
+//! - `episode#<okta user>#<scope>`: the person's current episode (JSON);
+//! - `chain#<episode id>`: the episode's one re-check chain (owner token, step, heartbeat);
 //! - `reported#<episode>`: the CloudTrail event ids already reported for the episode (a string set);
 //! - `links#<okta user>`: the identity links last seen for the person (JSON).
 
@@ -24,7 +25,6 @@ const OWNER_ATTRIBUTE: &str = "owner";
 const LEASE_ATTRIBUTE: &str = "lease_until";
 const EPISODE_ATTRIBUTE: &str = "episode";
 const CHAIN_OWNER_ATTRIBUTE: &str = "chain_owner";
-const CHAIN_EPISODE_ATTRIBUTE: &str = "chain_episode";
 const CHAIN_HEARTBEAT_ATTRIBUTE: &str = "chain_heartbeat";
 const CHAIN_STEP_ATTRIBUTE: &str = "chain_step";
 const REPORTED_ATTRIBUTE: &str = "reported";
@@ -32,6 +32,8 @@ const LINKS_ATTRIBUTE: &str = "links";
 const CLAIMED: &str = "claimed";
 const PUBLISHED: &str = "published";
 const SERVICE: &str = "dynamodb";
+/// A chain item outlives any job of its episode.
+const CHAIN_RETENTION_DAYS: i64 = 14;
 /// Concurrent placements of one person's events retry this often before giving up (the message is retried).
 const PLACEMENT_ATTEMPTS: usize = 4;
 
@@ -62,6 +64,12 @@ impl DynamoDbVerdictLedger {
             .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
         Ok(got.item)
     }
+}
+
+/// `chain#<episode id>`: each episode's re-check chain in an item of its own, so two episodes of one person (an
+/// old chain still running when a new incident opens) never share, or steal, a chain.
+fn chain_key(episode_id: &str) -> String {
+    format!("chain#{episode_id}")
 }
 
 fn text(value: &str) -> AttributeValue {
@@ -232,7 +240,6 @@ impl VerdictLedger for DynamoDbVerdictLedger {
 
     async fn hold_chain(
         &self,
-        episode_key: &str,
         episode_id: &str,
         owner: &str,
         step: u32,
@@ -243,23 +250,19 @@ impl VerdictLedger for DynamoDbVerdictLedger {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, text(episode_key))
-            .update_expression("SET #owner = :me, #chain_episode = :episode, #beat = :now, #step = :next")
-            .condition_expression(
-                "attribute_exists(#pk) AND ((#owner = :me AND #step = :step) OR attribute_not_exists(#owner) \
-                 OR #beat < :stale OR #chain_episode <> :episode)",
-            )
-            .expression_attribute_names("#pk", KEY_ATTRIBUTE)
-            .expression_attribute_names("#step", CHAIN_STEP_ATTRIBUTE)
-            .expression_attribute_values(":step", AttributeValue::N(step.to_string()))
-            .expression_attribute_values(":next", AttributeValue::N(step.saturating_add(1).to_string()))
+            .key(KEY_ATTRIBUTE, text(&chain_key(episode_id)))
+            .update_expression("SET #owner = :me, #beat = :now, #step = :next, #ttl = :keep")
+            .condition_expression("attribute_not_exists(#owner) OR (#owner = :me AND #step = :step) OR #beat < :stale")
             .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
-            .expression_attribute_names("#chain_episode", CHAIN_EPISODE_ATTRIBUTE)
             .expression_attribute_names("#beat", CHAIN_HEARTBEAT_ATTRIBUTE)
+            .expression_attribute_names("#step", CHAIN_STEP_ATTRIBUTE)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":me", text(owner))
-            .expression_attribute_values(":episode", text(episode_id))
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":stale", epoch(stale_before))
+            .expression_attribute_values(":step", AttributeValue::N(step.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N(step.saturating_add(1).to_string()))
+            .expression_attribute_values(":keep", epoch(now + Duration::days(CHAIN_RETENTION_DAYS)))
             .send()
             .await;
         match updated {
@@ -269,12 +272,12 @@ impl VerdictLedger for DynamoDbVerdictLedger {
         }
     }
 
-    async fn let_chain_go(&self, episode_key: &str, owner: &str) -> Result<()> {
+    async fn let_chain_go(&self, episode_id: &str, owner: &str) -> Result<()> {
         let updated = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, text(episode_key))
+            .key(KEY_ATTRIBUTE, text(&chain_key(episode_id)))
             .update_expression("REMOVE #owner")
             .condition_expression("#owner = :me")
             .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
@@ -288,43 +291,45 @@ impl VerdictLedger for DynamoDbVerdictLedger {
         }
     }
 
-    async fn close_episode(&self, episode_key: &str, episode_id: &str, owner: &str, now: DateTime<Utc>) -> Result<()> {
+    async fn close_episode(&self, episode_key: &str, episode_id: &str, now: DateTime<Utc>) -> Result<()> {
         for _ in 0..PLACEMENT_ATTEMPTS {
             let item = self.item(episode_key).await?;
             let stored = item.as_ref().and_then(|i| i.get(EPISODE_ATTRIBUTE));
             let Some(mut episode) = decode::<EpisodeState>("stored episode", stored)? else {
-                return Ok(());
+                break;
             };
-            if episode.episode_id != episode_id || episode.closed_at.is_some() {
-                return Ok(());
-            }
+            // Another incident's episode (a newer one), or closed already: nothing to do.
+            let Some(old) = stored.filter(|_| episode.episode_id == episode_id && episode.closed_at.is_none()) else {
+                break;
+            };
             episode.closed_at = Some(now);
-            let Some(old) = stored else { return Ok(()) };
             let updated = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .key(KEY_ATTRIBUTE, text(episode_key))
-                .update_expression("SET #episode = :closed REMOVE #owner")
-                .condition_expression("#episode = :old AND (attribute_not_exists(#owner) OR #owner = :me)")
+                .update_expression("SET #episode = :closed")
+                .condition_expression("#episode = :old")
                 .expression_attribute_names("#episode", EPISODE_ATTRIBUTE)
-                .expression_attribute_names("#owner", CHAIN_OWNER_ATTRIBUTE)
                 .expression_attribute_values(":closed", text(&encode("episode", &episode)?))
                 .expression_attribute_values(":old", old.clone())
-                .expression_attribute_values(":me", text(owner))
                 .send()
                 .await;
             match updated {
-                Ok(_) => return Ok(()),
+                Ok(_) => break,
                 Err(e) if condition_failed(&e) => continue,
                 Err(e) => return Err(Error::aws(SERVICE, "UpdateItem", e)),
             }
         }
-        Err(Error::AwsContract {
-            service: SERVICE,
-            operation: "UpdateItem",
-            problem: format!("episode {episode_key} kept changing under {PLACEMENT_ATTEMPTS} attempts to close it"),
-        })
+        // The verdict is out: the chain has nothing left to do, whoever held it.
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(&chain_key(episode_id)))
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "DeleteItem", e))?;
+        Ok(())
     }
 
     async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {

@@ -238,9 +238,21 @@ where
             ));
         }
         let Some(members) = self.directory.group_members(&unassignment.unassigned_group_id).await? else {
-            return Ok(CheckOutcome::NothingToVerify(
-                "the unassigned group no longer exists in Okta",
-            ));
+            // Unassigned and deleted: whose access should have ended cannot be read from Okta. Said, once.
+            let finding = crate::rules::propagation::group_unassignment_unverifiable(unassignment, now);
+            let key = format!("verdict#{}", finding.subject.episode_id.clone().unwrap_or_default());
+            let owner = format!("expand:{}", unassignment.okta_event_id);
+            let published = std::slice::from_ref(&finding);
+            return self
+                .publish_once(
+                    &key,
+                    &owner,
+                    now,
+                    self.notifier.publish(published),
+                    vec![finding.clone()],
+                    None,
+                )
+                .await;
         };
         let jobs: Vec<VerificationJob> = members
             .into_iter()
@@ -264,7 +276,7 @@ where
                 reason: "its re-check counter is exhausted: a loop, not a slow SCIM",
             });
         }
-        if job.published > now + FUTURE_SKEW {
+        if job.published > now + FUTURE_SKEW || job.check_after > job.published + config.max_window + FUTURE_SKEW {
             // Waiting would re-queue it every 900 s forever: refuse it, loudly.
             tracing::error!(event_uuid = %job.okta_event_id, published = %job.published,
                 "a job dated in the future beyond the clock-skew allowance: dropped, check the sender's clock");
@@ -311,13 +323,13 @@ where
         };
         if !self
             .ledger
-            .hold_chain(&episode_key, &episode_id, &token, job.chain_step, now, stale_before)
+            .hold_chain(&episode_id, &token, job.chain_step, now, stale_before)
             .await?
         {
             return self.watch(config, job, &verdict_key).await;
         }
         if self.ledger.is_published(&verdict_key).await? {
-            self.ledger.let_chain_go(&episode_key, &token).await?;
+            self.ledger.close_episode(&episode_key, &episode_id, now).await?;
             return Ok(CheckOutcome::NothingToVerify(
                 "the episode's verdict is already published",
             ));
@@ -342,7 +354,7 @@ where
                 if reason.starts_with("Okta has no record") {
                     println!("{}", crate::metrics::count("DeprovisionsNotLinked", job.kind, now));
                 }
-                self.ledger.let_chain_go(&episode_key, &token).await?;
+                self.ledger.let_chain_go(&episode_id, &token).await?;
                 Ok(CheckOutcome::NothingToVerify(reason))
             }
             Verdict::NotYet { .. } => {
@@ -366,9 +378,12 @@ where
                 let outcome = self
                     .publish_once(&verdict_key, &owner, now, work, findings.clone(), latency_seconds)
                     .await?;
-                self.ledger
-                    .close_episode(&episode_key, &episode_id, &token, now)
-                    .await?;
+                if matches!(outcome, CheckOutcome::NothingToVerify(_)) {
+                    // Another job's claim (a crashed holder whose lease has not run out): wait for it, or for its
+                    // lease to end, rather than closing an episode whose verdict may never come.
+                    return self.watch(config, job, &verdict_key).await;
+                }
+                self.ledger.close_episode(&episode_key, &episode_id, now).await?;
                 Ok(outcome)
             }
         }
@@ -833,7 +848,11 @@ impl PropagationCheckSettings {
         let okta = crate::config::OktaSettings::from_env(env)?;
         let idc_instance = crate::config::idc_instance_from_env(env)?;
         let max_window = seconds(env, "MAX_PROPAGATION_WINDOW_SECONDS", 3600, 86_400)?;
-        let record_budget = seconds(env, "RECORD_BUDGET_SECONDS", 120, 840)?.max(Duration::seconds(10));
+        let record_budget = at_least(
+            seconds(env, "RECORD_BUDGET_SECONDS", 120, 840)?,
+            10,
+            "RECORD_BUDGET_SECONDS",
+        )?;
         let sharers = match optional(env, "LOOKUP_EVENTS_SHARERS") {
             None => 3,
             Some(text) => text
@@ -847,7 +866,11 @@ impl PropagationCheckSettings {
             links: crate::config::link_policy_from_env(env)?,
             propagation_window: seconds(env, "PROPAGATION_WINDOW_SECONDS", 900, 86_400)?,
             max_window,
-            recheck_interval: seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?.max(Duration::seconds(60)),
+            recheck_interval: at_least(
+                seconds(env, "RECHECK_INTERVAL_SECONDS", 300, 900)?,
+                60,
+                "RECHECK_INTERVAL_SECONDS",
+            )?,
             sweep_lookback: seconds(env, "SWEEP_LOOKBACK_SECONDS", 1200, 86_400 * 7)?,
             sweep_max_pages: match optional(env, "SWEEP_MAX_PAGES") {
                 None => 20,
@@ -876,6 +899,14 @@ impl PropagationCheckSettings {
             check,
         })
     }
+}
+
+/// A setting below its floor is a configuration error (never silently raised).
+fn at_least(value: Duration, floor: i64, var: &'static str) -> Result<Duration> {
+    if value < Duration::seconds(floor) {
+        return Err(Error::config(var, format!("must be at least {floor} seconds")));
+    }
+    Ok(value)
 }
 
 /// The production ports.

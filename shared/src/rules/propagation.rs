@@ -416,6 +416,23 @@ fn scim_error_evidence(seen: &Observation) -> impl Iterator<Item = Evidence> + '
         })
 }
 
+/// Strong links that led to no Identity Center user: said in every verdict, so an operator sees what Okta claims
+/// and the identity store lacks.
+fn dangling_evidence(seen: &Observation) -> impl Iterator<Item = Evidence> + '_ {
+    seen.dangling.iter().map(|c| {
+        let id = match &c.key {
+            LinkKey::UserId(id) => id.to_string(),
+            LinkKey::UserName(name) => format!("with userName {name}"),
+            LinkKey::Email(email) => format!("with email {email}"),
+            LinkKey::ExternalId { issuer, id } => format!("with external id {id} of {issuer}"),
+        };
+        Evidence::new(
+            "identity-center",
+            format!("no Identity Center user {id} (named by {})", c.basis.describe()),
+        )
+    })
+}
+
 fn incomplete_evidence(seen: &Observation) -> Option<Evidence> {
     seen.activity_incomplete.then(|| {
         Evidence::new(
@@ -443,6 +460,7 @@ fn verified(
         ),
     });
     evidence.extend(accounts_evidence(seen, now));
+    evidence.extend(dangling_evidence(seen));
     if let Some(group) = &seen.removed_group {
         evidence.push(Evidence::new(
             "identity-center",
@@ -478,22 +496,16 @@ fn unverifiable(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -
         },
     ));
     evidence.extend(accounts_evidence(seen, now));
-    evidence.extend(seen.dangling.iter().map(|c| {
-        let id = match &c.key {
-            LinkKey::UserId(id) => id.to_string(),
-            LinkKey::UserName(name) => format!("with userName {name}"),
-            LinkKey::Email(email) => format!("with email {email}"),
-            LinkKey::ExternalId { issuer, id } => format!("with external id {id} of {issuer}"),
-        };
-        Evidence::new(
-            "identity-center",
-            format!("no Identity Center user {id} (named by {})", c.basis.describe()),
-        )
-        .at(now)
-    }));
+    evidence.extend(dangling_evidence(seen));
     evidence.push(Evidence::new(
         "identity-center",
-        "tried: the app user's externalId and username, remembered links, the SCIM external id (when configured),          the login and email: none found an account",
+        if seen.accounts.is_empty() {
+            "tried: the app user's externalId and username, remembered links, the SCIM external id (when \
+             configured), the login and email: none found an account"
+        } else {
+            "only the login or email matched, an account that cannot sign in: it may be a stale account beside the \
+             person's real one, so it proves nothing"
+        },
     ));
     Finding::new(
         Rule::PropagationUnverifiable,
@@ -511,7 +523,7 @@ fn unverifiable(job: &VerificationJob, seen: &Observation, now: DateTime<Utc>) -
     )
     .with_evidence(evidence)
     .with_remedy(
-        "Find the person's Identity Center user by hand (IAM Identity Center console, Users) and check it is          disabled. If it was deleted by hand, Okta's pushes to it fail: reconcile in Okta. If the auditor reads the          wrong identity store, fix IDC_INSTANCE_ARN / IDENTITY_STORE_ID; if users are provisioned under another          attribute, set LOGIN_MAPPING or IDC_EXTERNAL_ID_ISSUER.",
+        "Find the person's Identity Center user by hand (IAM Identity Center console, Users) and check it is disabled. If it was deleted by hand, Okta's pushes to it fail: reconcile in Okta. If the auditor reads the wrong identity store, fix IDC_INSTANCE_ARN / IDENTITY_STORE_ID; if users are provisioned under another attribute, set LOGIN_MAPPING or IDC_EXTERNAL_ID_ISSUER.",
     )
 }
 
@@ -541,13 +553,14 @@ fn suspended_still_enabled(
     )
     .with_evidence(evidence)
     .with_remedy(
-        "Okta keeps a suspended user's app assignments, so SCIM leaves them enabled in AWS. If the suspension is          meant to cut AWS access, unassign the user from the AWS IAM Identity Center app (or deactivate them).",
+        "Okta keeps a suspended user's app assignments, so SCIM leaves them enabled in AWS. If the suspension is meant to cut AWS access, unassign the user from the AWS IAM Identity Center app (or deactivate them).",
     )
 }
 
 fn overdue(job: &VerificationJob, seen: &Observation, remaining: &[&AccountSeen], now: DateTime<Utc>) -> Finding {
     let mut evidence = vec![okta_evidence(job)];
     evidence.extend(accounts_evidence(seen, now));
+    evidence.extend(dangling_evidence(seen));
     if let Some(group) = &seen.removed_group {
         evidence.push(Evidence::new(
             "identity-center",
@@ -665,18 +678,28 @@ pub fn activity_after_deprovision(
         .filter(|e| e.event_time > job.published && e.is_use_of_access() && !reported.contains(&e.event_id))
         .filter(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)))
         .collect();
-    if events.is_empty() {
-        return None;
-    }
     events.sort_by(|a, b| {
         a.event_time
             .cmp(&b.event_time)
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
     events.dedup_by(|a, b| a.event_id == b.event_id);
+    // The reported set lives in one ledger item (DynamoDB items hold 400 KB): at most this many ids an episode,
+    // the oldest first; past it, the finding says more use was not itemised.
+    let more = events.len() > MAX_REPORTED_EVENTS.saturating_sub(reported.len());
+    events.truncate(MAX_REPORTED_EVENTS.saturating_sub(reported.len()));
+    if events.is_empty() {
+        return None;
+    }
     let mut evidence = vec![okta_evidence(job)];
     evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
     evidence.extend(incomplete_evidence(seen));
+    if more {
+        evidence.push(Evidence::new(
+            "cloudtrail",
+            format!("more use of AWS than the {MAX_REPORTED_EVENTS} events an episode itemises: read CloudTrail for the rest"),
+        ));
+    }
     let ids: Vec<&str> = seen.accounts.iter().map(|a| a.user.id.as_str()).collect();
     let subject = Subject {
         okta_event_id: None,
