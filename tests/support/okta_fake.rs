@@ -786,7 +786,7 @@ fn key_json(key: &SigningKey) -> Value {
         "created": key.created.map(okta_time),
         "lastUpdated": key.created.map(okta_time),
         "expiresAt": okta_time(key.expires_at),
-        "x5c": ["MIIDfakeCertificateForTestsOnly"],
+        "x5c": key.x5c,
         "x5t#S256": "fakeThumbprint",
         "e": "AQAB",
         "n": "fakeModulus",

@@ -222,6 +222,8 @@ pub(crate) struct Key {
     #[serde(default)]
     created: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
+    #[serde(default)]
+    x5c: Vec<String>,
 }
 
 impl Key {
@@ -231,6 +233,7 @@ impl Key {
             kid: self.kid,
             created: self.created,
             expires_at: self.expires_at,
+            x5c: self.x5c,
         }
     }
 }
