@@ -59,6 +59,16 @@ impl OktaAppCertificates {
     }
 }
 
+/// An Okta app's signing keys as the Directory reads them (`GET /api/v1/apps/{id}` for the label and the active
+/// kid, `…/credentials/keys` for the keys with their `x5c`), without the app's users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSigningKeys {
+    pub app_id: OktaAppId,
+    #[serde(default)]
+    pub label: String,
+    pub keys: Vec<SigningKey>,
+}
+
 /// An IAM SAML provider of one account, with every signing certificate its metadata holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SamlProvider {

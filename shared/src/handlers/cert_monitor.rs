@@ -1,0 +1,256 @@
+//! cert-monitor: once a day, read the Okta apps' signing keys and the IAM SAML providers of the deploy account and
+//! each member account, let `rules::evaluate_certificates` judge, and publish the findings.
+//!
+//! Bounded: one Okta read per app (two calls), at most `MAX_PROVIDERS_PER_ACCOUNT` + 1 IAM calls per account, each
+//! account within `account_budget`. An account that cannot be read is a finding (`saml-cert-unreadable`), not the
+//! end of the run; Okta unreadable ends the run with its error (nothing could be compared).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Env, optional, required, seconds};
+use crate::domain::certificate::{CertInventory, UnreadAccount};
+use crate::domain::{AccountId, Evidence, Finding, OktaAppId, Rule, Severity, Subject};
+use crate::error::{Error, Result};
+use crate::ports::{Directory, Notifier, SamlProviders};
+use crate::rules::{KeyExpiryThresholds, evaluate_certificates, okta_app_certificates, sort_findings};
+
+/// More Okta apps or member accounts than this in one run is a misconfiguration, not an org.
+pub const MAX_APPS: usize = 50;
+pub const MAX_MEMBER_ACCOUNTS: usize = 1000;
+
+/// What one run reads and how long it may take.
+#[derive(Debug, Clone)]
+pub struct CertMonitorConfig {
+    pub app_ids: Vec<OktaAppId>,
+    /// Read through the member role; the deploy account is always read (with the function's own credentials).
+    pub member_accounts: Vec<AccountId>,
+    pub thresholds: KeyExpiryThresholds,
+    /// Time allowed for one account's providers (role assumed, listed, each read).
+    pub account_budget: std::time::Duration,
+}
+
+/// What a run found and published.
+#[derive(Debug, Clone)]
+pub struct CertMonitorReport {
+    pub inventory: CertInventory,
+    pub findings: Vec<Finding>,
+}
+
+/// Both sides, read.
+pub async fn collect(
+    directory: &impl Directory,
+    providers: &impl SamlProviders,
+    config: &CertMonitorConfig,
+    now: DateTime<Utc>,
+) -> Result<CertInventory> {
+    let mut okta = Vec::with_capacity(config.app_ids.len());
+    for app_id in config.app_ids.iter().take(MAX_APPS) {
+        let app = directory.signing_keys(app_id).await?;
+        okta.push(okta_app_certificates(&app.app_id, &app.label, &app.keys));
+    }
+    let mut aws = match tokio::time::timeout(config.account_budget, providers.providers(None)).await {
+        Ok(read) => read?,
+        Err(_) => {
+            return Err(Error::Invalid {
+                what: "the deploy account's SAML providers",
+                value: format!("{} s", config.account_budget.as_secs()),
+                reason: "not read within the account budget",
+            });
+        }
+    };
+    let mut unread_accounts = Vec::new();
+    for account in config.member_accounts.iter().take(MAX_MEMBER_ACCOUNTS) {
+        match tokio::time::timeout(config.account_budget, providers.providers(Some(account))).await {
+            Ok(Ok(found)) => aws.extend(found),
+            Ok(Err(error)) => {
+                tracing::warn!(account = %account, error = %error.causes(), "member account's SAML providers not read");
+                unread_accounts.push(UnreadAccount {
+                    account_id: account.clone(),
+                    reason: error.causes().to_string(),
+                });
+            }
+            Err(_) => {
+                tracing::warn!(account = %account, "member account's SAML providers not read within the budget");
+                unread_accounts.push(UnreadAccount {
+                    account_id: account.clone(),
+                    reason: format!("not read within {} s", config.account_budget.as_secs()),
+                });
+            }
+        }
+    }
+    // A provider listed twice (the deploy account also named as a member) is judged once.
+    let mut seen = BTreeSet::new();
+    aws.retain(|p| seen.insert(p.arn.clone()));
+    Ok(CertInventory {
+        collected_at: now,
+        okta,
+        aws,
+        unread_accounts,
+    })
+}
+
+/// Every finding of an inventory: the certificate rules, and each unread account (it could not be checked).
+pub fn judge(inventory: &CertInventory, thresholds: &KeyExpiryThresholds, now: DateTime<Utc>) -> Vec<Finding> {
+    let mut findings = evaluate_certificates(inventory, thresholds, now);
+    findings.extend(inventory.unread_accounts.iter().map(|unread| {
+        Finding::new(
+            Rule::SamlCertUnreadable,
+            Severity::High,
+            format!(
+                "The SAML providers of account {} could not be read, so their certificates are not checked",
+                unread.account_id
+            ),
+            Subject {
+                account_id: Some(unread.account_id.to_string()),
+                ..Subject::default()
+            },
+            now,
+        )
+        .with_evidence([Evidence::new("iam", unread.reason.clone())])
+        .with_remedy(
+            "Check that the cert-monitor's read-only role exists in the account, trusts the deploy account and \
+             allows iam:ListSAMLProviders and iam:GetSAMLProvider.",
+        )
+    }));
+    sort_findings(&mut findings);
+    findings
+}
+
+/// One run: collect, judge, publish.
+pub async fn run(
+    directory: &impl Directory,
+    providers: &impl SamlProviders,
+    notifier: &impl Notifier,
+    config: &CertMonitorConfig,
+    now: DateTime<Utc>,
+) -> Result<CertMonitorReport> {
+    let inventory = collect(directory, providers, config, now).await?;
+    let findings = judge(&inventory, &config.thresholds, now);
+    notifier.publish(&findings).await?;
+    tracing::info!(
+        apps = inventory.okta.len(),
+        providers = inventory.aws.len(),
+        unread_accounts = inventory.unread_accounts.len(),
+        findings = findings.len(),
+        finding_ids = ?findings.iter().map(|f| f.finding_id.as_str()).collect::<Vec<_>>(),
+        "certificates checked"
+    );
+    Ok(CertMonitorReport { inventory, findings })
+}
+
+/// `cert-monitor`'s settings.
+#[derive(Debug)]
+pub struct CertMonitorSettings {
+    pub okta: crate::config::OktaSettings,
+    pub topic_arn: String,
+    /// `CERT_MONITOR_MEMBER_ROLE_NAME`: the read-only role in each member account.
+    pub member_role_name: Option<String>,
+    /// `AWS_PARTITION` (default `aws`): the partition of the member role's ARN.
+    pub partition: String,
+    pub config: CertMonitorConfig,
+}
+
+impl CertMonitorSettings {
+    pub fn from_env(env: &impl Env) -> Result<Self> {
+        let okta = crate::config::OktaSettings::from_env(env)?;
+        let app_ids = match optional(env, "OKTA_APP_IDS") {
+            None => vec![okta.app_id.clone()],
+            Some(list) => list_of(&list, "OKTA_APP_IDS", MAX_APPS, |id| OktaAppId::parse(id).ok())?,
+        };
+        let member_accounts = match optional(env, "CERT_MONITOR_MEMBER_ACCOUNT_IDS") {
+            None => Vec::new(),
+            Some(list) => list_of(&list, "CERT_MONITOR_MEMBER_ACCOUNT_IDS", MAX_MEMBER_ACCOUNTS, |id| {
+                AccountId::parse(id).ok()
+            })?,
+        };
+        let member_role_name = optional(env, "CERT_MONITOR_MEMBER_ROLE_NAME");
+        if !member_accounts.is_empty() && member_role_name.is_none() {
+            return Err(Error::config(
+                "CERT_MONITOR_MEMBER_ROLE_NAME",
+                "is not set, but CERT_MONITOR_MEMBER_ACCOUNT_IDS names member accounts",
+            ));
+        }
+        let budget = seconds(env, "CERT_MONITOR_ACCOUNT_BUDGET_SECONDS", 30, 300)?.max(chrono::Duration::seconds(1));
+        Ok(Self {
+            okta,
+            topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
+            member_role_name,
+            partition: optional(env, "AWS_PARTITION").unwrap_or_else(|| "aws".to_owned()),
+            config: CertMonitorConfig {
+                app_ids,
+                member_accounts,
+                thresholds: KeyExpiryThresholds::default(),
+                account_budget: budget.to_std().unwrap_or(std::time::Duration::from_secs(30)),
+            },
+        })
+    }
+}
+
+/// A comma-separated list, each entry parsed, at most `max`.
+fn list_of<T>(text: &str, var: &'static str, max: usize, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>> {
+    let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    if entries.len() > max {
+        return Err(Error::config(var, format!("names more than {max} entries")));
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            parse(entry).ok_or_else(|| Error::config(var, format!("has an entry that does not parse: {entry}")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(extra: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            let base = [
+                ("OKTA_ORG_URL", "https://acme.okta.com"),
+                ("OKTA_APP_ID", "0oa1aws0000000000001"),
+                ("OKTA_API_TOKEN", "t"),
+                ("FINDINGS_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:findings"),
+            ];
+            extra
+                .iter()
+                .chain(base.iter())
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn settings_default_to_the_one_app_and_the_deploy_account() {
+        let settings = CertMonitorSettings::from_env(&env(&[])).expect("settings");
+        assert_eq!(settings.config.app_ids.len(), 1);
+        assert!(settings.config.member_accounts.is_empty());
+        assert_eq!(settings.config.account_budget, std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn member_accounts_need_the_role_and_must_parse() {
+        let no_role = CertMonitorSettings::from_env(&env(&[("CERT_MONITOR_MEMBER_ACCOUNT_IDS", "111122223333")]));
+        assert!(
+            no_role
+                .unwrap_err()
+                .to_string()
+                .contains("CERT_MONITOR_MEMBER_ROLE_NAME")
+        );
+        let bad = CertMonitorSettings::from_env(&env(&[
+            ("CERT_MONITOR_MEMBER_ACCOUNT_IDS", "111122223333, nope"),
+            ("CERT_MONITOR_MEMBER_ROLE_NAME", "deprov-audit-read"),
+        ]));
+        assert!(bad.unwrap_err().to_string().contains("nope"));
+        let good = CertMonitorSettings::from_env(&env(&[
+            ("CERT_MONITOR_MEMBER_ACCOUNT_IDS", "111122223333, 444455556666"),
+            ("CERT_MONITOR_MEMBER_ROLE_NAME", "deprov-audit-read"),
+            ("OKTA_APP_IDS", "0oa1aws0000000000001,0oa2fed0000000000002"),
+        ]))
+        .expect("settings");
+        assert_eq!(good.config.member_accounts.len(), 2);
+        assert_eq!(good.config.app_ids.len(), 2);
+    }
+}
