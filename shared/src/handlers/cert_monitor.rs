@@ -140,6 +140,34 @@ pub async fn run(
     Ok(CertMonitorReport { inventory, findings })
 }
 
+/// The deployed function's adapters, built once at cold start.
+#[derive(Debug)]
+pub struct CertMonitorPorts {
+    pub directory: crate::okta::OktaClient,
+    pub providers: crate::aws::IamSamlProviders,
+    pub notifier: crate::aws::SnsNotifier,
+}
+
+impl CertMonitorPorts {
+    /// Reads the Okta credential (Secrets Manager when deployed) and builds the clients.
+    pub async fn connect(settings: &CertMonitorSettings, sdk: &aws_config::SdkConfig) -> Result<Self> {
+        let mut providers = crate::aws::IamSamlProviders::new(sdk);
+        if let Some(role) = &settings.member_role_name {
+            providers = providers.with_member_role(role.clone(), settings.partition.clone());
+        }
+        Ok(Self {
+            directory: crate::okta::OktaClient::new(settings.okta.client_config(sdk).await?)?,
+            providers,
+            notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
+        })
+    }
+
+    /// One scheduled run (the event's content is not used: every run checks everything).
+    pub async fn handle(&self, config: &CertMonitorConfig, now: DateTime<Utc>) -> Result<CertMonitorReport> {
+        run(&self.directory, &self.providers, &self.notifier, config, now).await
+    }
+}
+
 /// `cert-monitor`'s settings.
 #[derive(Debug)]
 pub struct CertMonitorSettings {
