@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Env, optional, required, seconds};
+use crate::config::{Env, optional, seconds};
 use crate::domain::certificate::{CertInventory, UnreadAccount};
 use crate::domain::{AccountId, Evidence, Finding, OktaAppId, Rule, Severity, Subject};
 use crate::error::{Error, Result};
@@ -151,14 +151,15 @@ pub struct CertMonitorPorts {
 impl CertMonitorPorts {
     /// Reads the Okta credential (Secrets Manager when deployed) and builds the clients.
     pub async fn connect(settings: &CertMonitorSettings, sdk: &aws_config::SdkConfig) -> Result<Self> {
-        let mut providers = crate::aws::IamSamlProviders::new(sdk);
-        if let Some(role) = &settings.member_role_name {
-            providers = providers.with_member_role(role.clone(), settings.partition.clone());
-        }
+        let topic_arn = settings
+            .topic_arn
+            .clone()
+            .ok_or_else(|| Error::config("FINDINGS_TOPIC_ARN", "is not set"))?;
+        let (directory, providers) = connect_readers(settings, sdk).await?;
         Ok(Self {
-            directory: crate::okta::OktaClient::new(settings.okta.client_config(sdk).await?)?,
+            directory,
             providers,
-            notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
+            notifier: crate::aws::SnsNotifier::new(sdk, topic_arn),
         })
     }
 
@@ -168,11 +169,27 @@ impl CertMonitorPorts {
     }
 }
 
+/// The two readers (Okta, IAM), for the function and for the CLI's live run.
+pub async fn connect_readers(
+    settings: &CertMonitorSettings,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(crate::okta::OktaClient, crate::aws::IamSamlProviders)> {
+    let mut providers = crate::aws::IamSamlProviders::new(sdk);
+    if let Some(role) = &settings.member_role_name {
+        providers = providers.with_member_role(role.clone(), settings.partition.clone());
+    }
+    Ok((
+        crate::okta::OktaClient::new(settings.okta.client_config(sdk).await?)?,
+        providers,
+    ))
+}
+
 /// `cert-monitor`'s settings.
 #[derive(Debug)]
 pub struct CertMonitorSettings {
     pub okta: crate::config::OktaSettings,
-    pub topic_arn: String,
+    /// `FINDINGS_TOPIC_ARN`: required by the function (`CertMonitorPorts::connect`), not by the CLI.
+    pub topic_arn: Option<String>,
     /// `CERT_MONITOR_MEMBER_ROLE_NAME`: the read-only role in each member account.
     pub member_role_name: Option<String>,
     /// `AWS_PARTITION` (default `aws`): the partition of the member role's ARN.
@@ -203,7 +220,7 @@ impl CertMonitorSettings {
         let budget = seconds(env, "CERT_MONITOR_ACCOUNT_BUDGET_SECONDS", 30, 300)?.max(chrono::Duration::seconds(1));
         Ok(Self {
             okta,
-            topic_arn: required(env, "FINDINGS_TOPIC_ARN")?,
+            topic_arn: optional(env, "FINDINGS_TOPIC_ARN"),
             member_role_name,
             partition: optional(env, "AWS_PARTITION").unwrap_or_else(|| "aws".to_owned()),
             config: CertMonitorConfig {
