@@ -9,7 +9,7 @@ use integration_tests::saml::{TestCert, certificate, identity_center_metadata, o
 use shared::aws::IamSamlProviders;
 use shared::domain::certificate::SamlProvider;
 use shared::domain::{AccountId, Finding, OktaApp, OktaAppId, OktaSide, Rule, Severity, SigningKey};
-use shared::handlers::cert_monitor::{CertMonitorConfig, run};
+use shared::handlers::cert_monitor::{CertMonitorConfig, MemberAccounts, run};
 use shared::in_memory::RecordingNotifier;
 use shared::okta::OktaClient;
 use shared::ports::SamlProviders;
@@ -88,7 +88,7 @@ async fn update_provider(account: &MotoAccount, arn: &str, metadata: &str) {
 fn config(members: &[&AccountId]) -> CertMonitorConfig {
     CertMonitorConfig {
         app_ids: vec![OktaAppId::parse(APP).expect("app id")],
-        member_accounts: members.iter().map(|a| (*a).clone()).collect(),
+        member_accounts: MemberAccounts::Listed(members.iter().map(|a| (*a).clone()).collect()),
         thresholds: KeyExpiryThresholds::default(),
         account_budget: std::time::Duration::from_secs(30),
     }
@@ -366,6 +366,10 @@ impl SamlProviders for OneAccountDenied {
         }
         self.inner.providers(account).await
     }
+
+    async fn organization_accounts(&self) -> shared::Result<Vec<AccountId>> {
+        self.inner.organization_accounts().await
+    }
 }
 
 #[tokio::test]
@@ -393,4 +397,45 @@ async fn an_unreadable_member_account_is_a_finding_and_the_run_goes_on() {
         2,
         "the readable side is still judged"
     );
+}
+
+#[tokio::test]
+async fn every_organization_account_is_read_when_asked() {
+    let now = now();
+    let old = cert_expiring_in(200, now);
+    let new = cert_expiring_in(1000, now);
+    let okta = okta_with_keys(vec![
+        key("akm1old", false, now - Duration::days(200), &old),
+        key("akm1new", true, now - Duration::days(1), &new),
+    ])
+    .await;
+    let deploy = MotoAccount::new().await;
+    let org = integration_tests::seed::OrgSeed::new()
+        .account("production")
+        .account("sandbox")
+        .seed(&deploy)
+        .await;
+    let production = MotoAccount::enter(org.account("production").clone()).await;
+    let stale = add_provider(&production, "Okta", &okta_metadata(APP_KEY, &[&old.base64])).await;
+    add_provider(&deploy, "Okta", &okta_metadata(APP_KEY, &[&new.base64])).await;
+
+    let directory = OktaClient::new(okta.client_config(api_token())).expect("Okta client");
+    let providers = IamSamlProviders::new(deploy.sdk_config()).with_member_role(MEMBER_ROLE, "aws");
+    let listed = providers.organization_accounts().await.expect("ListAccounts");
+    assert!(listed.contains(org.account("production")) && listed.contains(org.account("sandbox")));
+    assert!(
+        !listed.contains(deploy.id()),
+        "the deploy account is read with its own credentials"
+    );
+
+    let notifier = RecordingNotifier::default();
+    let mut config = config(&[]);
+    config.member_accounts = MemberAccounts::Organization;
+    let report = run(&directory, &providers, &notifier, &config, now)
+        .await
+        .expect("a run");
+    let drift = of(&report.findings, Rule::SamlCertDrift);
+    assert_eq!(drift.len(), 1, "{:#?}", report.findings);
+    assert_eq!(drift[0].subject.saml_provider_arn.as_deref(), Some(stale.as_str()));
+    assert!(report.inventory.unread_accounts.is_empty());
 }

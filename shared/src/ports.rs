@@ -185,6 +185,9 @@ pub trait SamlProviders: Sync {
         &self,
         account: Option<&AccountId>,
     ) -> impl Future<Output = Result<Vec<crate::domain::certificate::SamlProvider>>> + Send;
+    /// Every ACTIVE account of the organization other than the deploy account (Organizations ListAccounts: the
+    /// deploy account must be the management account or a delegated administrator).
+    fn organization_accounts(&self) -> impl Future<Output = Result<Vec<AccountId>>> + Send;
 }
 
 /// Where findings go.

@@ -16,6 +16,8 @@ const SERVICE: &str = "iam";
 /// IAM's quota is 100 SAML providers per account: more than this is not an account IAM serves.
 pub const MAX_PROVIDERS_PER_ACCOUNT: usize = 100;
 const SESSION_NAME: &str = "deprov-audit-cert-monitor";
+/// ListAccounts pages of 20: 1,000 accounts at most.
+const ACCOUNT_PAGES: usize = 50;
 
 /// The IAM adapter, with the deploy account's client built once.
 #[derive(Debug, Clone)]
@@ -71,6 +73,48 @@ impl SamlProviders for IamSamlProviders {
             None => read_providers(&self.deploy).await,
             Some(account) => read_providers(&self.member_client(account).await?).await,
         }
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<AccountId>> {
+        let me = aws_sdk_sts::Client::new(&self.sdk)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| Error::aws("sts", "GetCallerIdentity", e))?;
+        let me = me
+            .account()
+            .ok_or_else(|| super::missing("sts", "GetCallerIdentity", "Account"))?;
+        let mut pages = aws_sdk_organizations::Client::new(&self.sdk)
+            .list_accounts()
+            .max_results(20)
+            .into_paginator()
+            .send();
+        let mut accounts = Vec::new();
+        for _ in 0..ACCOUNT_PAGES {
+            let Some(page) = pages.next().await else {
+                return Ok(accounts);
+            };
+            let page = page.map_err(|e| Error::aws("organizations", "ListAccounts", e))?;
+            for account in page.accounts() {
+                let active = account
+                    .state()
+                    .map(|s| s.as_str() == "ACTIVE")
+                    .or(account.status().map(|s| s.as_str() == "ACTIVE"))
+                    .unwrap_or(true);
+                let id = account
+                    .id()
+                    .ok_or_else(|| super::missing("organizations", "ListAccounts", "Account.Id"))?;
+                if active && id != me {
+                    accounts
+                        .push(AccountId::parse(id).map_err(super::contract_breach("organizations", "ListAccounts"))?);
+                }
+            }
+        }
+        tracing::warn!(
+            read = accounts.len(),
+            "more organization accounts than the page cap; the rest are not read"
+        );
+        Ok(accounts)
     }
 }
 

@@ -105,10 +105,12 @@ impl SamlProvider {
     }
 }
 
-/// An account whose SAML providers could not be listed (its role could not be assumed, or IAM refused).
+/// An account whose SAML providers could not be listed (its role could not be assumed, or IAM refused); no
+/// account: the organization's account list could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnreadAccount {
-    pub account_id: AccountId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<AccountId>,
     /// The error with its causes.
     pub reason: String,
 }

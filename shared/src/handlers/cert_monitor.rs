@@ -25,10 +25,19 @@ pub const MAX_MEMBER_ACCOUNTS: usize = 1000;
 pub struct CertMonitorConfig {
     pub app_ids: Vec<OktaAppId>,
     /// Read through the member role; the deploy account is always read (with the function's own credentials).
-    pub member_accounts: Vec<AccountId>,
+    pub member_accounts: MemberAccounts,
     pub thresholds: KeyExpiryThresholds,
     /// Time allowed for one account's providers (role assumed, listed, each read).
     pub account_budget: std::time::Duration,
+}
+
+/// Which member accounts a run reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberAccounts {
+    /// These (`CERT_MONITOR_MEMBER_ACCOUNT_IDS`); empty: the deploy account only.
+    Listed(Vec<AccountId>),
+    /// Every ACTIVE account of the organization (`CERT_MONITOR_MEMBER_ACCOUNT_IDS=organization`).
+    Organization,
 }
 
 /// What a run found and published.
@@ -61,20 +70,43 @@ pub async fn collect(
         }
     };
     let mut unread_accounts = Vec::new();
-    for account in config.member_accounts.iter().take(MAX_MEMBER_ACCOUNTS) {
+    let members = match &config.member_accounts {
+        MemberAccounts::Listed(accounts) => accounts.clone(),
+        MemberAccounts::Organization => {
+            match tokio::time::timeout(config.account_budget, providers.organization_accounts()).await {
+                Ok(Ok(accounts)) => accounts,
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error.causes(), "organization accounts not listed");
+                    unread_accounts.push(UnreadAccount {
+                        account_id: None,
+                        reason: error.causes().to_string(),
+                    });
+                    Vec::new()
+                }
+                Err(_) => {
+                    unread_accounts.push(UnreadAccount {
+                        account_id: None,
+                        reason: format!("ListAccounts not done within {} s", config.account_budget.as_secs()),
+                    });
+                    Vec::new()
+                }
+            }
+        }
+    };
+    for account in members.iter().take(MAX_MEMBER_ACCOUNTS) {
         match tokio::time::timeout(config.account_budget, providers.providers(Some(account))).await {
             Ok(Ok(found)) => aws.extend(found),
             Ok(Err(error)) => {
                 tracing::warn!(account = %account, error = %error.causes(), "member account's SAML providers not read");
                 unread_accounts.push(UnreadAccount {
-                    account_id: account.clone(),
+                    account_id: Some(account.clone()),
                     reason: error.causes().to_string(),
                 });
             }
             Err(_) => {
                 tracing::warn!(account = %account, "member account's SAML providers not read within the budget");
                 unread_accounts.push(UnreadAccount {
-                    account_id: account.clone(),
+                    account_id: Some(account.clone()),
                     reason: format!("not read within {} s", config.account_budget.as_secs()),
                 });
             }
@@ -98,12 +130,17 @@ pub fn judge(inventory: &CertInventory, thresholds: &KeyExpiryThresholds, now: D
         Finding::new(
             Rule::SamlCertUnreadable,
             Severity::High,
-            format!(
-                "The SAML providers of account {} could not be read, so their certificates are not checked",
-                unread.account_id
-            ),
+            match &unread.account_id {
+                Some(account) => format!(
+                    "The SAML providers of account {account} could not be read, so their certificates are not checked"
+                ),
+                None => "The organization's accounts could not be listed, so no member account's SAML providers \
+                         are checked"
+                    .to_owned(),
+            },
             Subject {
-                account_id: Some(unread.account_id.to_string()),
+                account_id: unread.account_id.as_ref().map(ToString::to_string),
+                threshold: unread.account_id.is_none().then(|| "organization".to_owned()),
                 ..Subject::default()
             },
             now,
@@ -205,13 +242,17 @@ impl CertMonitorSettings {
             Some(list) => list_of(&list, "OKTA_APP_IDS", MAX_APPS, |id| OktaAppId::parse(id).ok())?,
         };
         let member_accounts = match optional(env, "CERT_MONITOR_MEMBER_ACCOUNT_IDS") {
-            None => Vec::new(),
-            Some(list) => list_of(&list, "CERT_MONITOR_MEMBER_ACCOUNT_IDS", MAX_MEMBER_ACCOUNTS, |id| {
-                AccountId::parse(id).ok()
-            })?,
+            None => MemberAccounts::Listed(Vec::new()),
+            Some(all) if all.eq_ignore_ascii_case("organization") => MemberAccounts::Organization,
+            Some(list) => MemberAccounts::Listed(list_of(
+                &list,
+                "CERT_MONITOR_MEMBER_ACCOUNT_IDS",
+                MAX_MEMBER_ACCOUNTS,
+                |id| AccountId::parse(id).ok(),
+            )?),
         };
         let member_role_name = optional(env, "CERT_MONITOR_MEMBER_ROLE_NAME");
-        if !member_accounts.is_empty() && member_role_name.is_none() {
+        if member_accounts != MemberAccounts::Listed(Vec::new()) && member_role_name.is_none() {
             return Err(Error::config(
                 "CERT_MONITOR_MEMBER_ROLE_NAME",
                 "is not set, but CERT_MONITOR_MEMBER_ACCOUNT_IDS names member accounts",
@@ -271,7 +312,7 @@ mod tests {
     fn settings_default_to_the_one_app_and_the_deploy_account() {
         let settings = CertMonitorSettings::from_env(&env(&[])).expect("settings");
         assert_eq!(settings.config.app_ids.len(), 1);
-        assert!(settings.config.member_accounts.is_empty());
+        assert_eq!(settings.config.member_accounts, MemberAccounts::Listed(Vec::new()));
         assert_eq!(settings.config.account_budget, std::time::Duration::from_secs(30));
     }
 
@@ -295,7 +336,13 @@ mod tests {
             ("OKTA_APP_IDS", "0oa1aws0000000000001,0oa2fed0000000000002"),
         ]))
         .expect("settings");
-        assert_eq!(good.config.member_accounts.len(), 2);
+        assert!(matches!(&good.config.member_accounts, MemberAccounts::Listed(a) if a.len() == 2));
+        let org = CertMonitorSettings::from_env(&env(&[
+            ("CERT_MONITOR_MEMBER_ACCOUNT_IDS", "organization"),
+            ("CERT_MONITOR_MEMBER_ROLE_NAME", "deprov-audit-read"),
+        ]))
+        .expect("settings");
+        assert_eq!(org.config.member_accounts, MemberAccounts::Organization);
         assert_eq!(good.config.app_ids.len(), 2);
     }
 }
