@@ -88,6 +88,7 @@ async fn update_provider(account: &MotoAccount, arn: &str, metadata: &str) {
 fn config(members: &[&AccountId]) -> CertMonitorConfig {
     CertMonitorConfig {
         app_ids: vec![OktaAppId::parse(APP).expect("app id")],
+        discover_apps: false,
         member_accounts: MemberAccounts::Listed(members.iter().map(|a| (*a).clone()).collect()),
         thresholds: KeyExpiryThresholds::default(),
         account_budget: std::time::Duration::from_secs(30),
@@ -431,6 +432,9 @@ async fn every_organization_account_is_read_when_asked() {
     let notifier = RecordingNotifier::default();
     let mut config = config(&[]);
     config.member_accounts = MemberAccounts::Organization;
+    // The app found in Okta's list (AWS Account Federation, active, SAML 2.0), not named.
+    config.app_ids.clear();
+    config.discover_apps = true;
     let report = run(&directory, &providers, &notifier, &config, now)
         .await
         .expect("a run");
@@ -438,4 +442,5 @@ async fn every_organization_account_is_read_when_asked() {
     assert_eq!(drift.len(), 1, "{:#?}", report.findings);
     assert_eq!(drift[0].subject.saml_provider_arn.as_deref(), Some(stale.as_str()));
     assert!(report.inventory.unread_accounts.is_empty());
+    assert_eq!(report.inventory.okta.len(), 1, "the app was discovered");
 }

@@ -60,6 +60,10 @@ impl Directory for FakeDirectory {
         }
     }
 
+    async fn aws_saml_apps(&self) -> Result<Vec<OktaAppId>> {
+        Ok(vec![self.okta.app.id.clone()])
+    }
+
     async fn signing_keys(&self, app_id: &OktaAppId) -> Result<crate::domain::certificate::AppSigningKeys> {
         let app = self.app(app_id).await?;
         Ok(crate::domain::certificate::AppSigningKeys {

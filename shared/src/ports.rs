@@ -27,6 +27,8 @@ pub trait Directory: Sync {
     fn groups(&self) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send;
     /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
     fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
+    /// The org's active SAML apps for AWS (the IAM Identity Center app, AWS Account Federation apps).
+    fn aws_saml_apps(&self) -> impl Future<Output = Result<Vec<OktaAppId>>> + Send;
     /// The app's label and SAML signing keys (active one marked, each with its `x5c`), without its users.
     fn signing_keys(
         &self,

@@ -1,7 +1,7 @@
 //! cert-monitor: once a day, read the Okta apps' signing keys and the IAM SAML providers of the deploy account and
 //! each member account, let `rules::evaluate_certificates` judge, and publish the findings.
 //!
-//! Bounded: one Okta read per app (two calls), at most `MAX_PROVIDERS_PER_ACCOUNT` + 1 IAM calls per account, each
+//! Bounded: the app list (paged, capped like every Okta list), one Okta read per app (two calls, at most `MAX_APPS`), at most `MAX_PROVIDERS_PER_ACCOUNT` + 1 IAM calls per account, each
 //! account within `account_budget`. An account that cannot be read is a finding (`saml-cert-unreadable`), not the
 //! end of the run; Okta unreadable ends the run with its error (nothing could be compared).
 
@@ -23,7 +23,10 @@ pub const MAX_MEMBER_ACCOUNTS: usize = 1000;
 /// What one run reads and how long it may take.
 #[derive(Debug, Clone)]
 pub struct CertMonitorConfig {
+    /// Always read (`OKTA_APP_IDS`, else `OKTA_APP_ID`).
     pub app_ids: Vec<OktaAppId>,
+    /// Also every active AWS SAML app Okta lists (when `OKTA_APP_IDS` is unset).
+    pub discover_apps: bool,
     /// Read through the member role; the deploy account is always read (with the function's own credentials).
     pub member_accounts: MemberAccounts,
     pub thresholds: KeyExpiryThresholds,
@@ -54,8 +57,21 @@ pub async fn collect(
     config: &CertMonitorConfig,
     now: DateTime<Utc>,
 ) -> Result<CertInventory> {
-    let mut okta = Vec::with_capacity(config.app_ids.len());
-    for app_id in config.app_ids.iter().take(MAX_APPS) {
+    let mut app_ids = config.app_ids.clone();
+    if config.discover_apps {
+        app_ids.extend(directory.aws_saml_apps().await?);
+    }
+    let mut seen_apps = BTreeSet::new();
+    app_ids.retain(|id| seen_apps.insert(id.clone()));
+    if app_ids.len() > MAX_APPS {
+        tracing::warn!(
+            apps = app_ids.len(),
+            read = MAX_APPS,
+            "more AWS SAML apps than the cap; the rest are not read"
+        );
+    }
+    let mut okta = Vec::with_capacity(app_ids.len().min(MAX_APPS));
+    for app_id in app_ids.iter().take(MAX_APPS) {
         let app = directory.signing_keys(app_id).await?;
         okta.push(okta_app_certificates(&app.app_id, &app.label, &app.keys));
     }
@@ -237,9 +253,12 @@ pub struct CertMonitorSettings {
 impl CertMonitorSettings {
     pub fn from_env(env: &impl Env) -> Result<Self> {
         let okta = crate::config::OktaSettings::from_env(env)?;
-        let app_ids = match optional(env, "OKTA_APP_IDS") {
-            None => vec![okta.app_id.clone()],
-            Some(list) => list_of(&list, "OKTA_APP_IDS", MAX_APPS, |id| OktaAppId::parse(id).ok())?,
+        let (app_ids, discover_apps) = match optional(env, "OKTA_APP_IDS") {
+            None => (vec![okta.app_id.clone()], true),
+            Some(list) => (
+                list_of(&list, "OKTA_APP_IDS", MAX_APPS, |id| OktaAppId::parse(id).ok())?,
+                false,
+            ),
         };
         let member_accounts = match optional(env, "CERT_MONITOR_MEMBER_ACCOUNT_IDS") {
             None => MemberAccounts::Listed(Vec::new()),
@@ -266,6 +285,7 @@ impl CertMonitorSettings {
             partition: optional(env, "AWS_PARTITION").unwrap_or_else(|| "aws".to_owned()),
             config: CertMonitorConfig {
                 app_ids,
+                discover_apps,
                 member_accounts,
                 thresholds: KeyExpiryThresholds::default(),
                 account_budget: budget.to_std().unwrap_or(std::time::Duration::from_secs(30)),
@@ -312,6 +332,7 @@ mod tests {
     fn settings_default_to_the_one_app_and_the_deploy_account() {
         let settings = CertMonitorSettings::from_env(&env(&[])).expect("settings");
         assert_eq!(settings.config.app_ids.len(), 1);
+        assert!(settings.config.discover_apps);
         assert_eq!(settings.config.member_accounts, MemberAccounts::Listed(Vec::new()));
         assert_eq!(settings.config.account_budget, std::time::Duration::from_secs(30));
     }
@@ -344,5 +365,6 @@ mod tests {
         .expect("settings");
         assert_eq!(org.config.member_accounts, MemberAccounts::Organization);
         assert_eq!(good.config.app_ids.len(), 2);
+        assert!(!good.config.discover_apps, "named apps exactly");
     }
 }

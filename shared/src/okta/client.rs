@@ -262,6 +262,17 @@ impl Directory for OktaClient {
         })
     }
 
+    /// `GET /api/v1/apps?filter=status eq "ACTIVE"`, every page; the AWS SAML apps kept.
+    async fn aws_saml_apps(&self) -> Result<Vec<OktaAppId>> {
+        let url = self.list_url(&["api", "v1", "apps"], &[("filter", "status eq \"ACTIVE\"")]);
+        let apps: Vec<wire::AppSummary> = self.list(url, false).await?;
+        Ok(apps
+            .into_iter()
+            .filter(wire::AppSummary::is_active_aws_saml)
+            .map(|app| app.id)
+            .collect())
+    }
+
     async fn signing_keys(&self, app_id: &OktaAppId) -> Result<crate::domain::certificate::AppSigningKeys> {
         let app = ["api", "v1", "apps", app_id.as_str()];
         let keys_path = [&app[..], &["credentials", "keys"]].concat();
