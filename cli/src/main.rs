@@ -16,6 +16,8 @@ use shared::rules::{Policy, evaluate};
 
 /// The demo org: an Okta + Identity Center org with the deprovisioning failures the auditor exists to catch.
 const DEMO_ORG: &str = include_str!("../../events/demo/org.json");
+/// The demo org's SAML certificates (an AWS Account Federation app and IAM SAML providers), as `certs --out` saves them.
+const DEMO_CERTS: &str = include_str!("../../events/demo/certs.json");
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,7 +94,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { format } => review(DEMO_ORG, "the demo org", format),
+        Command::Demo { format } => demo(format),
         Command::Review { snapshot, format } => match std::fs::read_to_string(&snapshot) {
             Ok(text) => review(&text, &snapshot.display().to_string(), format),
             Err(e) => Err(format!("cannot read {}: {e}", snapshot.display())),
@@ -108,6 +110,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo org's snapshot rules and its certificates, in one list.
+fn demo(format: Format) -> Result<(), String> {
+    let snapshot: OrgSnapshot =
+        serde_json::from_str(DEMO_ORG).map_err(|e| format!("the demo org is not a valid org snapshot: {e}"))?;
+    let certs: shared::domain::certificate::CertInventory = serde_json::from_str(DEMO_CERTS)
+        .map_err(|e| format!("the demo certificates are not a valid inventory: {e}"))?;
+    let mut findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+    findings.extend(shared::handlers::cert_monitor::judge(
+        &certs,
+        &shared::rules::KeyExpiryThresholds::default(),
+        certs.collected_at,
+    ));
+    shared::rules::sort_findings(&mut findings);
+    print_findings(&findings, format)
 }
 
 /// Evaluates a snapshot as of the moment it was collected, so the same file always gives the same findings.
