@@ -444,3 +444,79 @@ async fn every_organization_account_is_read_when_asked() {
     assert!(report.inventory.unread_accounts.is_empty());
     assert_eq!(report.inventory.okta.len(), 1, "the app was discovered");
 }
+
+/// The real `cert-monitor` binary, configured by environment like the deployed function, run by the scheduled
+/// event: the drift it finds reaches the findings topic (read back through a subscribed queue).
+#[tokio::test]
+async fn the_built_binary_runs_on_the_scheduled_event_and_publishes_to_sns() {
+    use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
+    use integration_tests::queues::{create_queue, drain};
+
+    let now = now();
+    let old = cert_expiring_in(200, now);
+    let new = cert_expiring_in(1000, now);
+    let okta = okta_with_keys(vec![
+        key("akm1old", false, now - Duration::days(200), &old),
+        key("akm1new", true, now - Duration::days(1), &new),
+    ])
+    .await;
+    let deploy = MotoAccount::new().await;
+    add_provider(&deploy, "Okta", &okta_metadata(APP_KEY, &[&old.base64])).await;
+    let sns = aws_sdk_sns::Client::new(deploy.sdk_config());
+    let topic_arn = sns
+        .create_topic()
+        .name("deprov-audit-findings")
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .expect("a topic ARN");
+    let queue_url = create_queue(&deploy, "findings-reader").await;
+    let queue_arn = format!("arn:aws:sqs:us-east-1:{}:findings-reader", deploy.id());
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("Subscribe");
+
+    let credentials = deploy.credentials().await;
+    let runtime = LambdaRuntime::start().await;
+    let _function = spawn_function(
+        "cert-monitor",
+        &runtime,
+        &[
+            ("OKTA_ORG_URL", okta.url().to_string()),
+            ("OKTA_APP_ID", APP.into()),
+            ("OKTA_API_TOKEN", integration_tests::okta_fake::API_TOKEN.into()),
+            ("FINDINGS_TOPIC_ARN", topic_arn.clone()),
+            ("AWS_ENDPOINT_URL", integration_tests::moto::endpoint().into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().into()),
+            ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key().into()),
+            (
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default().into(),
+            ),
+        ],
+    );
+    let event = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/cert-monitor/scheduled.json"),
+    )
+    .expect("events/cert-monitor/scheduled.json");
+    let outcome = runtime.invoke(&event, std::time::Duration::from_secs(60)).await;
+    let Some(Outcome::Response(answer)) = outcome else {
+        panic!("expected a response, got {outcome:?}")
+    };
+    assert_eq!(answer["findings"], 1, "the drift alone: {answer}");
+    let published: Vec<serde_json::Value> = drain(&deploy, &queue_url)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m.body().expect("a body")).expect("a finding"))
+        .collect();
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_eq!(published[0]["rule"], "saml-cert-drift");
+    assert_eq!(published[0]["severity"], "critical");
+}
