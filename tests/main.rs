@@ -4,6 +4,8 @@
 mod activity_log;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
+// cert-monitor: the Okta fake serving keys with real x5c, moto IAM serving SAML providers, deploy and member accounts.
+mod cert_monitor;
 // The propagation-check binary's Lambda errors: a stable errorType, the causes, no payload.
 mod function_errors;
 // IdentityCenterClient and the propagation checker in a delegated administrator account of an org in moto.

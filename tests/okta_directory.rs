@@ -193,12 +193,14 @@ fn acme() -> (OktaSide, Vec<OktaLogEvent>) {
                 created: Some(at("2023-06-01T00:00:00.000Z")),
                 expires_at: at("2026-06-01T00:00:00.000Z"),
                 active: false,
+                x5c: Vec::new(),
             },
             SigningKey {
                 kid: "akm1new00000000000002".to_owned(),
                 created: Some(at("2026-04-01T00:00:00.000Z")),
                 expires_at: at("2029-04-01T00:00:00.000Z"),
                 active: true,
+                x5c: Vec::new(),
             },
         ],
     };

@@ -16,6 +16,8 @@ use shared::rules::{Policy, evaluate};
 
 /// The demo org: an Okta + Identity Center org with the deprovisioning failures the auditor exists to catch.
 const DEMO_ORG: &str = include_str!("../../events/demo/org.json");
+/// The demo org's SAML certificates (an AWS Account Federation app and IAM SAML providers), as `certs --out` saves them.
+const DEMO_CERTS: &str = include_str!("../../events/demo/certs.json");
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +57,18 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         activity_days: i64,
     },
+    /// Check the SAML signing certificates live (Okta app keys, IAM SAML providers of this account and of
+    /// CERT_MONITOR_MEMBER_ACCOUNT_IDS through CERT_MONITOR_MEMBER_ROLE_NAME), or judge a saved inventory.
+    Certs {
+        /// Judge this inventory file (as written by `--out`) as of when it was collected; nothing is read live.
+        #[arg(long, conflicts_with = "out")]
+        inventory: Option<PathBuf>,
+        /// Also write what was read live to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Run every rule on an org snapshot file (as written by `snapshot`).
     Review {
         #[arg(long)]
@@ -80,13 +94,14 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { format } => review(DEMO_ORG, "the demo org", format),
+        Command::Demo { format } => demo(format),
         Command::Review { snapshot, format } => match std::fs::read_to_string(&snapshot) {
             Ok(text) => review(&text, &snapshot.display().to_string(), format),
             Err(e) => Err(format!("cannot read {}: {e}", snapshot.display())),
         },
         Command::Verify { login, since, format } => verify(&login, since, format).await,
         Command::Snapshot { out, activity_days } => snapshot(&out, activity_days).await,
+        Command::Certs { inventory, out, format } => certs(inventory.as_deref(), out.as_deref(), format).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,6 +110,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo org's snapshot rules and its certificates, in one list.
+fn demo(format: Format) -> Result<(), String> {
+    let snapshot: OrgSnapshot =
+        serde_json::from_str(DEMO_ORG).map_err(|e| format!("the demo org is not a valid org snapshot: {e}"))?;
+    let certs: shared::domain::certificate::CertInventory = serde_json::from_str(DEMO_CERTS)
+        .map_err(|e| format!("the demo certificates are not a valid inventory: {e}"))?;
+    let mut findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+    findings.extend(shared::handlers::cert_monitor::judge(
+        &certs,
+        &shared::rules::KeyExpiryThresholds::default(),
+        certs.collected_at,
+    ));
+    shared::rules::sort_findings(&mut findings);
+    print_findings(&findings, format)
 }
 
 /// Evaluates a snapshot as of the moment it was collected, so the same file always gives the same findings.
@@ -217,6 +248,45 @@ async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), Strin
         snapshot.activity.len()
     );
     Ok(())
+}
+
+/// The cert-monitor's collect and judge, without publishing: live from the environment, or on a saved inventory.
+async fn certs(
+    inventory: Option<&std::path::Path>,
+    out: Option<&std::path::Path>,
+    format: Format,
+) -> Result<(), String> {
+    use shared::domain::certificate::CertInventory;
+    use shared::handlers::cert_monitor::{CertMonitorSettings, collect, connect_readers, judge};
+    let thresholds = shared::rules::KeyExpiryThresholds::default();
+    let inventory = match inventory {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str::<CertInventory>(&text)
+                .map_err(|e| format!("{} is not a certificate inventory: {e}", path.display()))?
+        }
+        None => {
+            let settings = CertMonitorSettings::from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+            let sdk = shared::aws::load_sdk_config().await;
+            let (directory, providers) = connect_readers(&settings, &sdk).await.map_err(|e| chain(&e))?;
+            let read = collect(&directory, &providers, &settings.config, Utc::now())
+                .await
+                .map_err(|e| chain(&e))?;
+            if let Some(out) = out {
+                let text =
+                    serde_json::to_string_pretty(&read).map_err(|e| format!("cannot encode the inventory: {e}"))?;
+                std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            }
+            read
+        }
+    };
+    eprintln!(
+        "{} Okta app(s), {} SAML provider(s), {} account(s) unread",
+        inventory.okta.len(),
+        inventory.aws.len(),
+        inventory.unread_accounts.len()
+    );
+    print_findings(&judge(&inventory, &thresholds, inventory.collected_at), format)
 }
 
 /// An error and its causes, one line, quoting no payload.

@@ -60,6 +60,19 @@ impl Directory for FakeDirectory {
         }
     }
 
+    async fn aws_saml_apps(&self) -> Result<Vec<OktaAppId>> {
+        Ok(vec![self.okta.app.id.clone()])
+    }
+
+    async fn signing_keys(&self, app_id: &OktaAppId) -> Result<crate::domain::certificate::AppSigningKeys> {
+        let app = self.app(app_id).await?;
+        Ok(crate::domain::certificate::AppSigningKeys {
+            app_id: app.id,
+            label: app.label,
+            keys: app.signing_keys,
+        })
+    }
+
     async fn group_push_target(&self, app_id: &OktaAppId, group_id: &OktaGroupId) -> Result<Option<IdcGroupId>> {
         if &self.okta.app.id != app_id {
             return Ok(None);

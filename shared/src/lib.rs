@@ -18,5 +18,6 @@ pub mod okta;
 pub mod ports;
 pub mod report;
 pub mod rules;
+pub mod saml;
 
 pub use error::{Error, Result};

@@ -27,6 +27,13 @@ pub trait Directory: Sync {
     fn groups(&self) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send;
     /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
     fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
+    /// The org's active SAML apps for AWS (the IAM Identity Center app, AWS Account Federation apps).
+    fn aws_saml_apps(&self) -> impl Future<Output = Result<Vec<OktaAppId>>> + Send;
+    /// The app's label and SAML signing keys (active one marked, each with its `x5c`), without its users.
+    fn signing_keys(
+        &self,
+        app_id: &OktaAppId,
+    ) -> impl Future<Output = Result<crate::domain::certificate::AppSigningKeys>> + Send;
     /// The Identity Center group an Okta group is pushed to by the app, if it is pushed (any mapping status).
     fn group_push_target(
         &self,
@@ -170,6 +177,19 @@ pub struct ActivityRead {
 pub trait ActivityLog: Sync {
     /// Events matching the query, oldest first, pages followed up to the query's page cap and time budget.
     fn lookup(&self, query: &ActivityQuery) -> impl Future<Output = Result<ActivityRead>> + Send;
+}
+
+/// The SAML providers AWS trusts, per account (IAM).
+pub trait SamlProviders: Sync {
+    /// Every IAM SAML provider of the deploy account (`None`) or of a member account (through its read-only role),
+    /// each with the certificates of its metadata read.
+    fn providers(
+        &self,
+        account: Option<&AccountId>,
+    ) -> impl Future<Output = Result<Vec<crate::domain::certificate::SamlProvider>>> + Send;
+    /// Every ACTIVE account of the organization other than the deploy account (Organizations ListAccounts: the
+    /// deploy account must be the management account or a delegated administrator).
+    fn organization_accounts(&self) -> impl Future<Output = Result<Vec<AccountId>>> + Send;
 }
 
 /// Where findings go.

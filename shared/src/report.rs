@@ -80,6 +80,9 @@ fn subject_line(finding: &Finding) -> String {
     if let Some(key) = &s.key_id {
         parts.push(format!("key {key}"));
     }
+    if let Some(provider) = s.saml_provider_arn.as_deref() {
+        parts.push(format!("provider {}", provider.rsplit('/').next().unwrap_or(provider)));
+    }
     if parts.is_empty() {
         parts.push(s.app_id.clone().or_else(|| s.group_id.clone()).unwrap_or_default());
     }

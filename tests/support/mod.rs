@@ -6,5 +6,6 @@ pub mod ledger;
 pub mod moto;
 pub mod okta_fake;
 pub mod queues;
+pub mod saml;
 pub mod sdk_calls;
 pub mod seed;

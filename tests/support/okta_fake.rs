@@ -5,7 +5,7 @@
 //!   `profile.login eq "…"`), `GET /api/v1/users/{id, login or login shortname}`, `…/{id}/groups`
 //! - `GET /api/v1/apps/{id}/users/{userId}`: the app user (404 `E0000007` when the user is not assigned)
 //! - `GET /api/v1/groups`, `GET /api/v1/groups/{id}/users`
-//! - `GET /api/v1/apps/{id}`, `…/users`, `…/group-push/mappings`, `…/credentials/keys`
+//! - `GET /api/v1/apps` (the one app), `GET /api/v1/apps/{id}`, `…/users`, `…/group-push/mappings`, `…/credentials/keys`
 //! - `GET /api/v1/logs` with `since`, `until`, `after`, `limit`, `filter` (`eventType eq "…"` joined by `or`): with
 //!   `until` a bounded query (ordered by `published`); without, Okta's polling query (ordered by when the fake
 //!   stored the event: `append_log` adds events later, as Okta stores delayed ones), whose `after` cursor is a
@@ -131,6 +131,7 @@ impl OktaFake {
             .route("/api/v1/users/{id}/groups", get(list_user_groups))
             .route("/api/v1/groups", get(list_groups))
             .route("/api/v1/groups/{id}/users", get(list_group_users))
+            .route("/api/v1/apps", get(list_apps))
             .route("/api/v1/apps/{id}", get(get_app))
             .route("/api/v1/apps/{id}/users", get(list_app_users))
             .route("/api/v1/apps/{id}/users/{user_id}", get(get_app_user))
@@ -658,13 +659,30 @@ async fn get_app(State(state): State<Arc<FakeState>>, Path(id): Path<String>) ->
     let Some(app) = the_app(&state, &id) else {
         return not_found(&id, "AppInstance");
     };
+    axum::Json(app_json(&state, app)).into_response()
+}
+
+/// `GET /api/v1/apps?filter=status eq "ACTIVE"`: the one app (it is active), in one page.
+async fn list_apps(State(state): State<Arc<FakeState>>) -> Response {
+    axum::Json(vec![app_json(&state, &state.app)]).into_response()
+}
+
+/// The app as Okta's Apps API answers it; `name` is the catalog app's (the IAM Identity Center app's, or the AWS
+/// Account Federation app's for any other label).
+fn app_json(state: &FakeState, app: &OktaApp) -> Value {
+    let name = if app.label.contains("Identity Center") {
+        "amazon_aws_sso"
+    } else {
+        "amazon_aws"
+    };
     let active = app
         .signing_keys
         .iter()
         .find(|key| key.active)
         .map(|key| key.kid.clone());
-    axum::Json(json!({
+    json!({
         "id": app.id,
+        "name": name,
         "label": app.label,
         "status": "ACTIVE",
         "created": CREATED,
@@ -676,11 +694,10 @@ async fn get_app(State(state): State<Arc<FakeState>>, Path(id): Path<String>) ->
             "signing": {"kid": active},
         },
         "_links": {
-            "users": {"href": href(&state, &["api", "v1", "apps", app.id.as_str(), "users"])},
-            "groups": {"href": href(&state, &["api", "v1", "apps", app.id.as_str(), "groups"])},
+            "users": {"href": href(state, &["api", "v1", "apps", app.id.as_str(), "users"])},
+            "groups": {"href": href(state, &["api", "v1", "apps", app.id.as_str(), "groups"])},
         },
-    }))
-    .into_response()
+    })
 }
 
 async fn list_app_users(
@@ -786,7 +803,7 @@ fn key_json(key: &SigningKey) -> Value {
         "created": key.created.map(okta_time),
         "lastUpdated": key.created.map(okta_time),
         "expiresAt": okta_time(key.expires_at),
-        "x5c": ["MIIDfakeCertificateForTestsOnly"],
+        "x5c": key.x5c,
         "x5t#S256": "fakeThumbprint",
         "e": "AQAB",
         "n": "fakeModulus",

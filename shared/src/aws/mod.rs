@@ -7,6 +7,7 @@
 mod activity_log;
 mod identity_center;
 mod job_queue;
+mod saml_providers;
 mod secrets;
 mod sns;
 mod sweep_cursor;
@@ -15,6 +16,7 @@ mod verdict_ledger;
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
+pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
 pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};

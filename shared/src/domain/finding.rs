@@ -48,8 +48,6 @@ pub enum Rule {
     DirectUserAssignment,
     /// An Identity Center user no Okta user accounts for.
     OrphanedIdcUser,
-    /// The Okta app's active SAML signing key expires soon (or has).
-    SigningKeyExpiring,
     /// Someone used AWS after Okta deprovisioned them.
     ActivityAfterDeprovision,
     /// A deprovision did not reach Identity Center within the maximum window.
@@ -58,19 +56,33 @@ pub enum Rule {
     PropagationVerified,
     /// Okta says the person was provisioned, but no Identity Center account links to them: no verdict possible.
     PropagationUnverifiable,
+    /// A SAML signing certificate (Okta's active key, or one an IAM SAML provider trusts) expires soon.
+    SamlCertExpiring,
+    /// A SAML signing certificate has expired.
+    SamlCertExpired,
+    /// An IAM SAML provider trusts no certificate of the Okta app's active signing key: sign-in fails.
+    SamlCertDrift,
+    /// Okta holds a newer signing key that an IAM SAML provider does not trust yet: activating it would lock out.
+    SamlCertRotationPending,
+    /// A certificate or metadata document that could not be read, so it cannot be checked.
+    SamlCertUnreadable,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 13] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
         Rule::OrphanedIdcUser,
-        Rule::SigningKeyExpiring,
         Rule::ActivityAfterDeprovision,
         Rule::PropagationOverdue,
         Rule::PropagationVerified,
         Rule::PropagationUnverifiable,
+        Rule::SamlCertExpiring,
+        Rule::SamlCertExpired,
+        Rule::SamlCertDrift,
+        Rule::SamlCertRotationPending,
+        Rule::SamlCertUnreadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,11 +91,15 @@ impl Rule {
             Self::SuspendedStillEnabled => "suspended-still-enabled",
             Self::DirectUserAssignment => "direct-user-assignment",
             Self::OrphanedIdcUser => "orphaned-idc-user",
-            Self::SigningKeyExpiring => "signing-key-expiring",
             Self::ActivityAfterDeprovision => "activity-after-deprovision",
             Self::PropagationOverdue => "propagation-overdue",
             Self::PropagationVerified => "propagation-verified",
             Self::PropagationUnverifiable => "propagation-unverifiable",
+            Self::SamlCertExpiring => "saml-cert-expiring",
+            Self::SamlCertExpired => "saml-cert-expired",
+            Self::SamlCertDrift => "saml-cert-drift",
+            Self::SamlCertRotationPending => "saml-cert-rotation-pending",
+            Self::SamlCertUnreadable => "saml-cert-unreadable",
         }
     }
 }
@@ -115,6 +131,16 @@ pub struct Subject {
     pub app_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// An IAM SAML provider (its ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_provider_arn: Option<String>,
+    /// A certificate's SHA-256 fingerprint (hex): a rotated certificate is a new finding, the same one is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_sha256: Option<String>,
+    /// The threshold a finding was raised at (`90d`, `30d`, `7d`, `expired`): crossing the next one pages again,
+    /// the daily run at the same one does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<String>,
     /// The Okta System Log event (uuid) a propagation verdict is about (not part of the identity: the episode is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub okta_event_id: Option<String>,
@@ -140,6 +166,9 @@ impl Subject {
             ("group_id", &self.group_id),
             ("app_id", &self.app_id),
             ("key_id", &self.key_id),
+            ("saml_provider_arn", &self.saml_provider_arn),
+            ("certificate_sha256", &self.certificate_sha256),
+            ("threshold", &self.threshold),
             ("episode_id", &self.episode_id),
             ("first_event_id", &self.first_event_id),
         ];

@@ -169,6 +169,9 @@ pub struct SigningKey {
     pub expires_at: DateTime<Utc>,
     /// The key the app signs assertions with now (`credentials.signing.kid`).
     pub active: bool,
+    /// The key's certificate chain (`x5c`: base64 DER, the key's own certificate first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x5c: Vec<String>,
 }
 
 /// The AWS IAM Identity Center app in Okta, and what hangs off it.

@@ -266,6 +266,35 @@ impl Directory for OktaClient {
         })
     }
 
+    /// `GET /api/v1/apps?filter=status eq "ACTIVE"`, every page; the AWS SAML apps kept.
+    async fn aws_saml_apps(&self) -> Result<Vec<OktaAppId>> {
+        let url = self.list_url(&["api", "v1", "apps"], &[("filter", "status eq \"ACTIVE\"")]);
+        let apps: Vec<wire::AppSummary> = self.list(url, false).await?;
+        Ok(apps
+            .into_iter()
+            .filter(wire::AppSummary::is_active_aws_saml)
+            .map(|app| app.id)
+            .collect())
+    }
+
+    async fn signing_keys(&self, app_id: &OktaAppId) -> Result<crate::domain::certificate::AppSigningKeys> {
+        let app = ["api", "v1", "apps", app_id.as_str()];
+        let keys_path = [&app[..], &["credentials", "keys"]].concat();
+        let app_url = self.url(&app, &[]);
+        let (found, keys) = tokio::try_join!(
+            self.get_one::<wire::App>(&app_url, "the app"),
+            self.list::<wire::Key>(self.url(&keys_path, &[]), false),
+        )?;
+        Ok(crate::domain::certificate::AppSigningKeys {
+            app_id: app_id.clone(),
+            keys: keys
+                .into_iter()
+                .map(|key| key.into_signing_key(found.active_kid()))
+                .collect(),
+            label: found.label,
+        })
+    }
+
     /// `GET /api/v1/apps/{appId}/group-push/mappings?sourceGroupId=…`: the mapping's target, whatever its status.
     async fn group_push_target(&self, app_id: &OktaAppId, group_id: &OktaGroupId) -> Result<Option<IdcGroupId>> {
         let url = self.list_url(

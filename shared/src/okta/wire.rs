@@ -124,6 +124,34 @@ pub(crate) struct GroupProfile {
     pub name: String,
 }
 
+/// An app of the org's list (`GET /api/v1/apps`), reduced to what tells an AWS SAML app apart.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AppSummary {
+    pub id: crate::domain::OktaAppId,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub sign_on_mode: String,
+}
+
+impl AppSummary {
+    /// An active SAML 2.0 app for AWS: the catalog apps `amazon_aws` (AWS Account Federation) and `amazon_aws_sso`
+    /// (IAM Identity Center), or a custom SAML app whose name or label says AWS. UNVERIFIED: the catalog names are
+    /// from Okta's integration pages, not a published list; `OKTA_APP_IDS` names apps exactly when this guesses wrong.
+    pub fn is_active_aws_saml(&self) -> bool {
+        let marks_aws = |text: &str| {
+            let text = text.to_ascii_lowercase();
+            text.contains("aws") || text.contains("amazon")
+        };
+        self.status == "ACTIVE" && self.sign_on_mode == "SAML_2_0" && (marks_aws(&self.name) || marks_aws(&self.label))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct App {
     #[serde(default)]
@@ -222,6 +250,8 @@ pub(crate) struct Key {
     #[serde(default)]
     created: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
+    #[serde(default)]
+    x5c: Vec<String>,
 }
 
 impl Key {
@@ -231,6 +261,7 @@ impl Key {
             kid: self.kid,
             created: self.created,
             expires_at: self.expires_at,
+            x5c: self.x5c,
         }
     }
 }
@@ -281,6 +312,28 @@ impl From<LogEvent> for OktaLogEvent {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod aws_app_tests {
+    use super::*;
+
+    #[test]
+    fn active_saml_apps_for_aws_are_told_apart() {
+        let app = |name: &str, label: &str, status: &str, mode: &str| AppSummary {
+            id: crate::domain::OktaAppId::parse("0oa1").expect("id"),
+            name: name.into(),
+            label: label.into(),
+            status: status.into(),
+            sign_on_mode: mode.into(),
+        };
+        assert!(app("amazon_aws", "AWS Account Federation", "ACTIVE", "SAML_2_0").is_active_aws_saml());
+        assert!(app("amazon_aws_sso", "AWS IAM Identity Center", "ACTIVE", "SAML_2_0").is_active_aws_saml());
+        assert!(app("acme_awsprod_1", "Prod", "ACTIVE", "SAML_2_0").is_active_aws_saml());
+        assert!(!app("amazon_aws", "AWS", "INACTIVE", "SAML_2_0").is_active_aws_saml());
+        assert!(!app("amazon_aws", "AWS", "ACTIVE", "OPENID_CONNECT").is_active_aws_saml());
+        assert!(!app("slack", "Slack", "ACTIVE", "SAML_2_0").is_active_aws_saml());
     }
 }
 

@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::deprovision::{job_from_status, select_jobs};
 use crate::domain::{Finding, IdentityLinks, JobSource, LinkPolicy, OrgSnapshot};
 
-pub use certificates::KeyExpiryThresholds;
+pub use certificates::{
+    KeyExpiryThresholds, Standing, evaluate_certificates, okta_app_certificates, okta_key_findings,
+};
 
 /// What the rules need besides the snapshot.
 #[derive(Debug, Clone)]
@@ -241,7 +243,10 @@ mod tests {
             [(Rule::SuspendedStillEnabled, Severity::Medium)]
         );
         assert!(rules_for(&findings, "alice.nguyen@acme.example").is_empty());
-        let keys: Vec<_> = findings.iter().filter(|f| f.rule == Rule::SigningKeyExpiring).collect();
+        let keys: Vec<_> = findings
+            .iter()
+            .filter(|f| matches!(f.rule, Rule::SamlCertExpiring | Rule::SamlCertExpired))
+            .collect();
         assert_eq!(keys.len(), 1, "only the active key counts");
         assert_eq!(keys[0].subject.key_id.as_deref(), Some("akm1cur0000000000002"));
     }
