@@ -5,6 +5,7 @@ pub mod deprovision;
 pub mod episode;
 pub mod finding;
 pub mod idc;
+pub mod idc_event;
 pub mod identity;
 pub mod ids;
 pub mod okta;
@@ -13,6 +14,7 @@ pub mod snapshot;
 pub use activity::ActivityEvent;
 pub use deprovision::{DeprovisionKind, JobSource, VerificationJob};
 pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
+pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
     Principal,
