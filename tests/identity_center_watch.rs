@@ -31,10 +31,7 @@ const EXPECTED: [(&str, &[Rule]); 14] = [
         &[Rule::PermissionSetSessionTooLong],
     ),
     ("identitystore-update-user.json", &[Rule::ManualIdentityChange]),
-    (
-        "sso-directory-add-member-to-group.json",
-        &[Rule::ManualIdentityChange],
-    ),
+    ("sso-directory-add-member-to-group.json", &[Rule::ManualIdentityChange]),
     ("scim-patch-user-failed.json", &[Rule::ScimError]),
     ("identity-source-changed.json", &[Rule::IdentitySourceChanged]),
     ("health-scim-token-expiry.json", &[Rule::ScimTokenExpiring]),
@@ -228,7 +225,11 @@ async fn findings_carry_what_the_event_said() {
         manual.subject.idc_user_id.as_deref(),
         Some("906784b8-3081-70c8-a6d0-8d8c3e5f1c01")
     );
-    assert!(manual.title.contains("assumed-role/IdentityAdmin/jdoe"), "{}", manual.title);
+    assert!(
+        manual.title.contains("assumed-role/IdentityAdmin/jdoe"),
+        "{}",
+        manual.title
+    );
     let console = &judge("sso-directory-add-member-to-group.json")[0];
     assert_eq!(
         console.subject.group_id.as_deref(),
@@ -238,13 +239,19 @@ async fn findings_carry_what_the_event_said() {
     assert!(session.title.contains("PT12H"), "{}", session.title);
     let token = &judge("health-scim-token-expiry.json")[0];
     let dates = &token.evidence[0].observation;
-    assert!(dates.contains("2026-12-02T00:00:00+00:00") && dates.contains("2027-02-28T23:59:59+00:00"), "{dates}");
+    assert!(
+        dates.contains("2026-12-02T00:00:00+00:00") && dates.contains("2027-02-28T23:59:59+00:00"),
+        "{dates}"
+    );
     // The SCIM failure's identity type is Unknown, the portal call's IdentityCenterUser: both are read.
     for name in ["scim-patch-user-failed.json", "benign-portal-get-role-credentials.json"] {
         assert!(matches!(read_event(&sample(name)), ReadEvent::Event(_)), "{name}");
     }
     let scim = &judge("scim-patch-user-failed.json")[0];
-    assert_eq!(scim.subject.burst_id.as_deref(), Some("ValidationException@2026-11-20T09"));
+    assert_eq!(
+        scim.subject.burst_id.as_deref(),
+        Some("ValidationException@2026-11-20T09")
+    );
 }
 
 /// Copies of the failed SCIM PatchUser, each its own event, minutes apart within one hour.
@@ -330,8 +337,14 @@ async fn messages_whose_findings_were_not_published_are_redelivered_and_the_rest
     assert!(failed_ids(&response).is_empty(), "{response}");
     assert_eq!(recording.notifier.findings().len(), 2);
     let body_not_json = json!({"Records": [{"messageId": "m-x", "body": "{not json"}]});
-    let response = recording.handle_trigger(body_not_json, now()).await.expect("a response");
-    assert!(failed_ids(&response).is_empty(), "a body that can never parse is not retried");
+    let response = recording
+        .handle_trigger(body_not_json, now())
+        .await
+        .expect("a response");
+    assert!(
+        failed_ids(&response).is_empty(),
+        "a body that can never parse is not retried"
+    );
     assert_eq!(recording.metrics.lines().len(), 2, "both unreadable messages counted");
 }
 
@@ -487,7 +500,7 @@ fn arbitrary_json_in_detail_never_panics() {
             ReadEvent::Event(event) => {
                 let _ = evaluate(&event, &policy, now());
                 *read
-                    .entry(match *event {
+                    .entry(match event {
                         WatchEvent::ApiCall(_) => "api-call",
                         WatchEvent::ScimTokenExpiry(_) => "health",
                     })

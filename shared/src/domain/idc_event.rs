@@ -14,7 +14,7 @@ pub const SCIM_TOKEN_EXPIRY_EVENT_TYPE: &str = "AWS_IAMIDENTITYCENTER_SCIM_BEARE
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum WatchEvent {
     /// "AWS API Call via CloudTrail" on sso, identitystore, sso-directory or identitystore-scim.
-    ApiCall(ApiCall),
+    ApiCall(Box<ApiCall>),
     /// AWS Health `AWS_IAMIDENTITYCENTER_SCIM_BEARER_TOKEN_EXPIRY_NOTIFICATION`.
     ScimTokenExpiry(ScimTokenNotice),
 }

@@ -14,11 +14,11 @@ pub mod snapshot;
 pub use activity::ActivityEvent;
 pub use deprovision::{DeprovisionKind, JobSource, VerificationJob};
 pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
-pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
     Principal,
 };
+pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use identity::{
     IdentityLinks, LinkBasis, LinkCandidate, LinkKey, LinkPolicy, LinkedAccount, LoginMapping, PersonLinks,
     PersonRecord, RememberedLink, link_candidates,

@@ -134,7 +134,7 @@ pub struct WatchReport {
 /// One message read: a domain event, or why it is not one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReadEvent {
-    Event(Box<WatchEvent>),
+    Event(WatchEvent),
     /// A shape we do not read; the reason is a fixed text (never the payload).
     Unrecognised(&'static str),
 }
@@ -227,8 +227,13 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
             }
         }
         report.failed_messages = response.batch_item_failures.len();
-        tracing::info!(events = report.events, unrecognised = report.unrecognised,
-            findings = report.findings_published, failed = report.failed_messages, "watch batch done");
+        tracing::info!(
+            events = report.events,
+            unrecognised = report.unrecognised,
+            findings = report.findings_published,
+            failed = report.failed_messages,
+            "watch batch done"
+        );
         (response, report)
     }
 
@@ -259,13 +264,13 @@ pub fn read_event(envelope: &Value) -> ReadEvent {
     };
     if text("/source") == Some("aws.health") {
         return match read_health(envelope, detail) {
-            Some(notice) => ReadEvent::Event(Box::new(WatchEvent::ScimTokenExpiry(notice))),
+            Some(notice) => ReadEvent::Event(WatchEvent::ScimTokenExpiry(notice)),
             None => ReadEvent::Unrecognised("an AWS Health event other than the SCIM token notice"),
         };
     }
     match text("/detail-type") {
         Some(kind) if CLOUDTRAIL_DETAIL_TYPES.contains(&kind) => match read_api_call(detail) {
-            Some(call) => ReadEvent::Event(Box::new(WatchEvent::ApiCall(call))),
+            Some(call) => ReadEvent::Event(WatchEvent::ApiCall(Box::new(call))),
             None => ReadEvent::Unrecognised("a CloudTrail detail without eventID, eventName, eventSource, eventTime"),
         },
         // Native identity-store notifications ("User Created", …): their detail fields are UNVERIFIED (see the
@@ -289,8 +294,7 @@ fn read_api_call(detail: &Value) -> Option<ApiCall> {
         target_account: text("/requestParameters/targetId"),
         permission_set_arn: text("/requestParameters/permissionSetArn")
             .or_else(|| text("/responseElements/permissionSet/permissionSetArn")),
-        permission_set_name: text("/requestParameters/name")
-            .or_else(|| text("/responseElements/permissionSet/name")),
+        permission_set_name: text("/requestParameters/name").or_else(|| text("/responseElements/permissionSet/name")),
         session_duration: text("/requestParameters/sessionDuration"),
         group_id: text("/requestParameters/groupId").or_else(|| text("/responseElements/groupId")),
     };
@@ -366,8 +370,8 @@ mod tests {
     #[test]
     fn a_bad_maximum_session_names_its_variable() {
         for bad in ["8h", "PT", "PT0H", "PT99999999999999999999H"] {
-            let error = IdentityCenterWatchSettings::from_env(&env(&[TOPIC, ("MAX_SESSION_DURATION", bad)]))
-                .expect_err(bad);
+            let error =
+                IdentityCenterWatchSettings::from_env(&env(&[TOPIC, ("MAX_SESSION_DURATION", bad)])).expect_err(bad);
             assert!(error.to_string().contains("MAX_SESSION_DURATION"), "{error}");
         }
         let error = IdentityCenterWatchSettings::from_env(&env(&[])).expect_err("no topic");
@@ -411,7 +415,10 @@ mod tests {
             json!({"source": "aws.health", "detail": {"eventTypeCode": "AWS_EC2_OTHER"}}),
             json!({"source": "aws.identitystore", "detail-type": "User Created", "detail": {}}),
         ] {
-            assert!(matches!(read_event(&envelope), ReadEvent::Unrecognised(_)), "{envelope}");
+            assert!(
+                matches!(read_event(&envelope), ReadEvent::Unrecognised(_)),
+                "{envelope}"
+            );
         }
     }
 }

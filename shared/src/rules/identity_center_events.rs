@@ -28,7 +28,9 @@ const IDENTITY_SOURCE_EVENTS: [&str; 4] = [
 /// Verbs of identity-store writes, public API (CreateUser, UpdateUser, DeleteGroupMembership…) and console API
 /// (AddMemberToGroup, RemoveMemberFromGroup, DisableUser…). Reads (Describe, Get, List, IsMemberInGroups, Search)
 /// never match.
-const WRITE_VERBS: [&str; 8] = ["Create", "Update", "Delete", "Put", "Add", "Remove", "Disable", "Enable"];
+const WRITE_VERBS: [&str; 8] = [
+    "Create", "Update", "Delete", "Put", "Add", "Remove", "Disable", "Enable",
+];
 /// The objects of those writes.
 const IDENTITY_OBJECTS: [&str; 3] = ["User", "Group", "Member"];
 
@@ -326,10 +328,8 @@ fn scim_error(call: &ApiCall, now: DateTime<Utc>) -> Option<Finding> {
 
 fn identity_source_changed(call: &ApiCall, now: DateTime<Utc>) -> Option<Finding> {
     let e = &call.event;
-    if !matches!(
-        e.event_source.as_str(),
-        SSO_EVENT_SOURCE | SSO_DIRECTORY_EVENT_SOURCE
-    ) || !IDENTITY_SOURCE_EVENTS.contains(&e.event_name.as_str())
+    if !matches!(e.event_source.as_str(), SSO_EVENT_SOURCE | SSO_DIRECTORY_EVENT_SOURCE)
+        || !IDENTITY_SOURCE_EVENTS.contains(&e.event_name.as_str())
         || !succeeded(call)
     {
         return None;
@@ -419,7 +419,7 @@ mod tests {
     }
 
     fn rules_of(call: ApiCall, policy: &WatchPolicy) -> Vec<Rule> {
-        evaluate(&WatchEvent::ApiCall(call), policy, DateTime::UNIX_EPOCH)
+        evaluate(&WatchEvent::ApiCall(Box::new(call)), policy, DateTime::UNIX_EPOCH)
             .iter()
             .map(|f| f.rule)
             .collect()
@@ -513,12 +513,20 @@ mod tests {
             failed.event.event_id = format!("e-{minute}");
             failed.event.event_time = format!("2026-11-20T09:{minute:02}:00Z").parse().expect("a time");
             failed.event.error_code = Some("ValidationException".into());
-            findings.extend(evaluate(&WatchEvent::ApiCall(failed), &policy, DateTime::UNIX_EPOCH));
+            findings.extend(evaluate(
+                &WatchEvent::ApiCall(Box::new(failed)),
+                &policy,
+                DateTime::UNIX_EPOCH,
+            ));
         }
         let mut next_hour = call(SCIM_EVENT_SOURCE, "PatchUser");
         next_hour.event.event_time = "2026-11-20T10:00:00Z".parse().expect("a time");
         next_hour.event.error_code = Some("ValidationException".into());
-        findings.extend(evaluate(&WatchEvent::ApiCall(next_hour), &policy, DateTime::UNIX_EPOCH));
+        findings.extend(evaluate(
+            &WatchEvent::ApiCall(Box::new(next_hour)),
+            &policy,
+            DateTime::UNIX_EPOCH,
+        ));
         let grouped = group_findings(findings);
         assert_eq!(grouped.len(), 2);
         assert!(grouped[0].title.ends_with("(30 events)"), "{}", grouped[0].title);
