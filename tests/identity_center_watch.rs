@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use integration_tests::moto::MotoAccount;
 use integration_tests::queues;
 use serde_json::{Value, json};
-use shared::aws::SnsNotifier;
+use shared::aws::{DynamoDbActivityRecord, SnsNotifier};
 use shared::domain::{Finding, Rule, WatchEvent};
 use shared::handlers::identity_center_watch::{IdentityCenterWatch, ReadEvent, read_event};
 use shared::in_memory::{RecordingMetrics, RecordingNotifier};
@@ -20,7 +20,7 @@ use shared::rules::identity_center_events::{WatchPolicy, evaluate};
 const OPERATIONS_ARN: &str = "arn:aws:sso:::permissionSet/ssoins-72237d3f8a1e9c04/ps-5e3c1a7b9d2f4e60";
 
 /// Each sample and the rules it must raise, nothing more. Every file in the folder must be listed.
-const EXPECTED: [(&str, &[Rule]); 14] = [
+const EXPECTED: [(&str, &[Rule]); 15] = [
     ("direct-user-assignment.json", &[Rule::DirectUserAssignment]),
     (
         "privileged-group-assignment.json",
@@ -37,11 +37,16 @@ const EXPECTED: [(&str, &[Rule]); 14] = [
     ("health-scim-token-expiry.json", &[Rule::ScimTokenExpiring]),
     ("benign-scim-patch-user.json", &[]),
     ("benign-portal-get-role-credentials.json", &[]),
+    ("benign-signin-user-authentication.json", &[]),
     ("benign-group-assignment.json", &[]),
     ("benign-create-permission-set.json", &[]),
     ("benign-identitystore-describe-user.json", &[]),
     ("benign-identitystore-user-updated-notification.json", &[]),
 ];
+
+fn no_record() -> Option<DynamoDbActivityRecord> {
+    None
+}
 
 fn events_dir() -> String {
     format!("{}/../events/identity-center-watch", env!("CARGO_MANIFEST_DIR"))
@@ -138,10 +143,11 @@ async fn findings_topic() -> Topic {
 }
 
 impl Topic {
-    fn watch(&self) -> IdentityCenterWatch<SnsNotifier, RecordingMetrics> {
+    fn watch(&self) -> IdentityCenterWatch<SnsNotifier, RecordingMetrics, Option<DynamoDbActivityRecord>> {
         IdentityCenterWatch {
             notifier: SnsNotifier::new(self.account.sdk_config(), self.topic_arn.clone()),
             metrics: RecordingMetrics::default(),
+            record: no_record(),
             policy: policy(),
         }
     }
@@ -311,6 +317,7 @@ async fn messages_whose_findings_were_not_published_are_redelivered_and_the_rest
     let watch = IdentityCenterWatch {
         notifier: FailingNotifier,
         metrics: RecordingMetrics::default(),
+        record: no_record(),
         policy: policy(),
     };
     let bodies = [
@@ -328,6 +335,7 @@ async fn messages_whose_findings_were_not_published_are_redelivered_and_the_rest
     let recording = IdentityCenterWatch {
         notifier: RecordingNotifier::default(),
         metrics: RecordingMetrics::default(),
+        record: no_record(),
         policy: policy(),
     };
     let response = recording
@@ -512,4 +520,138 @@ fn arbitrary_json_in_detail_never_panics() {
     // The generator reaches both sides: mutated events still read, and shapes that are not events.
     assert!(read.get("api-call").copied().unwrap_or_default() > 100, "{read:?}");
     assert!(read.get("unrecognised").copied().unwrap_or_default() > 100, "{read:?}");
+}
+
+/// The activity record's table in moto, shaped as template.yaml declares it (`pk` hash, `sk` range).
+async fn activity_table(account: &MotoAccount, table: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let (pk, sk) = shared::aws::activity_record_key_attributes();
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute definition")
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("a key schema element")
+    };
+    aws_sdk_dynamodb::Client::new(account.sdk_config())
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(pk))
+        .attribute_definitions(attribute(sk))
+        .key_schema(key(pk, KeyType::Hash))
+        .key_schema(key(sk, KeyType::Range))
+        .send()
+        .await
+        .expect("CreateTable");
+}
+
+#[tokio::test]
+async fn scim_writes_sign_ins_and_role_credentials_are_recorded_per_user() {
+    use shared::domain::activity_record::RecordKey;
+    use shared::ports::ActivityRecord;
+
+    let account = MotoAccount::new().await;
+    activity_table(&account, "activity").await;
+    let record = DynamoDbActivityRecord::new(account.sdk_config(), "activity", chrono::Duration::days(400));
+    let watch = IdentityCenterWatch {
+        notifier: RecordingNotifier::default(),
+        metrics: RecordingMetrics::default(),
+        record: Some(record.clone()),
+        policy: policy(),
+    };
+    let bodies: Vec<Value> = [
+        "benign-scim-patch-user.json",
+        "scim-patch-user-failed.json",
+        "benign-portal-get-role-credentials.json",
+        "benign-signin-user-authentication.json",
+        "direct-user-assignment.json",
+        "identitystore-update-user.json",
+    ]
+    .iter()
+    .map(|name| sample(name))
+    .collect();
+    // Delivered twice (SQS is at-least-once): the record holds each event once.
+    for _ in 0..2 {
+        let response = watch
+            .handle_trigger(sqs_batch(&bodies), now())
+            .await
+            .expect("a batch response");
+        assert!(failed_ids(&response).is_empty(), "{response}");
+    }
+    let start: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().expect("a time");
+    let scim_user = RecordKey::UserId("c4488478-a0e1-700e-3d75-96c6bb641596".into());
+    let read = record.since(&scim_user, start, 100).await.expect("a read");
+    assert!(read.complete);
+    let names: Vec<(&str, Option<&str>)> = read
+        .events
+        .iter()
+        .map(|e| (e.event_name.as_str(), e.error_code.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [("PatchUser", None), ("PatchUser", Some("ValidationException"))],
+        "oldest first, the failure kept"
+    );
+    let portal_user = RecordKey::UserId("94d00cd8-e9e6-4810-b177-b08e84775435".into());
+    let read = record.since(&portal_user, start, 100).await.expect("a read");
+    assert_eq!(
+        read.events.iter().map(|e| e.event_name.as_str()).collect::<Vec<_>>(),
+        ["GetRoleCredentials"]
+    );
+    let signed_in = RecordKey::UserName("Alice@Example.com".into());
+    let read = record.since(&signed_in, start, 100).await.expect("a read");
+    assert_eq!(
+        read.events.iter().map(|e| e.event_name.as_str()).collect::<Vec<_>>(),
+        ["UserAuthentication"]
+    );
+    // Identity-store edits are findings, not record entries.
+    let edited = RecordKey::UserId("906784b8-3081-70c8-a6d0-8d8c3e5f1c01".into());
+    assert!(
+        record
+            .since(&edited, start, 100)
+            .await
+            .expect("a read")
+            .events
+            .is_empty()
+    );
+    // From a later time on, and capped.
+    let later: DateTime<Utc> = "2026-11-20T09:15:00Z".parse().expect("a time");
+    let read = record.since(&scim_user, later, 100).await.expect("a read");
+    assert_eq!(read.events.len(), 1);
+    let capped = record.since(&scim_user, start, 1).await.expect("a read");
+    assert_eq!(capped.events.len(), 1);
+    assert!(!capped.complete, "a capped read says so");
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_written_sends_its_messages_back() {
+    let account = MotoAccount::new().await;
+    // No such table.
+    let watch = IdentityCenterWatch {
+        notifier: RecordingNotifier::default(),
+        metrics: RecordingMetrics::default(),
+        record: Some(DynamoDbActivityRecord::new(
+            account.sdk_config(),
+            "missing",
+            chrono::Duration::days(400),
+        )),
+        policy: policy(),
+    };
+    let bodies = [
+        sample("benign-scim-patch-user.json"),
+        sample("benign-group-assignment.json"),
+    ];
+    let response = watch
+        .handle_trigger(sqs_batch(&bodies), now())
+        .await
+        .expect("a batch response");
+    assert_eq!(failed_ids(&response), ["m-0"]);
 }

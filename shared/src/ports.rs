@@ -318,3 +318,42 @@ pub trait SweepCursor: Sync {
     /// Replaces the stored cursor.
     fn save(&self, cursor: &str) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// The activity record identity-center-watch keeps: SCIM writes and sign-ins per Identity Center user.
+pub trait ActivityRecord: Sync {
+    /// Appends entries; appending the same event again changes nothing (keyed by time and event id).
+    fn append(
+        &self,
+        entries: &[crate::domain::activity_record::RecordEntry],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The entries under `key` from `start` on, oldest first, at most `max_items`; `complete` is false when the
+    /// cap cut the read.
+    fn since(
+        &self,
+        key: &crate::domain::activity_record::RecordKey,
+        start: DateTime<Utc>,
+        max_items: usize,
+    ) -> impl Future<Output = Result<ActivityRead>> + Send;
+}
+
+/// No record configured: appends nothing, and a read says it is incomplete (read CloudTrail instead).
+impl<R: ActivityRecord> ActivityRecord for Option<R> {
+    async fn append(&self, entries: &[crate::domain::activity_record::RecordEntry]) -> Result<()> {
+        match self {
+            Some(record) => record.append(entries).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn since(
+        &self,
+        key: &crate::domain::activity_record::RecordKey,
+        start: DateTime<Utc>,
+        max_items: usize,
+    ) -> Result<ActivityRead> {
+        match self {
+            Some(record) => record.since(key, start, max_items).await,
+            None => Ok(ActivityRead::default()),
+        }
+    }
+}

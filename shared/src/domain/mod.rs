@@ -1,6 +1,7 @@
 //! Domain types: pure data, no I/O, no SDK types.
 
 pub mod activity;
+pub mod activity_record;
 pub mod deprovision;
 pub mod episode;
 pub mod finding;

@@ -16,18 +16,28 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::{Env, optional, required};
+use crate::domain::activity_record::{RecordEntry, record_entry};
 use crate::domain::idc::parse_iso8601_time_duration;
 use crate::domain::idc_event::SCIM_TOKEN_EXPIRY_EVENT_TYPE;
 use crate::domain::{ApiCall, PermissionSet, RequestFields, ScimTokenNotice, WatchEvent};
 use crate::error::{Error, Result};
 use crate::metrics::{MetricSink, NAMESPACE};
-use crate::ports::Notifier;
+use crate::ports::{ActivityRecord, Notifier};
 use crate::rules::identity_center_events::{WatchPolicy, evaluate, group_findings};
 
 /// The EMF metric counting events the watch could not read (dimension `Reason`).
 pub const UNRECOGNISED_METRIC: &str = "WatchEventsUnrecognised";
 
-const CLOUDTRAIL_DETAIL_TYPES: [&str; 2] = ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"];
+/// Sign-in events come as "AWS Console Sign In via CloudTrail" in EventBridge's docs and "…Signin…" in others:
+/// both spellings are read (UNVERIFIED which one IdC sign-ins carry).
+const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
+    "AWS API Call via CloudTrail",
+    "AWS Service Event via CloudTrail",
+    "AWS Console Sign In via CloudTrail",
+    "AWS Console Signin via CloudTrail",
+];
+/// Days an activity record entry is kept (DynamoDB TTL), by default.
+const DEFAULT_RECORD_DAYS: i64 = 400;
 
 /// `FINDINGS_TOPIC_ARN`, `MAX_SESSION_DURATION` (ISO-8601, default `PT8H`), `PRIVILEGED_PERMISSION_SETS`
 /// (comma-separated permission set ARNs or names; names are resolved to ARNs at cold start).
@@ -39,6 +49,10 @@ pub struct IdentityCenterWatchSettings {
     pub privileged_names: Vec<String>,
     /// `IDC_INSTANCE_ARN` + `IDENTITY_STORE_ID`, for that look-up (else the instance is discovered).
     pub idc_instance: Option<crate::domain::IdcInstance>,
+    /// `ACTIVITY_TABLE_NAME`: where SCIM writes and sign-ins are recorded; none, no record.
+    pub activity_table: Option<String>,
+    /// `ACTIVITY_RECORD_DAYS` (default 400, at most 3650): how long entries are kept.
+    pub record_keep_for: chrono::Duration,
 }
 
 impl IdentityCenterWatchSettings {
@@ -70,6 +84,16 @@ impl IdentityCenterWatchSettings {
             },
             privileged_names: names,
             idc_instance: crate::config::idc_instance_from_env(env)?,
+            activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
+            record_keep_for: match optional(env, "ACTIVITY_RECORD_DAYS") {
+                None => chrono::Duration::days(DEFAULT_RECORD_DAYS),
+                Some(text) => text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=3650).contains(d))
+                    .map(chrono::Duration::days)
+                    .ok_or_else(|| Error::config("ACTIVITY_RECORD_DAYS", "must be a whole number from 1 to 3650"))?,
+            },
         })
     }
 }
@@ -89,15 +113,22 @@ pub fn resolve_privileged_names(policy: &mut WatchPolicy, names: &[String], sets
     unknown
 }
 
-/// The watch, with its notifier and metric sink.
+/// The watch, with its notifier, metric sink and activity record.
 #[derive(Debug)]
-pub struct IdentityCenterWatch<N, M> {
+pub struct IdentityCenterWatch<N, M, R> {
     pub notifier: N,
     pub metrics: M,
+    pub record: R,
     pub policy: WatchPolicy,
 }
 
-impl IdentityCenterWatch<crate::aws::SnsNotifier, crate::metrics::StdoutMetrics> {
+impl
+    IdentityCenterWatch<
+        crate::aws::SnsNotifier,
+        crate::metrics::StdoutMetrics,
+        Option<crate::aws::DynamoDbActivityRecord>,
+    >
+{
     /// The production watch: SNS, stdout metrics, privileged names resolved through sso-admin (only when some
     /// are configured by name).
     pub async fn connect(settings: &IdentityCenterWatchSettings, sdk: &aws_config::SdkConfig) -> Result<Self> {
@@ -117,6 +148,10 @@ impl IdentityCenterWatch<crate::aws::SnsNotifier, crate::metrics::StdoutMetrics>
         Ok(Self {
             notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
             metrics: crate::metrics::StdoutMetrics,
+            record: settings
+                .activity_table
+                .as_ref()
+                .map(|table| crate::aws::DynamoDbActivityRecord::new(sdk, table.clone(), settings.record_keep_for)),
             policy,
         })
     }
@@ -126,6 +161,8 @@ impl IdentityCenterWatch<crate::aws::SnsNotifier, crate::metrics::StdoutMetrics>
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct WatchReport {
     pub events: usize,
+    /// Entries appended to the activity record.
+    pub recorded: usize,
     pub unrecognised: usize,
     pub findings_published: usize,
     pub failed_messages: usize,
@@ -139,7 +176,7 @@ pub enum ReadEvent {
     Unrecognised(&'static str),
 }
 
-impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
+impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R> {
     /// An SQS batch (`Records`) gets a partial batch response; any other payload is taken as one EventBridge event
     /// (`cargo lambda invoke` with an events/ file) and answers its report.
     pub async fn handle_trigger(&self, payload: Value, now: DateTime<Utc>) -> Result<Value> {
@@ -155,19 +192,23 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
             let (response, _) = self.handle_batch(event, now).await;
             return serde_json::to_value(response).map_err(encode);
         }
-        let (findings, unrecognised) = match read_event(&payload) {
-            ReadEvent::Event(event) => (evaluate(&event, &self.policy, now), 0),
+        let (findings, entries, unrecognised) = match read_event(&payload) {
+            ReadEvent::Event(event) => (evaluate(&event, &self.policy, now), entries_of(&event), 0),
             ReadEvent::Unrecognised(reason) => {
                 self.count_unrecognised(reason, now);
-                (Vec::new(), 1)
+                (Vec::new(), Vec::new(), 1)
             }
         };
+        if !entries.is_empty() {
+            self.record.append(&entries).await?;
+        }
         let findings = group_findings(findings);
         if !findings.is_empty() {
             self.notifier.publish(&findings).await?;
         }
         serde_json::to_value(WatchReport {
             events: 1,
+            recorded: entries.len(),
             unrecognised,
             findings_published: findings.len(),
             failed_messages: 0,
@@ -182,13 +223,15 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
         let mut report = WatchReport::default();
         let mut findings = Vec::new();
         let mut contributors = Vec::new();
+        let mut entries = Vec::new();
+        let mut recorders = Vec::new();
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             report.events = report.events.saturating_add(1);
             let judged = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 match message.body.as_deref().map(serde_json::from_str::<Value>) {
                     Some(Ok(body)) => match read_event(&body) {
-                        ReadEvent::Event(event) => Ok(evaluate(&event, &self.policy, now)),
+                        ReadEvent::Event(event) => Ok((evaluate(&event, &self.policy, now), entries_of(&event))),
                         ReadEvent::Unrecognised(reason) => Err(reason),
                     },
                     Some(Err(_)) => Err("body is not JSON"),
@@ -196,7 +239,11 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
                 }
             }));
             match judged {
-                Ok(Ok(found)) => {
+                Ok(Ok((found, to_record))) => {
+                    if !to_record.is_empty() {
+                        recorders.push(id.clone());
+                        entries.extend(to_record);
+                    }
                     if !found.is_empty() {
                         contributors.push(id);
                         findings.extend(found);
@@ -213,6 +260,18 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
                 }
             }
         }
+        if !entries.is_empty() {
+            match self.record.append(&entries).await {
+                Ok(()) => report.recorded = entries.len(),
+                Err(e) => {
+                    tracing::error!(error = %e.causes(), error_kind = e.kind(), messages = recorders.len(),
+                        "appending to the activity record failed; those messages will be redelivered");
+                    for id in recorders {
+                        response.add_failure(id);
+                    }
+                }
+            }
+        }
         let findings = group_findings(findings);
         if !findings.is_empty() {
             match self.notifier.publish(&findings).await {
@@ -226,6 +285,11 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
                 }
             }
         }
+        // A message can fail twice (record and publish): report it once.
+        let mut seen = HashSet::new();
+        response
+            .batch_item_failures
+            .retain(|f| seen.insert(f.item_identifier.clone()));
         report.failed_messages = response.batch_item_failures.len();
         tracing::info!(
             events = report.events,
@@ -253,6 +317,14 @@ impl<N: Notifier, M: MetricSink> IdentityCenterWatch<N, M> {
             })
             .to_string(),
         );
+    }
+}
+
+/// The activity record entries an event makes (SCIM user writes, sign-ins, role credentials).
+fn entries_of(event: &WatchEvent) -> Vec<RecordEntry> {
+    match event {
+        WatchEvent::ApiCall(call) => record_entry(&call.event).into_iter().collect(),
+        WatchEvent::ScimTokenExpiry(_) => Vec::new(),
     }
 }
 
