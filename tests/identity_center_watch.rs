@@ -655,3 +655,60 @@ async fn a_record_that_cannot_be_written_sends_its_messages_back() {
         .expect("a batch response");
     assert_eq!(failed_ids(&response), ["m-0"]);
 }
+
+/// The real `identity-center-watch` binary, configured by environment like the deployed function, answering an
+/// SQS batch through the Lambda runtime API: its finding lands on the topic, its SCIM write in the record.
+#[tokio::test]
+async fn the_built_binary_judges_a_batch_through_the_lambda_runtime_api() {
+    use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
+    use shared::domain::activity_record::RecordKey;
+    use shared::ports::ActivityRecord;
+
+    let topic = findings_topic().await;
+    activity_table(&topic.account, "activity").await;
+    let credentials = topic.account.credentials().await;
+    let runtime = LambdaRuntime::start().await;
+    let _function = spawn_function(
+        "identity-center-watch",
+        &runtime,
+        &[
+            ("FINDINGS_TOPIC_ARN", topic.topic_arn.clone()),
+            ("PRIVILEGED_PERMISSION_SETS", OPERATIONS_ARN.into()),
+            ("ACTIVITY_TABLE_NAME", "activity".into()),
+            ("AWS_ENDPOINT_URL", integration_tests::moto::endpoint().into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().into()),
+            ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key().into()),
+            (
+                "AWS_SESSION_TOKEN",
+                credentials.session_token().unwrap_or_default().into(),
+            ),
+        ],
+    );
+    let batch = sqs_batch(&[
+        sample("privileged-group-assignment.json"),
+        sample("benign-scim-patch-user.json"),
+    ]);
+    let Some(Outcome::Response(answer)) = runtime
+        .invoke(&batch.to_string(), std::time::Duration::from_secs(30))
+        .await
+    else {
+        panic!("no answer to the batch")
+    };
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+    let published = topic.published().await;
+    assert_eq!(
+        published.iter().map(|(f, _)| f.rule).collect::<Vec<_>>(),
+        [Rule::PrivilegedPermissionSetAssigned]
+    );
+    let record = DynamoDbActivityRecord::new(topic.account.sdk_config(), "activity", chrono::Duration::days(400));
+    let read = record
+        .since(
+            &RecordKey::UserId("c4488478-a0e1-700e-3d75-96c6bb641596".into()),
+            "2026-11-20T00:00:00Z".parse().expect("a time"),
+            10,
+        )
+        .await
+        .expect("a read");
+    assert_eq!(read.events.len(), 1);
+}
