@@ -567,6 +567,11 @@ async fn scim_writes_sign_ins_and_role_credentials_are_recorded_per_user() {
         record: Some(record.clone()),
         policy: policy(),
     };
+    assert_eq!(
+        record.reaches_back_to().await.expect("a read"),
+        None,
+        "nothing appended yet"
+    );
     let bodies: Vec<Value> = [
         "benign-scim-patch-user.json",
         "scim-patch-user-failed.json",
@@ -611,6 +616,16 @@ async fn scim_writes_sign_ins_and_role_credentials_are_recorded_per_user() {
     assert_eq!(
         read.events.iter().map(|e| e.event_name.as_str()).collect::<Vec<_>>(),
         ["UserAuthentication"]
+    );
+    // The first batch's oldest entry is how far back the record reaches; later batches do not move it.
+    let later_batch = sqs_batch(&scim_burst(3, 40));
+    watch
+        .handle_trigger(later_batch, now())
+        .await
+        .expect("a batch response");
+    assert_eq!(
+        record.reaches_back_to().await.expect("a read"),
+        Some("2026-11-20T09:14:07Z".parse().expect("a time"))
     );
     // Identity-store edits are findings, not record entries.
     let edited = RecordKey::UserId("906784b8-3081-70c8-a6d0-8d8c3e5f1c01".into());

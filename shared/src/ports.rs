@@ -334,6 +334,10 @@ pub trait ActivityRecord: Sync {
         start: DateTime<Utc>,
         max_items: usize,
     ) -> impl Future<Output = Result<ActivityRead>> + Send;
+    /// The time of the first event ever appended: the record holds nothing older, so a reader asking about an
+    /// earlier time must read CloudTrail. `None`: nothing appended yet. (EventBridge delivers CloudTrail events best
+    /// effort: even after this time an event can be missing, so a reader that finds nothing may still look.)
+    fn reaches_back_to(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
 }
 
 /// No record configured: appends nothing, and a read says it is incomplete (read CloudTrail instead).
@@ -354,6 +358,13 @@ impl<R: ActivityRecord> ActivityRecord for Option<R> {
         match self {
             Some(record) => record.since(key, start, max_items).await,
             None => Ok(ActivityRead::default()),
+        }
+    }
+
+    async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
+        match self {
+            Some(record) => record.reaches_back_to().await,
+            None => Ok(None),
         }
     }
 }

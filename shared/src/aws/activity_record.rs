@@ -19,6 +19,10 @@ pub(crate) const SORT_ATTRIBUTE: &str = "sk";
 const KIND_ATTRIBUTE: &str = "kind";
 const EVENT_ATTRIBUTE: &str = "event";
 const TTL_ATTRIBUTE: &str = "expires_at";
+/// The item saying how far back the record reaches: `since`, the epoch seconds of the first event appended.
+const COVERAGE_KEY: &str = "meta#coverage";
+const COVERAGE_SORT: &str = "since";
+const SINCE_ATTRIBUTE: &str = "since";
 /// The most entries one `append` writes: a watch batch is at most 100 events.
 const MAX_APPEND: usize = 1000;
 /// Items one Query page is asked for; pages are read until `max_items` or the end.
@@ -55,6 +59,20 @@ impl ActivityRecord for DynamoDbActivityRecord {
                 problem: format!("{} entries in one append, more than {MAX_APPEND}", entries.len()),
             });
         }
+        if let Some(first) = entries.iter().map(|e| e.event.event_time).min() {
+            // Set once (the first append wins); never expires.
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+                .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+                .update_expression("SET #since = if_not_exists(#since, :first)")
+                .expression_attribute_names("#since", SINCE_ATTRIBUTE)
+                .expression_attribute_values(":first", AttributeValue::N(first.timestamp().to_string()))
+                .send()
+                .await
+                .map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        }
         for entry in entries {
             let event = serde_json::to_string(&entry.event).map_err(|source| Error::Decode {
                 what: "activity record entry",
@@ -85,6 +103,32 @@ impl ActivityRecord for DynamoDbActivityRecord {
                 .map_err(|e| Error::aws(SERVICE, "PutItem", e))?;
         }
         Ok(())
+    }
+
+    async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+            .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
+        let Some(item) = got.item else {
+            return Ok(None);
+        };
+        item.get(SINCE_ATTRIBUTE)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .map(Some)
+            .ok_or_else(|| Error::AwsContract {
+                service: SERVICE,
+                operation: "GetItem",
+                problem: "the coverage item has no epoch-seconds `since`".into(),
+            })
     }
 
     async fn since(&self, key: &RecordKey, start: DateTime<Utc>, max_items: usize) -> Result<ActivityRead> {
