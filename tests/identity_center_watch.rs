@@ -249,6 +249,11 @@ async fn findings_carry_what_the_event_said() {
         dates.contains("2026-12-02T00:00:00+00:00") && dates.contains("2027-02-28T23:59:59+00:00"),
         "{dates}"
     );
+    assert_eq!(
+        token.subject.burst_id.as_deref(),
+        Some("2026-12-02"),
+        "one finding per day's notice"
+    );
     // The SCIM failure's identity type is Unknown, the portal call's IdentityCenterUser: both are read.
     for name in ["scim-patch-user-failed.json", "benign-portal-get-role-credentials.json"] {
         assert!(matches!(read_event(&sample(name)), ReadEvent::Event(_)), "{name}");

@@ -139,8 +139,8 @@ fn assignment_subject(call: &ApiCall) -> Subject {
     }
 }
 
-/// CreateAccountAssignment to a USER: the snapshot rule's finding (same rule, same subject, so the same id),
-/// with the event as evidence.
+/// CreateAccountAssignment to a USER: the snapshot rule, with the event as evidence. The event names no Okta
+/// user, so the id equals the snapshot finding's only for users the review cannot link to Okta.
 fn direct_user_assignment(call: &ApiCall, now: DateTime<Utc>) -> Option<Finding> {
     if !is_sso_call(call, "CreateAccountAssignment") || !succeeded(call) {
         return None;
@@ -376,6 +376,9 @@ fn scim_token_expiring(notice: &ScimTokenNotice, now: DateTime<Utc>) -> Finding 
         Subject {
             account_id: notice.account_id.clone(),
             key_id: Some(notice.event_arn.clone()),
+            // Health repeats the notice (weekly, then daily as the date nears): each day's is its own finding, so a
+            // subscriber deduplicating by id still sees the reminders.
+            burst_id: notice.sent_at.map(|sent| sent.format("%Y-%m-%d").to_string()),
             ..Subject::default()
         },
         now,
