@@ -14,6 +14,8 @@ mod delegated_admin;
 mod identity_center;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
+// identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.
+mod identity_center_watch;
 // The okta-hook handler with events/okta-hook/ against SQS in moto, and the built binary via the runtime API.
 mod okta_hook;
 // The propagation checker against moto Identity Center + SQS, the Okta fake and an in-memory CloudTrail.

@@ -336,3 +336,53 @@ pub trait SweepCursor: Sync {
     /// Replaces the stored cursor.
     fn save(&self, cursor: &str) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// The activity record identity-center-watch keeps: SCIM writes and sign-ins per Identity Center user.
+pub trait ActivityRecord: Sync {
+    /// Appends entries; appending the same event again changes nothing (keyed by time and event id).
+    fn append(
+        &self,
+        entries: &[crate::domain::activity_record::RecordEntry],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The entries under `key` from `start` on, oldest first, at most `max_items`; `complete` is false when the
+    /// cap cut the read.
+    fn since(
+        &self,
+        key: &crate::domain::activity_record::RecordKey,
+        start: DateTime<Utc>,
+        max_items: usize,
+    ) -> impl Future<Output = Result<ActivityRead>> + Send;
+    /// The time of the first event ever appended: the record holds nothing older, so a reader asking about an
+    /// earlier time must read CloudTrail. `None`: nothing appended yet. (EventBridge delivers CloudTrail events best
+    /// effort: even after this time an event can be missing, so a reader that finds nothing may still look.)
+    fn reaches_back_to(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+}
+
+/// No record configured: appends nothing, and a read says it is incomplete (read CloudTrail instead).
+impl<R: ActivityRecord> ActivityRecord for Option<R> {
+    async fn append(&self, entries: &[crate::domain::activity_record::RecordEntry]) -> Result<()> {
+        match self {
+            Some(record) => record.append(entries).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn since(
+        &self,
+        key: &crate::domain::activity_record::RecordKey,
+        start: DateTime<Utc>,
+        max_items: usize,
+    ) -> Result<ActivityRead> {
+        match self {
+            Some(record) => record.since(key, start, max_items).await,
+            None => Ok(ActivityRead::default()),
+        }
+    }
+
+    async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
+        match self {
+            Some(record) => record.reaches_back_to().await,
+            None => Ok(None),
+        }
+    }
+}

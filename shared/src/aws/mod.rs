@@ -5,6 +5,7 @@
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
 
 mod activity_log;
+mod activity_record;
 mod identity_center;
 mod job_queue;
 mod saml_providers;
@@ -14,6 +15,7 @@ mod sweep_cursor;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
+pub use activity_record::DynamoDbActivityRecord;
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
@@ -21,6 +23,11 @@ pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};
 pub use verdict_ledger::DynamoDbVerdictLedger;
+
+/// The activity record table's partition and sort key attributes (`pk`, `sk`), for whoever creates the table.
+pub fn activity_record_key_attributes() -> (&'static str, &'static str) {
+    (activity_record::KEY_ATTRIBUTE, activity_record::SORT_ATTRIBUTE)
+}
 
 /// The ledger table's partition key attribute (`pk`), for whoever creates the table.
 pub fn verdict_ledger_key_attribute() -> &'static str {

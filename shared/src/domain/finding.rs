@@ -66,10 +66,22 @@ pub enum Rule {
     SamlCertRotationPending,
     /// A certificate or metadata document that could not be read, so it cannot be checked.
     SamlCertUnreadable,
+    /// A user, group or membership in the identity store written by someone other than SCIM (console, API).
+    ManualIdentityChange,
+    /// SCIM calls from the identity provider failing: one finding per error code and hour.
+    ScimError,
+    /// The Identity Center identity source (directory or external IdP) was changed.
+    IdentitySourceChanged,
+    /// A permission set created or updated with sessions longer than policy allows.
+    PermissionSetSessionTooLong,
+    /// A permission set on the privileged list assigned to a user or group on an account.
+    PrivilegedPermissionSetAssigned,
+    /// AWS Health: the SCIM bearer token expires soon; provisioning stops when it does.
+    ScimTokenExpiring,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 19] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -83,6 +95,12 @@ impl Rule {
         Rule::SamlCertDrift,
         Rule::SamlCertRotationPending,
         Rule::SamlCertUnreadable,
+        Rule::ManualIdentityChange,
+        Rule::ScimError,
+        Rule::IdentitySourceChanged,
+        Rule::PermissionSetSessionTooLong,
+        Rule::PrivilegedPermissionSetAssigned,
+        Rule::ScimTokenExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +118,12 @@ impl Rule {
             Self::SamlCertDrift => "saml-cert-drift",
             Self::SamlCertRotationPending => "saml-cert-rotation-pending",
             Self::SamlCertUnreadable => "saml-cert-unreadable",
+            Self::ManualIdentityChange => "manual-identity-change",
+            Self::ScimError => "scim-error",
+            Self::IdentitySourceChanged => "identity-source-changed",
+            Self::PermissionSetSessionTooLong => "permission-set-session-too-long",
+            Self::PrivilegedPermissionSetAssigned => "privileged-permission-set-assigned",
+            Self::ScimTokenExpiring => "scim-token-expiring",
         }
     }
 }
@@ -152,6 +176,10 @@ pub struct Subject {
     /// finding (a subscriber deduplicating by id never drops one); re-checks never repeat an event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_event_id: Option<String>,
+    /// For a rule that groups many events into one finding: the group (e.g. a SCIM error code and its hour), so
+    /// one broken push is one finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_id: Option<String>,
 }
 
 impl Subject {
@@ -171,6 +199,7 @@ impl Subject {
             ("threshold", &self.threshold),
             ("episode_id", &self.episode_id),
             ("first_event_id", &self.first_event_id),
+            ("burst_id", &self.burst_id),
         ];
         parts
             .iter()

@@ -88,11 +88,13 @@ pub fn parse_iso8601_time_duration(text: &str) -> Option<u64> {
             'H' | 'M' | 'S' => {
                 let n: u64 = number.parse().ok()?;
                 number.clear();
-                total += n * match c {
+                let unit = match c {
                     'H' => 3600,
                     'M' => 60,
                     _ => 1,
                 };
+                // Input from outside (an API answer, a CloudTrail event): too large is no duration, never a panic.
+                total = total.checked_add(n.checked_mul(unit)?)?;
             }
             _ => return None,
         }

@@ -2,10 +2,12 @@
 
 pub mod activity;
 pub mod certificate;
+pub mod activity_record;
 pub mod deprovision;
 pub mod episode;
 pub mod finding;
 pub mod idc;
+pub mod idc_event;
 pub mod identity;
 pub mod ids;
 pub mod okta;
@@ -18,6 +20,7 @@ pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
     Principal,
 };
+pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use identity::{
     IdentityLinks, LinkBasis, LinkCandidate, LinkKey, LinkPolicy, LinkedAccount, LoginMapping, PersonLinks,
     PersonRecord, RememberedLink, link_candidates,

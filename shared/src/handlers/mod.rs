@@ -2,6 +2,7 @@
 //! The functions in `functions/*` only build adapters and call these.
 
 pub mod cert_monitor;
+pub mod identity_center_watch;
 pub mod okta_hook;
 pub mod propagation_check;
 pub mod system_log_sweep;

@@ -3,6 +3,7 @@
 mod assignments;
 mod certificates;
 mod deprovisioning;
+pub mod identity_center_events;
 pub mod propagation;
 
 use chrono::{DateTime, Duration, Utc};

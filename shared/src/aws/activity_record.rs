@@ -1,0 +1,189 @@
+//! The activity record in DynamoDB: partition key `pk` = the user (`user#<id>` / `name#<user name>`), sort key
+//! `sk` = `<RFC 3339 time>#<event id>` (so a query from T reads in time order and a repeated event overwrites
+//! itself), the event as JSON, and `expires_at` for DynamoDB's TTL (400 days by default: longer than CloudTrail's
+//! 90, so a review sees older sign-ins).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use crate::domain::ActivityEvent;
+use crate::domain::activity_record::{RecordEntry, RecordKey};
+use crate::error::{Error, Result};
+use crate::ports::{ActivityRead, ActivityRecord};
+
+const SERVICE: &str = "dynamodb";
+pub(crate) const KEY_ATTRIBUTE: &str = "pk";
+pub(crate) const SORT_ATTRIBUTE: &str = "sk";
+const KIND_ATTRIBUTE: &str = "kind";
+const EVENT_ATTRIBUTE: &str = "event";
+const TTL_ATTRIBUTE: &str = "expires_at";
+/// The item saying how far back the record reaches: `since`, the epoch seconds of the first event appended.
+const COVERAGE_KEY: &str = "meta#coverage";
+const COVERAGE_SORT: &str = "since";
+const SINCE_ATTRIBUTE: &str = "since";
+/// The most entries one `append` writes: a watch batch is at most 100 events.
+const MAX_APPEND: usize = 1000;
+/// Items one Query page is asked for; pages are read until `max_items` or the end.
+const PAGE_LIMIT: i32 = 100;
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbActivityRecord {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    keep_for: Duration,
+}
+
+impl DynamoDbActivityRecord {
+    /// Entries kept `keep_for` after their event (DynamoDB's TTL removes them later, within days).
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>, keep_for: Duration) -> Self {
+        Self {
+            client: aws_sdk_dynamodb::Client::new(sdk),
+            table: table.into(),
+            keep_for,
+        }
+    }
+}
+
+fn sort_key(time: DateTime<Utc>, event_id: &str) -> String {
+    format!("{}#{event_id}", time.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+impl ActivityRecord for DynamoDbActivityRecord {
+    async fn append(&self, entries: &[RecordEntry]) -> Result<()> {
+        if entries.len() > MAX_APPEND {
+            return Err(Error::AwsContract {
+                service: SERVICE,
+                operation: "PutItem",
+                problem: format!("{} entries in one append, more than {MAX_APPEND}", entries.len()),
+            });
+        }
+        if let Some(first) = entries.iter().map(|e| e.event.event_time).min() {
+            // Set once (the first append wins); never expires.
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+                .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+                .update_expression("SET #since = if_not_exists(#since, :first)")
+                .expression_attribute_names("#since", SINCE_ATTRIBUTE)
+                .expression_attribute_values(":first", AttributeValue::N(first.timestamp().to_string()))
+                .send()
+                .await
+                .map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        }
+        for entry in entries {
+            let event = serde_json::to_string(&entry.event).map_err(|source| Error::Decode {
+                what: "activity record entry",
+                source,
+            })?;
+            let expires = entry
+                .event
+                .event_time
+                .checked_add_signed(self.keep_for)
+                .unwrap_or(entry.event.event_time);
+            let kind = serde_json::to_value(entry.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(KEY_ATTRIBUTE, AttributeValue::S(entry.key.as_stored()))
+                .item(
+                    SORT_ATTRIBUTE,
+                    AttributeValue::S(sort_key(entry.event.event_time, &entry.event.event_id)),
+                )
+                .item(KIND_ATTRIBUTE, AttributeValue::S(kind))
+                .item(EVENT_ATTRIBUTE, AttributeValue::S(event))
+                .item(TTL_ATTRIBUTE, AttributeValue::N(expires.timestamp().to_string()))
+                .send()
+                .await
+                .map_err(|e| Error::aws(SERVICE, "PutItem", e))?;
+        }
+        Ok(())
+    }
+
+    async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+            .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
+        let Some(item) = got.item else {
+            return Ok(None);
+        };
+        item.get(SINCE_ATTRIBUTE)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .map(Some)
+            .ok_or_else(|| Error::AwsContract {
+                service: SERVICE,
+                operation: "GetItem",
+                problem: "the coverage item has no epoch-seconds `since`".into(),
+            })
+    }
+
+    async fn since(&self, key: &RecordKey, start: DateTime<Utc>, max_items: usize) -> Result<ActivityRead> {
+        let mut events = Vec::new();
+        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+        // Each page holds at least one item or ends the read, so max_items + 1 pages bound the loop.
+        for _ in 0..=max_items {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk >= :start")
+                .expression_attribute_names("#pk", KEY_ATTRIBUTE)
+                .expression_attribute_names("#sk", SORT_ATTRIBUTE)
+                .expression_attribute_values(":pk", AttributeValue::S(key.as_stored()))
+                .expression_attribute_values(
+                    ":start",
+                    AttributeValue::S(start.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                )
+                .limit(PAGE_LIMIT)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| Error::aws(SERVICE, "Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                if events.len() >= max_items {
+                    return Ok(ActivityRead {
+                        events,
+                        complete: false,
+                    });
+                }
+                let json = item
+                    .get(EVENT_ATTRIBUTE)
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| Error::AwsContract {
+                        service: SERVICE,
+                        operation: "Query",
+                        problem: "an activity record item has no event".into(),
+                    })?;
+                let event: ActivityEvent = serde_json::from_str(json).map_err(|source| Error::Decode {
+                    what: "activity record entry",
+                    source,
+                })?;
+                events.push(event);
+            }
+            match page.last_evaluated_key.filter(|k| !k.is_empty()) {
+                Some(next) => start_key = Some(next),
+                None => {
+                    return Ok(ActivityRead { events, complete: true });
+                }
+            }
+        }
+        Ok(ActivityRead {
+            events,
+            complete: false,
+        })
+    }
+}
