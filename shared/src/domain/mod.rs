@@ -1,8 +1,8 @@
 //! Domain types: pure data, no I/O, no SDK types.
 
 pub mod activity;
-pub mod certificate;
 pub mod activity_record;
+pub mod certificate;
 pub mod deprovision;
 pub mod episode;
 pub mod finding;
