@@ -242,6 +242,33 @@ async fn drift_then_no_drift_once_the_rotation_is_mirrored_in_aws() {
 }
 
 #[tokio::test]
+async fn another_identity_providers_saml_provider_never_drifts_but_its_expiry_is_checked() {
+    let now = now();
+    let active = cert_expiring_in(1000, now);
+    let entra = cert_expiring_in(20, now);
+    let okta = okta_with_keys(vec![key("akm1cur", true, now - Duration::days(30), &active)]).await;
+    let deploy = MotoAccount::new().await;
+    add_provider(&deploy, "Okta", &okta_metadata(APP_KEY, &[&active.base64])).await;
+    let arn = add_provider(
+        &deploy,
+        "EntraID",
+        &integration_tests::saml::other_idp_metadata(&entra.base64),
+    )
+    .await;
+
+    let findings = check(&okta, &deploy, &[], now).await;
+    assert!(
+        of(&findings, Rule::SamlCertDrift).is_empty(),
+        "another IdP's provider is not Okta's: {findings:#?}"
+    );
+    assert!(of(&findings, Rule::SamlCertRotationPending).is_empty());
+    let expiring = of(&findings, Rule::SamlCertExpiring);
+    assert_eq!(expiring.len(), 1, "{findings:#?}");
+    assert_eq!(expiring[0].subject.saml_provider_arn.as_deref(), Some(arn.as_str()));
+    assert_eq!(expiring[0].severity, Severity::Medium);
+}
+
+#[tokio::test]
 async fn a_newer_okta_key_aws_does_not_trust_yet_is_a_pending_rotation() {
     let now = now();
     let current = cert_expiring_in(40, now);

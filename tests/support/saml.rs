@@ -99,6 +99,28 @@ pub fn okta_metadata(app_key: &str, certificates: &[&str]) -> String {
     )
 }
 
+/// Federation metadata of another identity provider (Microsoft Entra ID's shape: `entityID` its tenant's issuer),
+/// trusted by an IAM SAML provider beside Okta's.
+pub fn other_idp_metadata(certificate: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EntityDescriptor ID=\"_5f2d8f0e-1c8b-4a5e-9d5e-0c6c1f2b3a4d\" \
+         entityID=\"https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/\" \
+         xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\"><IDPSSODescriptor \
+         protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><KeyDescriptor use=\"signing\">\
+         <KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data><X509Certificate>{}</X509Certificate>\
+         </X509Data></KeyInfo></KeyDescriptor>\
+         <SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
+         Location=\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/saml2\"/>\
+         <NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</NameIDFormat>\
+         <SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
+         Location=\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/saml2\"/>\
+         <SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" \
+         Location=\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/saml2\"/>\
+         </IDPSSODescriptor></EntityDescriptor>",
+        wrapped(certificate)
+    )
+}
+
 /// The metadata of Identity Center's own provider in an account it serves (`AWSSSO_<id>_DO_NOT_DELETE`).
 pub fn identity_center_metadata(certificate: &str) -> String {
     format!(

@@ -158,6 +158,7 @@ async fn read_providers(client: &aws_sdk_iam::Client) -> Result<Vec<SamlProvider
             arn: arn.to_owned(),
             valid_until: got.valid_until().or(entry.valid_until()).and_then(to_chrono),
             certificates,
+            entity_id: got.saml_metadata_document().and_then(crate::saml::entity_id),
         });
     }
     Ok(providers)

@@ -80,6 +80,9 @@ pub struct SamlProvider {
     /// Each `X509Certificate` of the metadata's signing key descriptors, read; `Err`: the metadata itself could
     /// not be read (the reason).
     pub certificates: Result<Vec<CertReading>, String>,
+    /// The metadata's `entityID`: the IdP this provider trusts (Okta's is `http://www.okta.com/<app key>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
 }
 
 impl SamlProvider {
@@ -93,6 +96,16 @@ impl SamlProvider {
     pub fn is_identity_center_own(&self) -> bool {
         let name = self.name();
         name.starts_with("AWSSSO_") && name.ends_with("_DO_NOT_DELETE")
+    }
+
+    /// The provider trusts another identity provider (its metadata's entityID is not Okta's): it is never
+    /// compared with Okta's keys, only its certificates' expiry is checked. UNVERIFIED beyond what Okta's own
+    /// metadata shows: Okta writes entityIDs as `http://www.okta.com/<externalKey>` (custom domains keep it).
+    pub fn is_other_idp(&self) -> bool {
+        self.entity_id.as_deref().is_some_and(|id| {
+            let id = id.to_ascii_lowercase();
+            !(id.starts_with("http://www.okta.com/") || id.starts_with("https://www.okta.com/"))
+        })
     }
 
     /// The certificates that were read.
@@ -135,6 +148,7 @@ mod tests {
             arn: arn.into(),
             valid_until: None,
             certificates: Ok(Vec::new()),
+            entity_id: None,
         }
     }
 

@@ -19,6 +19,9 @@ use crate::rules::{KeyExpiryThresholds, evaluate_certificates, okta_app_certific
 /// More Okta apps or member accounts than this in one run is a misconfiguration, not an org.
 pub const MAX_APPS: usize = 50;
 pub const MAX_MEMBER_ACCOUNTS: usize = 1000;
+/// All member accounts are read within this (the function's timeout is 300 s): what is not reached by then is
+/// reported as unread, never lost with a killed invocation.
+const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 
 /// What one run reads and how long it may take.
 #[derive(Debug, Clone)]
@@ -109,7 +112,22 @@ pub async fn collect(
             }
         }
     };
-    for account in members.iter().take(MAX_MEMBER_ACCOUNTS) {
+    let started = tokio::time::Instant::now();
+    let members: Vec<&AccountId> = members.iter().take(MAX_MEMBER_ACCOUNTS).collect();
+    for (index, account) in members.iter().copied().enumerate() {
+        // Stop before Lambda would: the accounts not reached are said, and the findings so far still publish.
+        if started.elapsed().saturating_add(config.account_budget) > RUN_BUDGET {
+            tracing::warn!(
+                read = index,
+                left = members.len() - index,
+                "run budget spent; the rest of the accounts are not read"
+            );
+            unread_accounts.extend(members[index..].iter().map(|account| UnreadAccount {
+                account_id: Some((*account).clone()),
+                reason: format!("not reached within the run's {} s", RUN_BUDGET.as_secs()),
+            }));
+            break;
+        }
         match tokio::time::timeout(config.account_budget, providers.providers(Some(account))).await {
             Ok(Ok(found)) => aws.extend(found),
             Ok(Err(error)) => {

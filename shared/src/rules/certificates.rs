@@ -284,6 +284,21 @@ fn provider_findings(
         return findings;
     }
 
+    if provider.is_other_idp() {
+        // Another IdP's provider (Entra, ADFS, Google…): its certificates can still expire; Okta's keys say nothing
+        // about it, so no drift and no pending rotation.
+        for certificate in provider.read_certificates() {
+            if let Some(standing) = thresholds.standing(certificate.not_after, now) {
+                let what = format!(
+                    "IAM SAML provider {} (another identity provider) trusts a certificate that",
+                    provider.arn
+                );
+                findings.push(provider_expiry(provider, certificate, &what, &standing, now));
+            }
+        }
+        return findings;
+    }
+
     let app = attributed_app(provider, apps);
     let active = app
         .and_then(|a| a.active())

@@ -20,6 +20,24 @@ pub enum MetadataError {
     TooMany,
 }
 
+/// The root `EntityDescriptor`'s `entityID` (the IdP's issuer), if the document has one.
+pub fn entity_id(xml: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(element) | Event::Empty(element) => {
+                return element
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.local_name().as_ref() == "entityID")
+                    .map(|a| a.value.as_ref().to_owned());
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 /// The base64 text of each signing certificate, in document order.
 pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
     let mut reader = Reader::from_str(xml);

@@ -4,7 +4,7 @@
 mod metadata;
 mod x509;
 
-pub use metadata::{MetadataError, signing_certificates};
+pub use metadata::{MetadataError, entity_id, signing_certificates};
 pub use x509::{CertificateError, read_base64, read_der};
 
 use crate::domain::certificate::CertReading;
