@@ -45,6 +45,9 @@ pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
     let mut root_seen = false;
     // Inside a KeyDescriptor use="encryption": its certificates do not sign.
     let mut encryption_depth: Option<usize> = None;
+    // Inside a KeyDescriptor at all: a certificate elsewhere (in the metadata's own <ds:Signature>) is not one
+    // the provider trusts for assertions.
+    let mut key_descriptor_depth: Option<usize> = None;
     let mut in_certificate = false;
     let mut text = String::new();
     let mut found = Vec::new();
@@ -63,6 +66,9 @@ pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
                     if name != "EntityDescriptor" && name != "EntitiesDescriptor" {
                         return Err(MetadataError::NotMetadata(name.to_owned()));
                     }
+                }
+                if name == "KeyDescriptor" && key_descriptor_depth.is_none() {
+                    key_descriptor_depth = Some(depth);
                 }
                 if name == "KeyDescriptor" && encryption_depth.is_none() {
                     let encryption = element
@@ -88,7 +94,7 @@ pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
             Event::End(element) => {
                 if element.local_name().as_ref() == "X509Certificate" && in_certificate {
                     in_certificate = false;
-                    if encryption_depth.is_none() {
+                    if encryption_depth.is_none() && key_descriptor_depth.is_some() {
                         if found.len() == MAX_CERTIFICATES {
                             return Err(MetadataError::TooMany);
                         }
@@ -97,6 +103,9 @@ pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
                 }
                 if encryption_depth == Some(depth) {
                     encryption_depth = None;
+                }
+                if key_descriptor_depth == Some(depth) {
+                    key_descriptor_depth = None;
                 }
                 depth = depth.saturating_sub(1);
             }
@@ -116,6 +125,16 @@ pub fn signing_certificates(xml: &str) -> Result<Vec<String>, MetadataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_certificate_of_the_metadatas_own_signature_is_not_a_trusted_key_and_the_entity_id_is_read() {
+        let xml = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sts.windows.net/t/">
+<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>SIGNER</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>
+<md:IDPSSODescriptor><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>KEY</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor>
+</md:EntityDescriptor>"#;
+        assert_eq!(signing_certificates(xml).unwrap(), ["KEY"]);
+        assert_eq!(entity_id(xml).as_deref(), Some("https://sts.windows.net/t/"));
+    }
 
     const OKTA_LIKE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://www.okta.com/exk1">
