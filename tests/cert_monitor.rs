@@ -269,6 +269,37 @@ async fn another_identity_providers_saml_provider_never_drifts_but_its_expiry_is
 }
 
 #[tokio::test]
+async fn an_okta_app_that_cannot_be_read_is_a_finding_and_the_other_apps_are_still_checked() {
+    let now = now();
+    let expiring = cert_expiring_in(20, now);
+    let okta = okta_with_keys(vec![key("akm1cur", true, now - Duration::days(30), &expiring)]).await;
+    let deploy = MotoAccount::new().await;
+    let directory = OktaClient::new(okta.client_config(api_token())).expect("Okta client");
+    let providers = IamSamlProviders::new(deploy.sdk_config());
+    let mut with_missing = config(&[]);
+    with_missing
+        .app_ids
+        .push(OktaAppId::parse("0oa1missing000000009").expect("app id"));
+    let report = run(
+        &directory,
+        &providers,
+        &RecordingNotifier::default(),
+        &with_missing,
+        now,
+    )
+    .await
+    .expect("the run goes on");
+    let unreadable = of(&report.findings, Rule::SamlCertUnreadable);
+    assert_eq!(unreadable.len(), 1, "{:#?}", report.findings);
+    assert_eq!(unreadable[0].subject.app_id.as_deref(), Some("0oa1missing000000009"));
+    assert_eq!(
+        of(&report.findings, Rule::SamlCertExpiring).len(),
+        1,
+        "the readable app is still judged"
+    );
+}
+
+#[tokio::test]
 async fn a_newer_okta_key_aws_does_not_trust_yet_is_a_pending_rotation() {
     let now = now();
     let current = cert_expiring_in(40, now);

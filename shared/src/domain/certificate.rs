@@ -136,6 +136,9 @@ pub struct CertInventory {
     pub aws: Vec<SamlProvider>,
     #[serde(default)]
     pub unread_accounts: Vec<UnreadAccount>,
+    /// Okta apps whose signing keys could not be read (the error with its causes).
+    #[serde(default)]
+    pub unread_apps: Vec<(OktaAppId, String)>,
 }
 
 #[cfg(test)]

@@ -74,9 +74,16 @@ pub async fn collect(
         );
     }
     let mut okta = Vec::with_capacity(app_ids.len().min(MAX_APPS));
+    let mut unread_apps = Vec::new();
     for app_id in app_ids.iter().take(MAX_APPS) {
-        let app = directory.signing_keys(app_id).await?;
-        okta.push(okta_app_certificates(&app.app_id, &app.label, &app.keys));
+        // One app Okta will not show (403, 404) is a finding; the other apps are still checked.
+        match directory.signing_keys(app_id).await {
+            Ok(app) => okta.push(okta_app_certificates(&app.app_id, &app.label, &app.keys)),
+            Err(error) => {
+                tracing::warn!(app_id = %app_id, error = %error.causes(), "Okta app's signing keys not read");
+                unread_apps.push((app_id.clone(), error.causes().to_string()));
+            }
+        }
     }
     let mut aws = match tokio::time::timeout(config.account_budget, providers.providers(None)).await {
         Ok(read) => read?,
@@ -154,6 +161,7 @@ pub async fn collect(
         okta,
         aws,
         unread_accounts,
+        unread_apps,
     })
 }
 
@@ -183,6 +191,22 @@ pub fn judge(inventory: &CertInventory, thresholds: &KeyExpiryThresholds, now: D
         .with_remedy(
             "Check that the cert-monitor's read-only role exists in the account, trusts the deploy account and \
              allows iam:ListSAMLProviders and iam:GetSAMLProvider.",
+        )
+    }));
+    findings.extend(inventory.unread_apps.iter().map(|(app_id, reason)| {
+        Finding::new(
+            Rule::SamlCertUnreadable,
+            Severity::High,
+            format!("The signing keys of Okta app {app_id} could not be read, so its certificates are not checked"),
+            Subject {
+                app_id: Some(app_id.to_string()),
+                ..Subject::default()
+            },
+            now,
+        )
+        .with_evidence([Evidence::new("okta", reason.clone())])
+        .with_remedy(
+            "Check that the Okta credential may read the app (scope okta.apps.read) and that the app id is right.",
         )
     }));
     sort_findings(&mut findings);
