@@ -508,7 +508,7 @@ async fn every_organization_account_is_read_when_asked() {
 #[tokio::test]
 async fn the_built_binary_runs_on_the_scheduled_event_and_publishes_to_sns() {
     use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
-    use integration_tests::queues::{create_queue, drain};
+    use integration_tests::queues::drain;
 
     let now = now();
     let old = cert_expiring_in(200, now);
@@ -520,25 +520,8 @@ async fn the_built_binary_runs_on_the_scheduled_event_and_publishes_to_sns() {
     .await;
     let deploy = MotoAccount::new().await;
     add_provider(&deploy, "Okta", &okta_metadata(APP_KEY, &[&old.base64])).await;
-    let sns = aws_sdk_sns::Client::new(deploy.sdk_config());
-    let topic_arn = sns
-        .create_topic()
-        .name("deprov-audit-findings")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("a topic ARN");
-    let queue_url = create_queue(&deploy, "findings-reader").await;
-    let queue_arn = format!("arn:aws:sqs:us-east-1:{}:findings-reader", deploy.id());
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .expect("Subscribe");
+    let (topic_arn, queue_url) =
+        integration_tests::queues::subscribed_topic(&deploy, "deprov-audit-findings", "findings-reader", true).await;
 
     let credentials = deploy.credentials().await;
     let runtime = LambdaRuntime::start().await;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Utc};
 use integration_tests::moto::MotoAccount;
 use integration_tests::queues;
@@ -108,33 +107,8 @@ struct Topic {
 /// A findings topic in a fresh moto account with an SQS queue subscribed to it (SNS envelopes, not raw).
 async fn findings_topic() -> Topic {
     let account = MotoAccount::new().await;
-    let sns = aws_sdk_sns::Client::new(account.sdk_config());
-    let topic_arn = sns
-        .create_topic()
-        .name("deprov-audit-findings")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("a topic ARN");
-    let reader_url = queues::create_queue(&account, "findings-reader").await;
-    let queue_arn = aws_sdk_sqs::Client::new(account.sdk_config())
-        .get_queue_attributes()
-        .queue_url(&reader_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .expect("the queue ARN");
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
+    let (topic_arn, reader_url) =
+        queues::subscribed_topic(&account, "deprov-audit-findings", "findings-reader", false).await;
     Topic {
         account,
         topic_arn,

@@ -1,7 +1,6 @@
 //! `SnsNotifier` publishing to a topic in moto, read back from an SQS queue subscribed to it (raw delivery off,
 //! so each SQS body is SNS's envelope: `Message`, `Subject`, `MessageAttributes`).
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{TimeZone, Utc};
 use integration_tests::moto::MotoAccount;
 use serde_json::Value;
@@ -21,41 +20,9 @@ struct Subscribed {
 /// A topic in a fresh account, an SQS queue subscribed to it, and a notifier publishing to the topic.
 async fn subscribed_queue() -> (MotoAccount, Subscribed) {
     let account = MotoAccount::new().await;
-    let sns = aws_sdk_sns::Client::new(account.sdk_config());
     let sqs = aws_sdk_sqs::Client::new(account.sdk_config());
-    let topic_arn = sns
-        .create_topic()
-        .name("deprov-audit-findings")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("a topic ARN");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("findings-reader")
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url
-        .expect("a queue URL");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes
-        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
-        .expect("the queue ARN");
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("Subscribe");
+    let (topic_arn, queue_url) =
+        integration_tests::queues::subscribed_topic(&account, "deprov-audit-findings", "findings-reader", false).await;
     let notifier = SnsNotifier::new(account.sdk_config(), topic_arn);
     (
         account,

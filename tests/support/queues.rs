@@ -17,6 +17,41 @@ pub async fn create_queue(account: &MotoAccount, name: &str) -> String {
         .expect("a queue URL")
 }
 
+/// A findings topic in the account with a fresh queue subscribed to it: answers (topic ARN, queue URL). `raw`:
+/// the queue gets the message body itself rather than SNS's envelope.
+pub async fn subscribed_topic(account: &MotoAccount, topic: &str, queue: &str, raw: bool) -> (String, String) {
+    let sns = aws_sdk_sns::Client::new(account.sdk_config());
+    let topic_arn = sns
+        .create_topic()
+        .name(topic)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .expect("a topic ARN");
+    let queue_url = create_queue(account, queue).await;
+    let queue_arn = aws_sdk_sqs::Client::new(account.sdk_config())
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+        .expect("the queue ARN");
+    let mut subscribe = sns
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    if raw {
+        subscribe = subscribe.attributes("RawMessageDelivery", "true");
+    }
+    subscribe.send().await.expect("Subscribe");
+    (topic_arn, queue_url)
+}
+
 /// Every message visible now (several receives, up to 10 each), deleted as read.
 pub async fn drain(account: &MotoAccount, queue_url: &str) -> Vec<Message> {
     let sqs = aws_sdk_sqs::Client::new(account.sdk_config());
