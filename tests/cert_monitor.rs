@@ -297,6 +297,44 @@ async fn an_okta_app_that_cannot_be_read_is_a_finding_and_the_other_apps_are_sti
         1,
         "the readable app is still judged"
     );
+    // A provider that may serve the unreadable app (it trusts none of the readable app's keys) is not paged as
+    // drift from the readable one: that would be a guess.
+    let other = cert_expiring_in(500, now);
+    add_provider(
+        &deploy,
+        "OktaOtherApp",
+        &okta_metadata("exk1otherapp", &[&other.base64]),
+    )
+    .await;
+    let report = run(
+        &directory,
+        &providers,
+        &RecordingNotifier::default(),
+        &with_missing,
+        now,
+    )
+    .await
+    .expect("a run");
+    assert!(
+        of(&report.findings, Rule::SamlCertDrift).is_empty(),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[tokio::test]
+async fn an_active_key_without_a_certificate_is_said_not_skipped() {
+    let now = now();
+    let cert = cert_expiring_in(400, now);
+    let mut active = key("akm1nox5c", true, now - Duration::days(30), &cert);
+    active.x5c.clear();
+    let okta = okta_with_keys(vec![active]).await;
+    let deploy = MotoAccount::new().await;
+    add_provider(&deploy, "Okta", &okta_metadata(APP_KEY, &[&cert.base64])).await;
+    let findings = check(&okta, &deploy, &[], now).await;
+    let unreadable = of(&findings, Rule::SamlCertUnreadable);
+    assert_eq!(unreadable.len(), 1, "{findings:#?}");
+    assert_eq!(unreadable[0].subject.key_id.as_deref(), Some("akm1nox5c"));
 }
 
 #[tokio::test]

@@ -135,7 +135,13 @@ pub fn evaluate_certificates(
         findings.extend(okta_key_findings(app, thresholds, now));
     }
     for provider in &inventory.aws {
-        findings.extend(provider_findings(provider, &inventory.okta, thresholds, now));
+        let mut found = provider_findings(provider, &inventory.okta, thresholds, now);
+        if !inventory.unread_apps.is_empty() {
+            // An app whose keys could not be read may be the one this provider serves: a drift not tied to an
+            // app by a key the provider trusts would be a guess (the unreadable-app finding says why).
+            found.retain(|f| f.rule != Rule::SamlCertDrift || attributed_by_trust(provider, &inventory.okta));
+        }
+        findings.extend(found);
     }
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.finding_id.clone()));
@@ -180,6 +186,27 @@ pub fn okta_key_findings(
     let Some(active) = app.active() else {
         return findings;
     };
+    if active.certificate.is_none() {
+        // No x5c for the active key: its expiry falls back to expiresAt, but drift cannot be checked. Said.
+        findings.push(
+            Finding::new(
+                Rule::SamlCertUnreadable,
+                Severity::High,
+                format!(
+                    "Okta sent no certificate (x5c) for app {}'s active signing key {}: AWS's trust in it cannot be checked",
+                    app.app_id, active.key.kid
+                ),
+                Subject {
+                    app_id: Some(app.app_id.to_string()),
+                    key_id: Some(active.key.kid.clone()),
+                    ..Subject::default()
+                },
+                now,
+            )
+            .with_evidence([okta_evidence(app, active)])
+            .with_remedy(UNREADABLE_REMEDY),
+        );
+    }
     let certificate = active.certificate.as_ref().and_then(CertReading::certificate);
     let expires = certificate.map_or(active.key.expires_at, |c| c.not_after);
     let Some(standing) = thresholds.standing(expires, now) else {
@@ -392,6 +419,16 @@ fn provider_findings(
         }
     }
     findings
+}
+
+/// Does the provider trust any key of a monitored app (rather than being attributed to the only app)?
+fn attributed_by_trust(provider: &SamlProvider, apps: &[OktaAppCertificates]) -> bool {
+    apps.iter().any(|app| {
+        app.keys
+            .iter()
+            .filter_map(|k| k.certificate.as_ref()?.certificate())
+            .any(|c| provider.trusts(&c.sha256))
+    })
 }
 
 /// The app a provider serves: the one any of whose keys it trusts; with one app monitored, that app (a provider
