@@ -312,16 +312,17 @@ fn provider_findings(
     }
 
     if provider.is_other_idp() {
-        // Another IdP's provider (Entra, ADFS, Google…): its certificates can still expire; Okta's keys say nothing
-        // about it, so no drift and no pending rotation.
-        for certificate in provider.read_certificates() {
-            if let Some(standing) = thresholds.standing(certificate.not_after, now) {
-                let what = format!(
-                    "IAM SAML provider {} (another identity provider) trusts a certificate that",
-                    provider.arn
-                );
-                findings.push(provider_expiry(provider, certificate, &what, &standing, now));
-            }
+        // Another IdP's provider (Entra, ADFS, Google…): Okta's keys say nothing about it, so no drift and no pending
+        // rotation. Which of its certificates that IdP signs with is unknown: the one valid longest is judged (an
+        // expired certificate kept beside a current one is a rotation's leftover, not a lock-out).
+        if let Some(certificate) = provider.read_certificates().max_by_key(|c| c.not_after)
+            && let Some(standing) = thresholds.standing(certificate.not_after, now)
+        {
+            let what = format!(
+                "IAM SAML provider {} (another identity provider) trusts a certificate that",
+                provider.arn
+            );
+            findings.push(provider_expiry(provider, certificate, &what, &standing, now));
         }
         return findings;
     }
