@@ -501,44 +501,13 @@ fn arbitrary_json_in_detail_never_panics() {
     assert!(read.get("unrecognised").copied().unwrap_or_default() > 100, "{read:?}");
 }
 
-/// The activity record's table in moto, shaped as template.yaml declares it (`pk` hash, `sk` range).
-async fn activity_table(account: &MotoAccount, table: &str) {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let (pk, sk) = shared::aws::activity_record_key_attributes();
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("an attribute definition")
-    };
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("a key schema element")
-    };
-    aws_sdk_dynamodb::Client::new(account.sdk_config())
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(pk))
-        .attribute_definitions(attribute(sk))
-        .key_schema(key(pk, KeyType::Hash))
-        .key_schema(key(sk, KeyType::Range))
-        .send()
-        .await
-        .expect("CreateTable");
-}
-
 #[tokio::test]
 async fn scim_writes_sign_ins_and_role_credentials_are_recorded_per_user() {
     use shared::domain::activity_record::RecordKey;
     use shared::ports::ActivityRecord;
 
     let account = MotoAccount::new().await;
-    activity_table(&account, "activity").await;
+    integration_tests::ledger::activity_table(&account, "activity").await;
     let record = DynamoDbActivityRecord::new(account.sdk_config(), "activity", chrono::Duration::days(400));
     let watch = IdentityCenterWatch {
         notifier: RecordingNotifier::default(),
@@ -659,7 +628,7 @@ async fn the_built_binary_judges_a_batch_through_the_lambda_runtime_api() {
     use shared::ports::ActivityRecord;
 
     let topic = findings_topic().await;
-    activity_table(&topic.account, "activity").await;
+    integration_tests::ledger::activity_table(&topic.account, "activity").await;
     let credentials = topic.account.credentials().await;
     let runtime = LambdaRuntime::start().await;
     let _function = spawn_function(

@@ -294,6 +294,66 @@ async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_laten
     );
 }
 
+/// issue 9's activity record: identity-center-watch recorded the SCIM PatchUser (and a sign-in before the
+/// deprovision, so the record reaches back far enough): the checker reaches its verdict from one keyed read per
+/// account, with no LookupEvents call.
+#[tokio::test]
+async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_events() {
+    use shared::ports::ActivityRecord;
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    integration_tests::ledger::activity_table(&w.account, "activity").await;
+    let record = shared::aws::DynamoDbActivityRecord::new(w.account.sdk_config(), "activity", Duration::days(400));
+    let sign_in = ActivityEvent {
+        actor_user_name: Some(BOB.into()),
+        ..cloudtrail(
+            "signin-1",
+            "signin.amazonaws.com",
+            "UserAuthentication",
+            published() - Duration::hours(3),
+        )
+    };
+    let entries: Vec<_> = [
+        sign_in,
+        scim_patch(w.org.user(BOB), published() + Duration::seconds(212)),
+    ]
+    .iter()
+    .filter_map(shared::domain::activity_record::record_entry)
+    .collect();
+    assert_eq!(entries.len(), 2);
+    record.append(&entries).await.expect("recorded");
+    let ports = CheckPorts {
+        directory: w.ports.directory,
+        identity_center: w.ports.identity_center,
+        activity: shared::aws::RecordFirst {
+            record: Some(record),
+            cloudtrail: shared::aws::CloudTrailActivityLog::new(w.account.sdk_config()),
+        },
+        notifier: w.ports.notifier,
+        queue: w.ports.queue,
+        ledger: w.ports.ledger,
+    };
+    let before = w.account.sdk_calls();
+    let outcome = ports
+        .check(
+            &config(),
+            &job(DeprovisionKind::Deactivated),
+            published() + Duration::minutes(15),
+        )
+        .await;
+    let calls = w.account.sdk_calls().since(&before);
+    let Ok(CheckOutcome::Published {
+        findings,
+        latency_seconds,
+    }) = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(findings[0].rule, Rule::PropagationVerified);
+    assert_eq!(latency_seconds, Some(212), "the SCIM call found in the record");
+    assert_eq!(calls.of("LookupEvents"), 0, "no CloudTrail scan");
+    assert!(calls.of("Query") >= 1, "the record was read");
+}
+
 #[tokio::test]
 async fn a_stale_disabled_account_beside_the_enabled_real_one_is_overdue_not_verified() {
     // The old `bob.martin@` account is DISABLED; Okta's record says SCIM provisioned Bob as `bmartin`, ENABLED.

@@ -177,6 +177,17 @@ pub struct ActivityRead {
 pub trait ActivityLog: Sync {
     /// Events matching the query, oldest first, pages followed up to the query's page cap and time budget.
     fn lookup(&self, query: &ActivityQuery) -> impl Future<Output = Result<ActivityRead>> + Send;
+
+    /// The recorded SCIM writes, sign-ins and role credentials under `keys` since `start`, when a record
+    /// (identity-center-watch's) reaches back that far: one keyed read instead of scanning CloudTrail. `None`: no
+    /// record covers the time, read CloudTrail.
+    fn recorded(
+        &self,
+        _keys: &[crate::domain::activity_record::RecordKey],
+        _start: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<ActivityRead>>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// The SAML providers AWS trusts, per account (IAM).

@@ -187,3 +187,43 @@ impl ActivityRecord for DynamoDbActivityRecord {
         })
     }
 }
+
+/// CloudTrail through the activity record first: `recorded` answers from the record when it reaches back far
+/// enough (`reaches_back_to`), every other read goes to CloudTrail. `R` may be `Option<…>`: no record configured.
+#[derive(Debug)]
+pub struct RecordFirst<R, A> {
+    pub record: R,
+    pub cloudtrail: A,
+}
+
+/// At most this many recorded entries are read per key and check.
+const MAX_RECORDED_PER_KEY: usize = 1_000;
+
+impl<R: ActivityRecord, A: crate::ports::ActivityLog> crate::ports::ActivityLog for RecordFirst<R, A> {
+    async fn lookup(&self, query: &crate::ports::ActivityQuery) -> Result<ActivityRead> {
+        self.cloudtrail.lookup(query).await
+    }
+
+    async fn recorded(&self, keys: &[RecordKey], start: DateTime<Utc>) -> Result<Option<ActivityRead>> {
+        match self.record.reaches_back_to().await? {
+            Some(covered_from) if covered_from <= start => {}
+            _ => return Ok(None),
+        }
+        let mut read = ActivityRead {
+            events: Vec::new(),
+            complete: true,
+        };
+        for key in keys {
+            let found = self.record.since(key, start, MAX_RECORDED_PER_KEY).await?;
+            read.complete &= found.complete;
+            read.events.extend(found.events);
+        }
+        read.events.sort_by(|a, b| {
+            a.event_time
+                .cmp(&b.event_time)
+                .then_with(|| a.event_id.cmp(&b.event_id))
+        });
+        read.events.dedup_by(|a, b| a.event_id == b.event_id);
+        Ok(Some(read))
+    }
+}

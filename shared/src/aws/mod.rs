@@ -15,7 +15,7 @@ mod sweep_cursor;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
-pub use activity_record::DynamoDbActivityRecord;
+pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::collect::PORTAL_EVENT_SOURCE;
 use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::activity_record::RecordKey;
 use crate::domain::deprovision::{
     FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status,
 };
@@ -668,10 +669,41 @@ where
         seen: &mut Observation,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let ids: Vec<_> = seen.accounts.iter().map(|a| a.user.id.clone()).collect();
+        // The activity record first (one keyed read per account): used when it holds a SCIM write to the accounts;
+        // without one, CloudTrail is read too (EventBridge delivers to the record best effort).
+        let keys: Vec<RecordKey> = seen
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                [
+                    RecordKey::UserId(a.user.id.to_string()),
+                    RecordKey::UserName(a.user.user_name.clone()),
+                ]
+            })
+            .collect();
+        if let Some(recorded) = self.activity.recorded(&keys, job.published - SCIM_CLOCK_SKEW).await? {
+            let scim: Vec<ActivityEvent> = recorded
+                .events
+                .iter()
+                .filter(|e| e.is_scim() && e.target_user_id.as_ref().is_some_and(|id| ids.contains(id)))
+                .cloned()
+                .collect();
+            if !scim.is_empty() {
+                seen.activity_incomplete |= !recorded.complete;
+                seen.scim_events = scim;
+                seen.activity = recorded
+                    .events
+                    .into_iter()
+                    .filter(|e| !e.is_scim() && e.event_time >= job.published)
+                    .filter(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)))
+                    .collect();
+                return Ok(());
+            }
+        }
         let budget = config.record_budget / 4;
         let bounded =
             |attribute, start| ActivityQuery::new(attribute, start, now).bounded(config.cloudtrail_max_pages, budget);
-        let ids: Vec<_> = seen.accounts.iter().map(|a| a.user.id.clone()).collect();
         let scim = self
             .activity
             .lookup(&bounded(
@@ -837,6 +869,8 @@ pub struct PropagationCheckSettings {
     pub verdict_table: String,
     /// Both set, or neither (then the instance is discovered with ListInstances).
     pub idc_instance: Option<crate::domain::IdcInstance>,
+    /// identity-center-watch's activity record (`ACTIVITY_TABLE_NAME`), read before CloudTrail when set.
+    pub activity_table: Option<String>,
     /// How many checker instances may run at once (the SQS event source's maximum concurrency plus the sweep):
     /// each spaces its LookupEvents calls so that together they stay within 2 per second.
     pub lookup_events_sharers: u32,
@@ -895,6 +929,7 @@ impl PropagationCheckSettings {
             queue_url: required(env, "VERIFY_QUEUE_URL")?,
             verdict_table: required(env, "VERDICT_TABLE_NAME")?,
             idc_instance,
+            activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
             lookup_events_sharers: sharers,
             check,
         })
@@ -913,7 +948,7 @@ fn at_least(value: Duration, floor: i64, var: &'static str) -> Result<Duration> 
 pub type ProductionPorts = CheckPorts<
     crate::okta::OktaClient,
     crate::aws::IdentityCenterClient,
-    crate::aws::CloudTrailActivityLog,
+    crate::aws::RecordFirst<Option<crate::aws::DynamoDbActivityRecord>, crate::aws::CloudTrailActivityLog>,
     crate::aws::SnsNotifier,
     crate::aws::SqsJobQueue,
     crate::aws::DynamoDbVerdictLedger,
@@ -969,7 +1004,14 @@ impl ProductionPorts {
         Ok(Self {
             directory: readers.directory,
             identity_center: readers.identity_center,
-            activity: readers.activity,
+            activity: crate::aws::RecordFirst {
+                // Only read here: how long entries are kept is identity-center-watch's setting.
+                record: settings
+                    .activity_table
+                    .as_ref()
+                    .map(|table| crate::aws::DynamoDbActivityRecord::new(sdk, table.clone(), Duration::days(400))),
+                cloudtrail: readers.activity,
+            },
             notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
             ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
