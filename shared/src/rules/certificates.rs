@@ -149,6 +149,29 @@ pub fn evaluate_certificates(
     findings
 }
 
+/// A signing key of an Okta app whose certificate cannot be checked.
+fn unreadable_key(
+    app: &OktaAppCertificates,
+    key: &OktaKeyCertificate,
+    severity: Severity,
+    title: String,
+    now: DateTime<Utc>,
+) -> Finding {
+    Finding::new(
+        Rule::SamlCertUnreadable,
+        severity,
+        title,
+        Subject {
+            app_id: Some(app.app_id.to_string()),
+            key_id: Some(key.key.kid.clone()),
+            ..Subject::default()
+        },
+        now,
+    )
+    .with_evidence([okta_evidence(app, key)])
+    .with_remedy(UNREADABLE_REMEDY)
+}
+
 /// Okta's side: the active key's expiry (its certificate's notAfter; `expiresAt` when Okta sent no readable
 /// certificate), and an unreadable certificate of any key.
 pub fn okta_key_findings(
@@ -159,28 +182,16 @@ pub fn okta_key_findings(
     let mut findings = Vec::new();
     for key in &app.keys {
         if let Some(CertReading::Malformed(reason)) = &key.certificate {
-            findings.push(
-                Finding::new(
-                    Rule::SamlCertUnreadable,
-                    if key.key.active {
-                        Severity::High
-                    } else {
-                        Severity::Medium
-                    },
-                    format!(
-                        "The certificate (x5c) of Okta app {}'s signing key {} cannot be read: {reason}",
-                        app.app_id, key.key.kid
-                    ),
-                    Subject {
-                        app_id: Some(app.app_id.to_string()),
-                        key_id: Some(key.key.kid.clone()),
-                        ..Subject::default()
-                    },
-                    now,
-                )
-                .with_evidence([okta_evidence(app, key)])
-                .with_remedy(UNREADABLE_REMEDY),
+            let severity = if key.key.active {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let title = format!(
+                "The certificate (x5c) of Okta app {}'s signing key {} cannot be read: {reason}",
+                app.app_id, key.key.kid
             );
+            findings.push(unreadable_key(app, key, severity, title, now));
         }
     }
     let Some(active) = app.active() else {
@@ -188,24 +199,11 @@ pub fn okta_key_findings(
     };
     if active.certificate.is_none() {
         // No x5c for the active key: its expiry falls back to expiresAt, but drift cannot be checked. Said.
-        findings.push(
-            Finding::new(
-                Rule::SamlCertUnreadable,
-                Severity::High,
-                format!(
-                    "Okta sent no certificate (x5c) for app {}'s active signing key {}: AWS's trust in it cannot be checked",
-                    app.app_id, active.key.kid
-                ),
-                Subject {
-                    app_id: Some(app.app_id.to_string()),
-                    key_id: Some(active.key.kid.clone()),
-                    ..Subject::default()
-                },
-                now,
-            )
-            .with_evidence([okta_evidence(app, active)])
-            .with_remedy(UNREADABLE_REMEDY),
+        let title = format!(
+            "Okta sent no certificate (x5c) for app {}'s active signing key {}: AWS's trust in it cannot be checked",
+            app.app_id, active.key.kid
         );
+        findings.push(unreadable_key(app, active, Severity::High, title, now));
     }
     let certificate = active.certificate.as_ref().and_then(CertReading::certificate);
     let expires = certificate.map_or(active.key.expires_at, |c| c.not_after);
