@@ -232,6 +232,7 @@ fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> Activity
         target_user_id: None,
         error_code: None,
         account_id: None,
+        region: None,
     }
 }
 

@@ -190,6 +190,39 @@ pub trait ActivityLog: Sync {
     }
 }
 
+/// What an org-wide activity source is asked: every use of AWS by the people in `reach`, in its accounts, between
+/// `start` and `end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseQuery {
+    pub reach: crate::domain::activity::Reach,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The read stops when this much time has gone (throttling and query waits included).
+    pub budget: std::time::Duration,
+}
+
+/// What an org-wide read found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UseRead {
+    /// Role sessions (`AWSReservedSSO_*`) and portal calls by the people asked about, oldest first.
+    pub events: Vec<ActivityEvent>,
+    /// `false`: stopped at a page cap, the time budget or a query limit; later events may be missing.
+    pub complete: bool,
+    /// The source holds every event up to this time (its delivery lag: CloudTrail writes log files to S3 about
+    /// every 5 minutes, typically within 15). Events after it may not have arrived yet: not-yet, not "no activity".
+    pub caught_up_to: DateTime<Utc>,
+}
+
+/// Use of AWS anywhere in the organization — member accounts, every Region — not only the deploy account's own
+/// CloudTrail. Adapters (chosen by `ACTIVITY_SOURCE`): Athena over the organization trail, CloudTrail Lake, or
+/// LookupEvents through a read-only role in each member account.
+pub trait OrgActivity: Sync {
+    /// The source's name, as findings and the README say it (`athena`, `cloudtrail-lake`, `member-lookup`).
+    fn source(&self) -> &'static str;
+
+    fn use_of_aws(&self, query: &UseQuery) -> impl Future<Output = Result<UseRead>> + Send;
+}
+
 /// The SAML providers AWS trusts, per account (IAM).
 pub trait SamlProviders: Sync {
     /// Every IAM SAML provider of the deploy account (`None`) or of a member account (through its read-only role),

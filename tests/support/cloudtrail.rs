@@ -66,3 +66,76 @@ pub fn lookup_event(record: &Value) -> Value {
     }
     event
 }
+
+/// One call made in a member account through an Identity Center role session, as a test seeds it into an
+/// activity source (the org trail's S3 files, a CloudTrail Lake store, a member account's event history).
+#[derive(Debug, Clone)]
+pub struct MemberCall {
+    pub event_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub event_source: String,
+    pub event_name: String,
+    pub time: DateTime<Utc>,
+    /// The permission set's name: the role is `AWSReservedSSO_<name>_<16 hex>`.
+    pub permission_set: String,
+    /// The Identity Center `userName`: the role session's name.
+    pub session_name: String,
+}
+
+impl MemberCall {
+    /// The `AWSReservedSSO_…` role this call's session came from.
+    pub fn role_name(&self) -> String {
+        format!("AWSReservedSSO_{}_0123456789abcdef", self.permission_set)
+    }
+
+    /// The CloudTrail record the member account's trail writes for the call. Shape from the CloudTrail
+    /// userIdentity element reference (type `AssumedRole`, `sessionContext.sessionIssuer`) and the IAM Identity
+    /// Center guide's role naming (`aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<hash>`).
+    /// UNVERIFIED: that the session name is always the IdC userName (AWS documents it for the default
+    /// configuration; a custom `RoleSessionName` attribute is not possible with Identity Center).
+    pub fn record(&self) -> Value {
+        let role = self.role_name();
+        json!({
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLEID0000000:{}", self.session_name),
+                "arn": format!("arn:aws:sts::{}:assumed-role/{role}/{}", self.account_id, self.session_name),
+                "accountId": self.account_id,
+                "accessKeyId": "ASIAEXAMPLEKEY000000",
+                "sessionContext": {
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": "AROAEXAMPLEID0000000",
+                        "arn": format!(
+                            "arn:aws:iam::{}:role/aws-reserved/sso.amazonaws.com/{}/{role}",
+                            self.account_id, self.region
+                        ),
+                        "accountId": self.account_id,
+                        "userName": role
+                    },
+                    "attributes": {
+                        "creationDate": self.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        "mfaAuthenticated": "false"
+                    }
+                }
+            },
+            "eventTime": self.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "eventSource": self.event_source,
+            "eventName": self.event_name,
+            "awsRegion": self.region,
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2.17.0",
+            "requestParameters": null,
+            "responseElements": null,
+            "requestID": format!("req-{}", self.event_id),
+            "eventID": self.event_id,
+            "readOnly": true,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": self.account_id,
+            "eventCategory": "Management"
+        })
+    }
+}

@@ -206,6 +206,7 @@ struct RecordHead {
     event_time: DateTime<Utc>,
     error_code: Option<String>,
     recipient_account_id: Option<String>,
+    aws_region: Option<String>,
 }
 
 /// Reads one CloudTrail record (the JSON of LookupEvents' `CloudTrailEvent`, or an EventBridge "AWS API Call via
@@ -238,6 +239,7 @@ pub fn parse_cloudtrail_record(json: &str) -> Result<ActivityEvent> {
         event_time: head.event_time,
         error_code: head.error_code,
         account_id: head.recipient_account_id,
+        region: head.aws_region,
     })
 }
 

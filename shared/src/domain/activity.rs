@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ids::IdcUserId;
+use super::ids::{AccountId, IdcUserId, PermissionSetArn};
 
 /// One CloudTrail management event, reduced to who, what, when and on whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +29,9 @@ pub struct ActivityEvent {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// The Region the call was made in (`awsRegion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 pub const SCIM_EVENT_SOURCE: &str = "identitystore-scim.amazonaws.com";
@@ -58,4 +61,28 @@ impl ActivityEvent {
     pub fn is_use_of_access(&self) -> bool {
         !self.is_scim() && self.error_code.is_none()
     }
+}
+
+/// Whom and where an org-wide activity source is asked about: the person's Identity Center accounts (portal and
+/// sign-in events name the user id; role sessions are named after the `userName`) and the AWS accounts they could
+/// reach, recorded at the episode's first check before SCIM removes the access.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub user_ids: Vec<IdcUserId>,
+    pub user_names: Vec<String>,
+    pub accounts: Vec<AccountId>,
+    /// The permission sets the person held, each with how long its role sessions live.
+    #[serde(default)]
+    pub permission_sets: Vec<HeldPermissionSet>,
+}
+
+/// A permission set the person held, and its role sessions' lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldPermissionSet {
+    pub arn: PermissionSetArn,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `SessionDuration` in seconds (`None`: not read; AWS's default is one hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_seconds: Option<u64>,
 }

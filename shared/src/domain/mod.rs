@@ -11,6 +11,7 @@ pub mod idc_event;
 pub mod identity;
 pub mod ids;
 pub mod okta;
+pub mod review;
 pub mod snapshot;
 
 pub use activity::ActivityEvent;

@@ -414,6 +414,7 @@ mod tests {
                 target_user_id: None,
                 error_code: None,
                 account_id: Some("111122223333".into()),
+                region: None,
             },
             identity_type: Some("AssumedRole".into()),
             actor: Some("arn:aws:sts::111122223333:assumed-role/Admin/jdoe".into()),

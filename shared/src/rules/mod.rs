@@ -5,6 +5,7 @@ mod certificates;
 mod deprovisioning;
 pub mod identity_center_events;
 pub mod propagation;
+pub mod session_revocation;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -798,6 +798,7 @@ mod tests {
             target_user_id: None,
             error_code: None,
             account_id: None,
+            region: None,
         }
     }
 
