@@ -12,6 +12,8 @@ mod function_errors;
 mod delegated_admin;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
+// MemberLookupActivity: member accounts' LookupEvents in moto through a role assumed there, per Region.
+mod member_activity;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
 // identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.

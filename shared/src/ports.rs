@@ -202,7 +202,7 @@ pub struct UseQuery {
 }
 
 /// What an org-wide read found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UseRead {
     /// Role sessions (`AWSReservedSSO_*`) and portal calls by the people asked about, oldest first.
     pub events: Vec<ActivityEvent>,
@@ -211,6 +211,10 @@ pub struct UseRead {
     /// The source holds every event up to this time (its delivery lag: CloudTrail writes log files to S3 about
     /// every 5 minutes, typically within 15). Events after it may not have arrived yet: not-yet, not "no activity".
     pub caught_up_to: DateTime<Utc>,
+    /// Accounts of `reach` not read to the end (beyond the source's account cap, a role that could not be assumed,
+    /// a read that failed or stopped at a cap): not "no activity" there. Empty for sources that read the whole
+    /// organization at once.
+    pub unread_accounts: Vec<AccountId>,
 }
 
 /// Use of AWS anywhere in the organization — member accounts, every Region — not only the deploy account's own

@@ -3,6 +3,7 @@
 pub mod cloudtrail;
 pub mod lambda_runtime;
 pub mod ledger;
+pub mod member_trail;
 pub mod moto;
 pub mod okta_fake;
 pub mod queues;

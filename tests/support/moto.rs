@@ -137,6 +137,12 @@ impl MotoAccount {
 
     /// Enters the account `id` through STS AssumeRole: e.g. a member account `OrgSeed` created, to act as it.
     pub async fn enter(id: AccountId) -> Self {
+        Self::enter_as(id, "deprov-audit-test").await
+    }
+
+    /// Enters the account `id` as a session of the role `role_name` there: e.g. as a function's role, whose name a
+    /// member account's trust policy matches (the role need not exist).
+    pub async fn enter_as(id: AccountId, role_name: &str) -> Self {
         let base = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(endpoint())
             .region(Region::new(REGION))
@@ -145,7 +151,7 @@ impl MotoAccount {
             .retry_config(RetryConfig::disabled())
             .load()
             .await;
-        let credentials = AssumeRoleProvider::builder(format!("arn:aws:iam::{id}:role/deprov-audit-test"))
+        let credentials = AssumeRoleProvider::builder(format!("arn:aws:iam::{id}:role/{role_name}"))
             .session_name("integration-test")
             .configure(&base)
             .build()
@@ -188,6 +194,11 @@ impl MotoAccount {
             .expect("the assumed-role credentials")
     }
 
+    /// Every request sent through `sdk_config()` (or a config built from it) so far, with its time.
+    pub fn sent_calls(&self) -> Vec<crate::sdk_calls::SentCall> {
+        self.http_client.sent()
+    }
+
     /// The AWS API calls made through `sdk_config()` so far (take one before and one after, then `since`).
     pub fn sdk_calls(&self) -> SdkCalls {
         self.http_client.calls()
@@ -197,8 +208,14 @@ impl MotoAccount {
     /// moto reads the account from the access key and the service from the credential scope; it does not check
     /// the signature, so none is computed.
     pub async fn call_json(&self, service: &str, target: &str, body: &Value) -> Value {
+        self.call_json_in(REGION, service, target, body).await
+    }
+
+    /// `call_json` in another Region (moto keeps each service's state per account and Region, read from the
+    /// credential scope).
+    pub async fn call_json_in(&self, region: &str, service: &str, target: &str, body: &Value) -> Value {
         let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential={}/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0",
+            "AWS4-HMAC-SHA256 Credential={}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0",
             self.access_key_id
         );
         let response = self
@@ -219,9 +236,14 @@ impl MotoAccount {
 
     /// Adds events to this account's CloudTrail history (LookupEvents shape; `EventTime` in epoch seconds).
     pub async fn seed_lookup_events(&self, events: &[Value]) {
+        self.seed_lookup_events_in(REGION, events).await
+    }
+
+    /// Adds events to this account's CloudTrail history in `region`.
+    pub async fn seed_lookup_events_in(&self, region: &str, events: &[Value]) {
         let target = format!("{CLOUDTRAIL_TARGET}.SeedLookupEventsForTest");
         let answer = self
-            .call_json("cloudtrail", &target, &json!({ "Events": events }))
+            .call_json_in(region, "cloudtrail", &target, &json!({ "Events": events }))
             .await;
         assert_eq!(answer, json!({ "Seeded": events.len() }));
     }

@@ -16,6 +16,7 @@ instance, section 4), and POST /moto-api/reset wipes it. See ../shared/reference
 
 import argparse
 import base64
+import fnmatch
 import hashlib
 import json
 import logging
@@ -38,6 +39,10 @@ from moto.organizations.models import FakeDelegatedAdministrator, organizations_
 from moto.organizations.responses import OrganizationsResponse
 from moto.ssoadmin.models import PermissionSet, ssoadmin_backends
 from moto.ssoadmin.responses import SSOAdminResponse
+from moto.iam.models import iam_backends
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import sts_backends
+from moto.sts.responses import TokenResponse
 
 
 _PATCHES = []
@@ -454,6 +459,81 @@ def list_accounts(self):
     accounts, next_token = organizations_backends[owner[0]][owner[1]].list_accounts(
         max_results=self._get_int_param("MaxResults"), next_token=self._get_param("NextToken"))
     return json.dumps({"Accounts": accounts, "NextToken": next_token})
+
+
+# --- 5. STS AssumeRole honours the trust policy of a role that exists ---------------------------
+# AWS: AssumeRole succeeds only when the role exists and its trust policy lets the caller assume it;
+# otherwise "AccessDenied: User: <caller arn> is not authorized to perform: sts:AssumeRole on
+# resource: <role arn>" (HTTP 403). moto 5.2.5 assumes any ARN, existing or not. Tests enter fresh
+# accounts through roles that do not exist, so that stays; but a role that *does* exist in the target
+# account's IAM is checked here: an Allow statement for sts:AssumeRole (or sts:*, *) whose Principal.AWS
+# names the caller's account (id or :root), the caller's role ARN, or *, and whose Condition, if any,
+# holds. Conditions understood: ArnLike/ArnEquals/StringLike/StringEquals on aws:PrincipalArn (the
+# caller's role ARN, or its account root for non-role credentials); any other condition does not hold
+# (fails closed). Deny statements are not evaluated. The error is answered as moto's STS errors are
+# (HTTP 400, code AccessDenied).
+
+_CONDITION_TESTS = {
+    "ArnLike": fnmatch.fnmatchcase, "StringLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda value, pattern: value == pattern,
+    "StringEquals": lambda value, pattern: value == pattern,
+}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _conditions_hold(condition, principal_arn):
+    for operator, tests in (condition or {}).items():
+        test = _CONDITION_TESTS.get(operator)
+        if test is None or not isinstance(tests, dict):
+            return False
+        for key, patterns in tests.items():
+            if key.lower() != "aws:principalarn":
+                return False
+            if not any(test(principal_arn, pattern) for pattern in _as_list(patterns)):
+                return False
+    return True
+
+
+def _trust_allows(document, caller_account, principal_arn, partition):
+    policy = json.loads(document) if isinstance(document, str) else document
+    for statement in _as_list(policy.get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in _as_list(statement.get("Action"))):
+            continue
+        principal = statement.get("Principal")
+        named = ["*"] if principal == "*" else _as_list((principal or {}).get("AWS"))
+        callers = {"*", caller_account, f"arn:{partition}:iam::{caller_account}:root", principal_arn}
+        if any(p in callers for p in named) and _conditions_hold(statement.get("Condition"), principal_arn):
+            return True
+    return False
+
+
+@_patch(TokenResponse)
+def assume_role(self):
+    role_arn = self._get_param("RoleArn") or ""
+    parts = role_arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+        partition, target_account, role_name = parts[1], parts[4], parts[5].rsplit("/", 1)[-1]
+        role = next((r for r in iam_backends[target_account][partition].roles.values()
+                     if r.name == role_name), None)
+        if role is not None:
+            caller = sts_backends[self.current_account][partition].get_assumed_role_from_access_key(
+                self.get_access_key())
+            if caller is not None:
+                caller_account, principal_arn = caller.account_id, caller.role_arn
+                caller_arn = caller.arn
+            else:
+                caller_account = self.current_account
+                principal_arn = caller_arn = f"arn:{partition}:iam::{caller_account}:root"
+            if not _trust_allows(role.assume_role_policy_document, caller_account, principal_arn, partition):
+                raise STSClientError(
+                    "AccessDenied",
+                    f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+    return assume_role.moto(self)
 
 
 def main():

@@ -15,6 +15,17 @@ use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, Runt
 use aws_smithy_types::config_bag::ConfigBag;
 
 type Counts = Arc<Mutex<BTreeMap<String, usize>>>;
+type Sent = Arc<Mutex<Vec<SentCall>>>;
+
+/// One request as it left: its operation, the access key and Region of its credential scope (SigV4
+/// `Credential=<key>/<date>/<region>/<service>/aws4_request`), and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCall {
+    pub operation: String,
+    pub access_key_id: String,
+    pub region: String,
+    pub at: std::time::Instant,
+}
 
 /// How many calls of each operation, at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +58,7 @@ impl SdkCalls {
 pub struct CountingHttpClient {
     inner: SharedHttpClient,
     counts: Counts,
+    sent: Sent,
 }
 
 /// Wraps the client the SDK uses by default (hyper 1.x with rustls on aws-lc).
@@ -58,11 +70,20 @@ impl Default for CountingHttpClient {
         Self {
             inner,
             counts: Counts::default(),
+            sent: Sent::default(),
         }
     }
 }
 
 impl CountingHttpClient {
+    /// Every request sent so far, in the order sent.
+    pub fn sent(&self) -> Vec<SentCall> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     pub fn calls(&self) -> SdkCalls {
         SdkCalls(
             self.counts
@@ -78,6 +99,7 @@ impl HttpClient for CountingHttpClient {
         SharedHttpConnector::new(CountingConnector {
             inner: self.inner.http_connector(settings, components),
             counts: self.counts.clone(),
+            sent: self.sent.clone(),
         })
     }
 
@@ -98,6 +120,7 @@ impl HttpClient for CountingHttpClient {
 struct CountingConnector {
     inner: SharedHttpConnector,
     counts: Counts,
+    sent: Sent,
 }
 
 impl HttpConnector for CountingConnector {
@@ -107,8 +130,23 @@ impl HttpConnector for CountingConnector {
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(operation)
+            .entry(operation.clone())
             .or_default() += 1;
+        let scope = request
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.split_once("Credential="))
+            .map(|(_, rest)| rest.split(['/', ',']).map(str::to_owned).collect::<Vec<_>>())
+            .unwrap_or_default();
+        self.sent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(SentCall {
+                operation,
+                access_key_id: scope.first().cloned().unwrap_or_default(),
+                region: scope.get(2).cloned().unwrap_or_default(),
+                at: std::time::Instant::now(),
+            });
         self.inner.call(request)
     }
 }

@@ -56,14 +56,14 @@ class Account:
                        aws_session_token=creds["SessionToken"],
                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
-    def client(self, service):
-        return boto3.client(service, **self.kw)
+    def client(self, service, region=REGION):
+        return boto3.client(service, **dict(self.kw, region_name=region))
 
-    def raw(self, service, target, body):
+    def raw(self, service, target, body, region=REGION):
         """A JSON-protocol call boto3 cannot make (test-only actions, non-model fields). moto reads
-        the account from the access key and the service from the credential scope; it does not
-        check the signature."""
-        auth = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/20260101/{REGION}/{service}/"
+        the account from the access key, the service and Region from the credential scope; it does
+        not check the signature."""
+        auth = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/20260101/{region}/{service}/"
                 "aws4_request, SignedHeaders=host, Signature=0")
         req = urllib.request.Request(self.endpoint + "/", data=json.dumps(body).encode(), headers={
             "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target,
@@ -330,6 +330,53 @@ class LauncherTest(unittest.TestCase):
             err = self.assertError("ThrottlingException", ct.lookup_events)
             self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
         self.assertEqual([e["EventId"] for e in ct.lookup_events()["Events"]], ["e1"])
+
+    def test_lookup_events_answer_per_account_and_region(self):
+        """A member account's history, read through a role assumed there: the account is the role's,
+        the Region the request's."""
+        member, other = Account(self.endpoint), Account(self.endpoint)
+        event = {"EventId": "e1", "EventName": "ListBuckets", "EventTime": 1_700_000_000, "Username": "alice"}
+        status, out = member.raw("cloudtrail", CT_TARGET + "SeedLookupEventsForTest", {"Events": [event]},
+                                 region="eu-west-1")
+        self.assertEqual((status, out), (200, {"Seeded": 1}))
+        reader = Account(self.endpoint, member.id)  # another session in the member account
+        self.assertEqual([e["EventId"] for e in reader.client("cloudtrail", "eu-west-1").lookup_events()["Events"]],
+                         ["e1"])
+        self.assertEqual(reader.client("cloudtrail", "us-east-1").lookup_events()["Events"], [])
+        self.assertEqual(other.client("cloudtrail", "eu-west-1").lookup_events()["Events"], [])
+
+    # --- 5. STS AssumeRole and trust policies --------------------------------------------------
+
+    def test_assume_role_honours_an_existing_roles_trust_policy(self):
+        deploy, member = Account(self.endpoint), Account(self.endpoint)
+        stranger = Account(self.endpoint)
+
+        def trust(condition_pattern):
+            return json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{deploy.id}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": condition_pattern}}}]})
+        iam = member.client("iam")
+        iam.create_role(RoleName="reader", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{deploy.id}:role/aud*"))  # Account() enters as role/audit
+        iam.create_role(RoleName="other-fn", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{deploy.id}:role/x-*"))
+        iam.create_role(RoleName="odd", AssumeRolePolicyDocument=json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": deploy.id}, "Action": "sts:AssumeRole",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}))
+
+        def assume(caller, name):
+            return caller.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{member.id}:role/{name}", RoleSessionName="check")
+
+        creds = assume(deploy, "reader")["Credentials"]
+        who = boto3.client("sts", endpoint_url=self.endpoint, region_name=REGION,
+                           aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"]).get_caller_identity()
+        self.assertEqual(who["Account"], member.id)
+        for caller, name in ((deploy, "other-fn"), (stranger, "reader"), (deploy, "odd")):
+            err = self.assertError("AccessDenied", assume, caller, name)
+            self.assertIn("is not authorized to perform: sts:AssumeRole on resource", str(err))
+        # A role that does not exist is still assumed, as moto does (tests enter accounts that way).
+        self.assertEqual(assume(stranger, "no-such-role")["AssumedRoleUser"]["Arn"].split(":")[4], member.id)
 
     # --- multi-account isolation ----------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-//! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS, SQS, Secrets Manager,
+//! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail (the deploy account's, and
+//! member accounts' through a role there), SNS, SQS, Secrets Manager,
 //! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor).
 //!
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
@@ -8,6 +9,7 @@ mod activity_log;
 mod activity_record;
 mod identity_center;
 mod job_queue;
+mod member_activity;
 mod saml_providers;
 mod secrets;
 mod sns;
@@ -18,6 +20,7 @@ pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
+pub use member_activity::{MemberActivitySettings, MemberLookupActivity};
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
 pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
