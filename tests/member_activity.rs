@@ -41,7 +41,7 @@ fn settings(regions: &[&str]) -> MemberActivitySettings {
         "ACTIVITY_MEMBER_ROLE_NAME" => Some(ROLE.to_owned()),
         "ACTIVITY_REGIONS" => Some(regions.join(",")),
         "AWS_REGION" => Some("us-east-1".to_owned()),
-        // One checker instance: calls 500 ms apart per account and Region.
+        // One checker instance: calls 550 ms apart per account and Region (500 ms and a margin).
         "LOOKUP_EVENTS_SHARERS" => Some("1".to_owned()),
         _ => None,
     };
@@ -285,7 +285,7 @@ async fn many_pages_are_all_read_within_the_caps_each_account_and_region_at_two_
     let start = now - chrono::Duration::hours(3);
     let mut calls = Vec::new();
     for n in 0..120 {
-        let time = start + chrono::Duration::minutes(n);
+        let time = start + chrono::Duration::minutes(n + 1);
         calls.push(call(&format!("p-{n:03}"), production, "us-east-1", time, ALICE));
         calls.push(call(&format!("s-{n:03}"), sandbox, "eu-west-1", time, ALICE));
     }
@@ -353,4 +353,44 @@ async fn the_delivery_lag_is_a_setting_and_caught_up_to_follows_it() {
         behind >= chrono::Duration::seconds(55) && behind <= chrono::Duration::seconds(120),
         "{behind:?}"
     );
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out_within_the_budget_and_a_spent_budget_is_a_partial_read() {
+    let (org, deploy) = organization(&["production"]).await;
+    let production = org.account("production");
+    let now = Utc::now();
+    seed_member_calls(&[call(
+        "p",
+        production,
+        "us-east-1",
+        now - chrono::Duration::minutes(20),
+        ALICE,
+    )])
+    .await;
+    let member = MotoAccount::enter(production.clone()).await;
+    let source = MemberLookupActivity::new(deploy.sdk_config(), settings(&["us-east-1"]));
+    let asked = query(&[ALICE], &[production], now - chrono::Duration::hours(1), now);
+
+    member.throttle_lookup_events(2).await;
+    let calls_before = deploy.sdk_calls();
+    let read = source.use_of_aws(&asked).await.expect("a read");
+    assert_eq!(ids(&read), ["p"]);
+    assert!(read.complete);
+    assert_eq!(
+        deploy.sdk_calls().since(&calls_before).of("LookupEvents"),
+        3,
+        "two throttled, then answered"
+    );
+
+    member.throttle_lookup_events(10).await;
+    let short = UseQuery {
+        budget: Duration::from_millis(700),
+        ..asked
+    };
+    let started = std::time::Instant::now();
+    let read = source.use_of_aws(&short).await.expect("a read");
+    assert!(!read.complete && read.events.is_empty(), "{read:#?}");
+    assert_eq!(read.unread_accounts, [production.clone()]);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }

@@ -6,7 +6,7 @@
 //! credentials last, then per (account, Region) one LookupEvents read per user name, `Username` = the role
 //! session's name = the Identity Center `userName`. LookupEvents allows "two per second, per account, per Region"
 //! (CloudTrail API Reference): each (account, Region) has its own `CloudTrailActivityLog`, whose calls are spaced
-//! 500 ms × the checker instances that share the account; pairs run concurrently up to `concurrency`. Throttling is
+//! 550 ms (500 ms and a margin) × the checker instances that share the account; pairs run concurrently up to `concurrency`. Throttling is
 //! retried by that adapter inside the check's budget; the SDK never retries it (no adaptive mode).
 //!
 //! UNVERIFIED: that event history's `Username` for a call made with an assumed role is the role session's name
@@ -39,8 +39,10 @@ const SESSION_NAME: &str = "deprov-audit-propagation-check";
 const SESSION_SECONDS: i32 = 3600;
 /// Credentials are assumed again this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
-/// LookupEvents' 2 per second, per account and Region.
-const CALL_SPACING: Duration = Duration::from_millis(500);
+/// LookupEvents' 2 per second, per account and Region (500 ms), with a 10% margin: slots are handed out 500 ms
+/// apart, but a call that leaves its slot late (signing, a busy core) followed by one that leaves on time would
+/// reach CloudTrail closer than 500 ms.
+const CALL_SPACING: Duration = Duration::from_millis(550);
 /// A warm function keeps the clients of at most this many accounts; past it the cache starts afresh.
 const CACHED_ACCOUNTS: usize = 2_000;
 const IDENTITY_CENTER_ROLE_PREFIX: &str = "AWSReservedSSO_";
@@ -67,7 +69,7 @@ pub struct MemberActivitySettings {
     /// `ACTIVITY_MEMBER_CONCURRENCY` (default 4): (account, Region) pairs read at once.
     pub concurrency: usize,
     /// `LOOKUP_EVENTS_SHARERS` (default 3, as the checker reads it): function instances that may read one account
-    /// and Region at once; each spaces its calls there `sharers` × 500 ms apart.
+    /// and Region at once; each spaces its calls there `sharers` × 550 ms apart.
     pub sharers: u32,
 }
 
