@@ -252,7 +252,7 @@ async fn an_account_whose_role_cannot_be_assumed_is_named_not_taken_for_no_activ
         .await
         .expect("the read goes on past the account it cannot read");
     assert!(!read.complete);
-    assert_eq!(read.unread_accounts, [sandbox.clone()], "{read:#?}");
+    assert_eq!(read.unread_accounts, std::slice::from_ref(sandbox), "{read:#?}");
     let mut found = ids(&read);
     found.sort();
     assert_eq!(found, ["legacy", "prod"]);
@@ -391,6 +391,6 @@ async fn throttling_is_waited_out_within_the_budget_and_a_spent_budget_is_a_part
     let started = std::time::Instant::now();
     let read = source.use_of_aws(&short).await.expect("a read");
     assert!(!read.complete && read.events.is_empty(), "{read:#?}");
-    assert_eq!(read.unread_accounts, [production.clone()]);
+    assert_eq!(read.unread_accounts, std::slice::from_ref(production));
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
