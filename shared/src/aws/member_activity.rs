@@ -325,7 +325,12 @@ impl MemberLookupActivity {
             }
             let lookup = ActivityQuery::new(LookupAttribute::Username(user_name.clone()), query.start, query.end)
                 .bounded(self.settings.max_pages, left);
-            match log.lookup(&lookup).await {
+            // The adapter checks the budget between calls and backoffs; this also ends a call still waiting then.
+            let Ok(outcome) = tokio::time::timeout_at(until, log.lookup(&lookup)).await else {
+                read.complete = false;
+                break;
+            };
+            match outcome {
                 Ok(found) => {
                     read.complete &= found.complete;
                     read.events
