@@ -5,6 +5,7 @@ pub mod lambda_runtime;
 pub mod ledger;
 pub mod moto;
 pub mod okta_fake;
+pub mod org_trail;
 pub mod queues;
 pub mod saml;
 pub mod sdk_calls;
