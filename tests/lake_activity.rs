@@ -50,6 +50,14 @@ async fn lake_finds_use_in_a_member_account_in_another_region_after_the_deprovis
         alice::call("e-bob", alice::MEMBER, "eu-west-1", after, "bob@example.com"),
         alice::call("e-elsewhere", alice::OTHER_MEMBER, "eu-west-1", after, alice::USER_NAME),
     ]);
+    // A role that is no permission set's, whose session carries her name.
+    let mut deploy = alice::call("e-deploy-role", alice::MEMBER, "eu-west-1", after, alice::USER_NAME).record();
+    deploy["userIdentity"]["arn"] = Value::String(format!(
+        "arn:aws:sts::{}:assumed-role/deploy/{}",
+        alice::MEMBER,
+        alice::USER_NAME
+    ));
+    records.push(deploy);
     records.push(portal_record(
         "e-portal",
         alice::deprovisioned() + chrono::Duration::minutes(3),

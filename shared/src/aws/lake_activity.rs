@@ -257,6 +257,13 @@ impl OrgActivity for LakeActivity {
                 caught_up_to,
             });
         };
+        if deadline.left().is_none() {
+            return Ok(UseRead {
+                events: Vec::new(),
+                complete: false,
+                caught_up_to,
+            });
+        }
         let started = self
             .client
             .start_query()
