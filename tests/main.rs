@@ -2,6 +2,8 @@
 
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;
+// AthenaActivity: its query run in DuckDB over org-trail log files in moto S3, behind moto's Athena API.
+mod athena_activity;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
 // cert-monitor: the Okta fake serving keys with real x5c, moto IAM serving SAML providers, deploy and member accounts.
@@ -14,6 +16,8 @@ mod delegated_admin;
 mod identity_center;
 // MemberLookupActivity: member accounts' LookupEvents in moto through a role assumed there, per Region.
 mod member_activity;
+// LakeActivity: its query run in DuckDB over events seeded into a CloudTrail Lake store in the moto launcher.
+mod lake_activity;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
 // identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod member_trail;
 pub mod moto;
 pub mod okta_fake;
+pub mod org_trail;
 pub mod queues;
 pub mod saml;
 pub mod sdk_calls;

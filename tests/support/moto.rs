@@ -234,6 +234,27 @@ impl MotoAccount {
         serde_json::from_str(if text.is_empty() { "{}" } else { &text }).expect("moto answers JSON")
     }
 
+    /// An S3 REST call (path style) as this account: creating a bucket, putting an object (no SDK for S3 in the
+    /// test world). Like `call_json`, unsigned: moto reads the account from the access key.
+    pub async fn call_s3(&self, method: reqwest::Method, path: &str, body: Vec<u8>) {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/{REGION}/s3/aws4_request, SignedHeaders=host, Signature=0",
+            self.access_key_id
+        );
+        let response = self
+            .http
+            .request(method, format!("{}/{}", endpoint(), path.trim_start_matches('/')))
+            .header("Authorization", authorization)
+            .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("S3 {path} could not reach moto: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "S3 {path} answered {status}: {text}");
+    }
+
     /// Adds events to this account's CloudTrail history (LookupEvents shape; `EventTime` in epoch seconds).
     pub async fn seed_lookup_events(&self, events: &[Value]) {
         self.seed_lookup_events_in(REGION, events).await

@@ -452,6 +452,134 @@ class LauncherTest(unittest.TestCase):
                          mgmt.client("organizations").register_delegated_administrator,
                          AccountId=mgmt.id, ServicePrincipal="sso.amazonaws.com")
 
+    # --- 5. Athena over CloudTrail log files, in DuckDB --------------------------------------
+    DDL = os.path.join(os.path.dirname(LAUNCHER), "..", "..", "docs", "athena-org-trail.sql")
+
+    def org_trail(self, account, records_by_key):
+        """An org-trail bucket with log files, the docs DDL run, an Athena workgroup; returns athena."""
+        bucket = f"trail-{account.id}"
+        s3 = account.client("s3")
+        s3.create_bucket(Bucket=bucket)
+        import gzip as _gzip
+        for key, records in records_by_key.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=_gzip.compress(json.dumps({"Records": records}).encode()))
+        athena = account.client("athena")
+        athena.create_work_group(Name="audit", Configuration={
+            "ResultConfiguration": {"OutputLocation": f"s3://{bucket}-results/"}})
+        with open(self.DDL) as f:
+            ddl = f.read().replace("<bucket>", bucket).replace("<org-id>", "o-abc123")
+        for sql in ("CREATE DATABASE cloudtrail", ddl):
+            qid = athena.start_query_execution(QueryString=sql, WorkGroup="audit",
+                                               QueryExecutionContext={"Database": "cloudtrail"})["QueryExecutionId"]
+            status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+            self.assertEqual(status["State"], "SUCCEEDED", status)
+        return athena
+
+    @staticmethod
+    def record(event_id, account, region, when, arn):
+        return {"eventVersion": "1.09", "eventID": event_id, "eventTime": when, "eventName": "ListBuckets",
+                "eventSource": "s3.amazonaws.com", "awsRegion": region, "recipientAccountId": account,
+                "userIdentity": {"type": "AssumedRole", "arn": arn},
+                "requestParameters": {"Host": "s3.amazonaws.com"}}
+
+    def athena_query(self, athena, sql, params=None, **kw):
+        args = dict(QueryString=sql, WorkGroup="audit", QueryExecutionContext={"Database": "cloudtrail"}, **kw)
+        if params:
+            args["ExecutionParameters"] = params
+        qid = athena.start_query_execution(**args)["QueryExecutionId"]
+        return qid, athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+
+    def test_athena_runs_the_query_over_the_org_trail_layout_with_parameters_and_pages(self):
+        account = Account(self.endpoint)
+        arn = "arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_Dev_0123456789abcdef/alice"
+        records = {
+            "AWSLogs/o-abc123/444455556666/CloudTrail/eu-west-1/2026/11/20/f1.json.gz":
+                [self.record(f"e{i}", "444455556666", "eu-west-1", f"2026-11-20T10:00:{i:02d}Z", arn)
+                 for i in range(5)],
+            "AWSLogs/o-abc123/777788889999/CloudTrail/us-east-1/2026/11/20/f2.json.gz":
+                [self.record("other", "777788889999", "us-east-1", "2026-11-20T10:00:00Z", arn)],
+            "AWSLogs/o-abc123/444455556666/CloudTrail-Digest/eu-west-1/2026/11/20/d.json.gz": [],
+        }
+        athena = self.org_trail(account, records)
+        qid, status = self.athena_query(athena, "SELECT eventid, region, log_date, useridentity.arn AS arn, requestparameters "
+                                       "FROM cloudtrail.org_trail WHERE account_id IN (?) AND log_date = ? "
+                                       "ORDER BY eventid", ["'444455556666'", "'2026/11/20'"])
+        self.assertEqual(status["State"], "SUCCEEDED", status)
+        first = athena.get_query_results(QueryExecutionId=qid, MaxResults=3)
+        rows = first["ResultSet"]["Rows"]
+        self.assertEqual([d["VarCharValue"] for d in rows[0]["Data"]],
+                         ["eventid", "region", "log_date", "arn", "requestparameters"])
+        self.assertEqual([d["VarCharValue"] for d in rows[1]["Data"]],
+                         ["e0", "eu-west-1", "2026/11/20", arn, '{"Host":"s3.amazonaws.com"}'])
+        second = athena.get_query_results(QueryExecutionId=qid, MaxResults=3, NextToken=first["NextToken"])
+        self.assertEqual([r["Data"][0]["VarCharValue"] for r in second["ResultSet"]["Rows"]], ["e2", "e3", "e4"])
+        self.assertNotIn("NextToken", second)
+        self.assertError("InvalidRequestException", athena.get_query_results, QueryExecutionId=qid, MaxResults=1001)
+
+    def test_athena_failures_states_and_stop(self):
+        account = Account(self.endpoint)
+        athena = self.org_trail(account, {})
+        _, status = self.athena_query(athena, "SELECT nosuchcolumn FROM cloudtrail.org_trail WHERE account_id = '1'")
+        self.assertEqual(status["State"], "FAILED")
+        self.assertIn("nosuchcolumn", status["StateChangeReason"])
+        self.assertIn("ErrorType", status["AthenaError"])
+        _, status = self.athena_query(athena, "SELECT eventid FROM cloudtrail.org_trail")
+        self.assertEqual(status["State"], "FAILED")
+        self.assertIn("CONSTRAINT_VIOLATION", status["StateChangeReason"])
+        _, status = self.athena_query(athena, "SELECT eventid FROM cloudtrail.org_trail WHERE account_id = ?", ["x'; --"])
+        self.assertEqual(status["State"], "FAILED")
+        self.assertError("InvalidRequestException", athena.start_query_execution, QueryString="SELECT 1",
+                         WorkGroup="nope")
+        status, _ = account.raw("athena", "AmazonAthena.HoldQueriesForTest", {"Polls": 2})
+        self.assertEqual(status, 200)
+        qid, status = self.athena_query(athena, "SELECT 1 AS one")
+        self.assertEqual(status["State"], "QUEUED")
+        self.assertError("InvalidRequestException", athena.get_query_results, QueryExecutionId=qid)
+        states = [athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
+                  for _ in range(2)]
+        self.assertEqual(states, ["RUNNING", "SUCCEEDED"])
+        account.raw("athena", "AmazonAthena.HoldQueriesForTest", {"Polls": -1})
+        qid, _ = self.athena_query(athena, "SELECT 1 AS one")
+        athena.stop_query_execution(QueryExecutionId=qid)
+        self.assertEqual(athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"],
+                         "CANCELLED")
+
+    # --- 6. CloudTrail Lake in DuckDB ----------------------------------------------------------
+    def test_lake_runs_the_statement_over_seeded_events_and_pages(self):
+        account = Account(self.endpoint)
+        store = "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+        arn = "arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_Dev_0123456789abcdef/alice"
+        events = [self.record(f"e{i}", "444455556666", "eu-west-1", f"2026-11-20T10:00:{i:02d}Z", arn)
+                  for i in range(3)]
+        status, out = account.raw("cloudtrail", CT_TARGET + "SeedLakeEventsForTest", {
+            "EventDataStore": f"arn:aws:cloudtrail:us-east-1:{account.id}:eventdatastore/{store}", "Events": events})
+        self.assertEqual((status, out), (200, {"Seeded": 3}))
+        ct = account.client("cloudtrail")
+        qid = ct.start_query(QueryStatement=(
+            f"SELECT eventID, eventTime, userIdentity.arn AS arn FROM {store} WHERE recipientAccountId IN "
+            "('444455556666') AND eventTime BETWEEN '2026-11-20 10:00:01' AND '2026-11-20 11:00:00' "
+            "ORDER BY eventTime"))["QueryId"]
+        self.assertEqual(ct.describe_query(QueryId=qid)["QueryStatus"], "FINISHED")
+        first = ct.get_query_results(QueryId=qid, MaxQueryResults=1)
+        self.assertEqual(first["QueryResultRows"][0],
+                         [{"eventid": "e1"}, {"eventtime": "2026-11-20 10:00:01.000"}, {"arn": arn}])
+        second = ct.get_query_results(QueryId=qid, MaxQueryResults=1, NextToken=first["NextToken"])
+        self.assertEqual(second["QueryResultRows"][0][0], {"eventid": "e2"})
+        self.assertNotIn("NextToken", second)
+        self.assertError("EventDataStoreNotFoundException", ct.start_query, QueryStatement="SELECT eventID FROM nope")
+        self.assertError("InvalidQueryStatementException", ct.start_query,
+                         QueryStatement=f"SELECT nosuchcolumn FROM {store}")
+        account.raw("cloudtrail", CT_TARGET + "FailLakeQueriesForTest", {"ErrorMessage": "Query exceeded limits"})
+        qid = ct.start_query(QueryStatement=f"SELECT eventID FROM {store}")["QueryId"]
+        described = ct.describe_query(QueryId=qid)
+        self.assertEqual((described["QueryStatus"], described["ErrorMessage"]), ("FAILED", "Query exceeded limits"))
+        account.raw("cloudtrail", CT_TARGET + "HoldLakeQueriesForTest", {"Polls": -1})
+        qid = ct.start_query(QueryStatement=f"SELECT eventID FROM {store}")["QueryId"]
+        self.assertEqual([ct.describe_query(QueryId=qid)["QueryStatus"] for _ in range(2)], ["QUEUED", "RUNNING"])
+        self.assertEqual(ct.get_query_results(QueryId=qid)["QueryResultRows"], [])
+        ct.cancel_query(QueryId=qid)
+        self.assertEqual(ct.describe_query(QueryId=qid)["QueryStatus"], "CANCELLED")
+
     def test_assumed_accounts_are_isolated(self):
         one, two = Account(self.endpoint), Account(self.endpoint)
         self.assertEqual(one.client("sts").get_caller_identity()["Account"], one.id)

@@ -7,9 +7,12 @@
 
 mod activity_log;
 mod activity_record;
+mod athena_activity;
 mod identity_center;
 mod job_queue;
+mod lake_activity;
 mod member_activity;
+mod org_activity;
 mod saml_providers;
 mod secrets;
 mod sns;
@@ -18,8 +21,10 @@ mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
+pub use athena_activity::{AthenaActivity, AthenaQuery, AthenaSettings, QueryFailed, use_query as athena_use_query};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
+pub use lake_activity::{LakeActivity, LakeQueryFailed, LakeSettings, lake_query};
 pub use member_activity::{MemberActivitySettings, MemberLookupActivity};
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
 pub use secrets::{SecretsManagerSecret, secret_string};
