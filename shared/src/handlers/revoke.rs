@@ -57,6 +57,17 @@ pub enum SetChange {
     Unknown,
 }
 
+impl SetChange {
+    /// `apply` writes something for it (a policy, a re-provisioning).
+    pub fn writes(&self) -> bool {
+        match self {
+            Self::Add { .. } => true,
+            Self::AlreadyDenied { stale } => !stale.is_empty(),
+            Self::LeftAlone(_) | Self::Unknown => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetPlan {
     pub arn: PermissionSetArn,
@@ -85,11 +96,7 @@ impl RevokePlan {
 
     /// Something `apply` would write.
     pub fn has_changes(&self) -> bool {
-        self.sets.iter().any(|s| match &s.change {
-            SetChange::Add { .. } => true,
-            SetChange::AlreadyDenied { stale } => !stale.is_empty(),
-            SetChange::LeftAlone(_) | SetChange::Unknown => false,
-        })
+        self.sets.iter().any(|s| s.change.writes())
     }
 
     /// Some set cannot take the Deny (or does not exist): the revoke is not complete.
@@ -415,6 +422,15 @@ pub fn render_plan(plan: &RevokePlan, applying: bool) -> String {
             }
         }
     }
+    let count = |f: fn(&SetChange) -> bool| plan.sets.iter().filter(|s| f(&s.change)).count();
+    let _ = writeln!(
+        out,
+        "Plan: {} permission set(s) to change, {} already denied, {} left alone; {} Identity Center user(s) denied",
+        plan.sets.iter().filter(|s| s.change.writes()).count(),
+        count(|c| matches!(c, SetChange::AlreadyDenied { stale } if stale.is_empty())),
+        count(|c| matches!(c, SetChange::LeftAlone(_) | SetChange::Unknown)),
+        plan.denied.len()
+    );
     let _ = writeln!(
         out,
         "Note: once SCIM has removed the person's assignments, the sets they held are no longer listed; name \
