@@ -26,6 +26,8 @@ mod identity_center_watch;
 mod okta_hook;
 // The propagation checker against moto Identity Center + SQS, the Okta fake and an in-memory CloudTrail.
 mod propagation_check;
+// deprov-audit revoke: the plan, apply and the built binary against moto sso-admin and the Okta fake.
+mod revoke;
 // SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
 mod sns_notifier;
 // The System Log sweep with its cursor in DynamoDB, against the Okta fake's polling queries and SQS in moto.

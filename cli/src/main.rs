@@ -69,6 +69,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// End a deprovisioned person's live role sessions: an explicit Deny on their Identity Center user ids in the
+    /// inline policy of each permission set they hold (or held), re-provisioned to its accounts. A dry run unless
+    /// --apply; run by a person only (never by a function). Exit codes: 0 done (or planned), 1 error, 2 refused or
+    /// declined, 3 some permission set left alone or not done.
+    Revoke(RevokeArgs),
     /// Run every rule on an org snapshot file (as written by `snapshot`).
     Review {
         #[arg(long)]
@@ -76,6 +81,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct RevokeArgs {
+    /// The person's Okta login (or Okta user id).
+    #[arg(long)]
+    login: String,
+    /// A permission set to deny them on too (repeatable): once SCIM has removed their assignments, the sets they
+    /// held are no longer listed.
+    #[arg(long = "permission-set", value_name = "ARN")]
+    permission_sets: Vec<String>,
+    /// Also deny Identity Center users linked only by login or email (a guess).
+    #[arg(long)]
+    include_weak_links: bool,
+    /// Change the permission sets (without it: print the plan, change nothing).
+    #[arg(long)]
+    apply: bool,
+    /// Apply without asking (also when stdin is not a terminal).
+    #[arg(long, requires = "apply")]
+    yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,6 +119,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Revoke(args) => return revoke(&args).await,
         Command::Demo { format } => demo(format),
         Command::Review { snapshot, format } => match std::fs::read_to_string(&snapshot) {
             Ok(text) => review(&text, &snapshot.display().to_string(), format),
@@ -172,15 +198,7 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         record_budget: std::time::Duration::from_secs(600),
         cloudtrail_max_pages: ActivityQuery::DEFAULT_MAX_PAGES,
     };
-    // The links the checker remembered for the person, when its ledger table is named: so the CLI and the Lambda
-    // link one person the same way even after Okta stopped serving the app user record.
-    let remembered = match std::env::var("VERDICT_TABLE_NAME").ok().filter(|t| !t.is_empty()) {
-        Some(table) => shared::aws::DynamoDbVerdictLedger::new(&sdk, table)
-            .recall_links(&job.okta_user_id)
-            .await
-            .map_err(|e| chain(&e))?,
-        None => Vec::new(),
-    };
+    let remembered = remembered_links(&sdk, &job.okta_user_id).await?;
     let seen = ports
         .observe(&config, &job, &remembered, now)
         .await
@@ -215,6 +233,104 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
     };
     findings.extend(activity_after_deprovision(&job, &seen, &HashSet::new(), now).map(|r| r.finding));
     print_findings(&findings, format)
+}
+
+/// The links the checker remembered for the person, when its ledger table is named: so the CLI and the Lambda
+/// link one person the same way even after Okta stopped serving the app user record.
+async fn remembered_links(
+    sdk: &aws_config::SdkConfig,
+    okta_user: &shared::domain::OktaUserId,
+) -> Result<Vec<shared::domain::RememberedLink>, String> {
+    match std::env::var("VERDICT_TABLE_NAME").ok().filter(|t| !t.is_empty()) {
+        Some(table) => shared::aws::DynamoDbVerdictLedger::new(sdk, table)
+            .recall_links(okta_user)
+            .await
+            .map_err(|e| chain(&e)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Exit codes of `revoke`.
+const REFUSED: u8 = 2;
+const INCOMPLETE: u8 = 3;
+
+async fn revoke(args: &RevokeArgs) -> ExitCode {
+    match revoke_run(args).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("deprov-audit: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Plans (always) and applies (when asked, by a person) the session-revoking Deny for one person.
+async fn revoke_run(args: &RevokeArgs) -> Result<ExitCode, String> {
+    use shared::handlers::revoke::{RevokeRequest, apply, plan, render_applied, render_plan};
+    use std::io::IsTerminal;
+    let named = args
+        .permission_sets
+        .iter()
+        .map(|arn| shared::domain::PermissionSetArn::parse(arn).map_err(|e| format!("--permission-set: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (ports, okta, links, sdk) = connect().await?;
+    let person = shared::ports::Directory::user(&ports.directory, &args.login)
+        .await
+        .map_err(|e| chain(&e))?
+        .ok_or_else(|| format!("Okta has no user {}", args.login))?;
+    let remembered = remembered_links(&sdk, &person.id).await?;
+    let request = RevokeRequest {
+        person: &person,
+        app_id: &okta.app_id,
+        links: &links,
+        remembered: &remembered,
+        named_sets: &named,
+        include_weak_links: args.include_weak_links,
+    };
+    // The Identity Center client is also the permission-set editor: its write calls are made only below, on --apply.
+    let editor = &ports.identity_center;
+    let planned = plan(&ports.directory, &ports.identity_center, editor, &request)
+        .await
+        .map_err(|e| chain(&e))?;
+    print!("{}", render_plan(&planned, args.apply));
+    let incomplete = if planned.has_problems() {
+        ExitCode::from(INCOMPLETE)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if !planned.has_changes() {
+        println!("nothing to change: nothing written");
+        return Ok(incomplete);
+    }
+    if !args.apply {
+        println!("dry run: run again with --apply to change these permission sets");
+        return Ok(incomplete);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "deprov-audit: revoke --apply changes permission sets and is run by a person: stdin is not a terminal; \
+                 add --yes to apply anyway"
+            );
+            return Ok(ExitCode::from(REFUSED));
+        }
+        eprint!("Apply these changes? Type yes: ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| format!("cannot read the answer: {e}"))?;
+        if answer.trim() != "yes" {
+            eprintln!("not applied");
+            return Ok(ExitCode::from(REFUSED));
+        }
+    }
+    let applied = apply(editor, &planned, shared::ports::ProvisionWait::default()).await;
+    print!("{}", render_applied(&applied));
+    if applied.iter().all(|(_, a)| a.is_done()) {
+        Ok(incomplete)
+    } else {
+        Ok(ExitCode::from(INCOMPLETE))
+    }
 }
 
 async fn snapshot(out: &std::path::Path, activity_days: i64) -> Result<(), String> {

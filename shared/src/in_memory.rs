@@ -592,3 +592,80 @@ impl SweepCursor for InMemorySweepCursor {
         Ok(())
     }
 }
+
+/// Permission sets' inline policies and provisioning, as sso-admin keeps them: an edit leaves the set's accounts
+/// stale until it is re-provisioned. Counts the writes, so tests can say a second run changed nothing.
+#[derive(Debug, Default)]
+pub struct FakePermissionSetEditor {
+    state: Mutex<FakeEditorState>,
+}
+
+#[derive(Debug, Default)]
+struct FakeEditorState {
+    policies: HashMap<crate::domain::PermissionSetArn, String>,
+    provisioned: HashMap<crate::domain::PermissionSetArn, crate::ports::Provisioned>,
+    puts: usize,
+    provisions: usize,
+}
+
+impl FakePermissionSetEditor {
+    /// A set with this inline policy (`None`: without one), provisioned to `accounts`.
+    pub fn with_set(self, set: crate::domain::PermissionSetArn, policy: Option<&str>, accounts: &[AccountId]) -> Self {
+        {
+            let mut state = locked(&self.state);
+            if let Some(policy) = policy {
+                state.policies.insert(set.clone(), policy.to_owned());
+            }
+            state.provisioned.insert(
+                set,
+                crate::ports::Provisioned {
+                    accounts: accounts.to_vec(),
+                    stale: Vec::new(),
+                },
+            );
+        }
+        self
+    }
+
+    pub fn policy(&self, set: &crate::domain::PermissionSetArn) -> Option<String> {
+        locked(&self.state).policies.get(set).cloned()
+    }
+
+    /// (inline policies put, re-provisionings made)
+    pub fn writes(&self) -> (usize, usize) {
+        let state = locked(&self.state);
+        (state.puts, state.provisions)
+    }
+}
+
+impl crate::ports::PermissionSetEditor for FakePermissionSetEditor {
+    async fn inline_policy(&self, set: &crate::domain::PermissionSetArn) -> Result<Option<String>> {
+        Ok(self.policy(set))
+    }
+
+    async fn put_inline_policy(&self, set: &crate::domain::PermissionSetArn, policy: &str) -> Result<()> {
+        let mut state = locked(&self.state);
+        state.puts = state.puts.saturating_add(1);
+        state.policies.insert(set.clone(), policy.to_owned());
+        let provisioned = state.provisioned.entry(set.clone()).or_default();
+        provisioned.stale = provisioned.accounts.clone();
+        Ok(())
+    }
+
+    async fn provisioned(&self, set: &crate::domain::PermissionSetArn) -> Result<crate::ports::Provisioned> {
+        Ok(locked(&self.state).provisioned.get(set).cloned().unwrap_or_default())
+    }
+
+    async fn provision(
+        &self,
+        set: &crate::domain::PermissionSetArn,
+        _wait: crate::ports::ProvisionWait,
+    ) -> Result<crate::ports::ProvisionStatus> {
+        let mut state = locked(&self.state);
+        state.provisions = state.provisions.saturating_add(1);
+        if let Some(provisioned) = state.provisioned.get_mut(set) {
+            provisioned.stale.clear();
+        }
+        Ok(crate::ports::ProvisionStatus::Succeeded)
+    }
+}

@@ -13,7 +13,7 @@ use crate::domain::{RememberedLink, VerificationJob};
 
 use crate::domain::{
     AccountAssignment, AccountId, ActivityEvent, AppUser, Finding, IdcGroup, IdcGroupId, IdcInstance, IdcUser, OktaApp,
-    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser, OktaUserId, PermissionSet, Principal,
+    OktaAppId, OktaGroup, OktaGroupId, OktaLogEvent, OktaUser, OktaUserId, PermissionSet, PermissionSetArn, Principal,
 };
 use crate::error::Result;
 
@@ -120,6 +120,60 @@ pub trait IdentityCenter: Sync {
     /// Every assignment held by any of these principals (a user directly, and groups), on any account, read only
     /// through calls a delegated administrator may make (no management-account-only call).
     fn assignments_for(&self, principals: &[Principal]) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
+}
+
+/// Where a permission set is provisioned: every account, and those among them not yet at its latest version (an
+/// edit made, the re-provisioning not done or not finished).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provisioned {
+    pub accounts: Vec<AccountId>,
+    pub stale: Vec<AccountId>,
+}
+
+/// How long a re-provisioning is waited for: at most `polls` status reads, `interval` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProvisionWait {
+    pub polls: u32,
+    pub interval: std::time::Duration,
+}
+
+impl Default for ProvisionWait {
+    /// Up to two minutes: AWS provisions a set to its accounts in seconds to a minute.
+    fn default() -> Self {
+        Self {
+            polls: 40,
+            interval: std::time::Duration::from_secs(3),
+        }
+    }
+}
+
+/// How a re-provisioning ended, as DescribePermissionSetProvisioningStatus says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProvisionStatus {
+    Succeeded,
+    Failed {
+        reason: Option<String>,
+    },
+    /// Still running when the wait ran out: AWS goes on; the request id lets a person look it up.
+    InProgress {
+        request_id: String,
+    },
+}
+
+/// The one write port of the auditor: a permission set's inline policy and its provisioning (sso-admin). Used
+/// only by `deprov-audit revoke --apply`, run by a person; no function is given it.
+pub trait PermissionSetEditor: Sync {
+    /// The set's inline policy; `None` when it has none.
+    fn inline_policy(&self, set: &PermissionSetArn) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn put_inline_policy(&self, set: &PermissionSetArn, policy: &str) -> impl Future<Output = Result<()>> + Send;
+    fn provisioned(&self, set: &PermissionSetArn) -> impl Future<Output = Result<Provisioned>> + Send;
+    /// Re-provisions the set to every account it is provisioned to (TargetType ALL_PROVISIONED_ACCOUNTS) and waits,
+    /// bounded by `wait`, for the request to end.
+    fn provision(
+        &self,
+        set: &PermissionSetArn,
+        wait: ProvisionWait,
+    ) -> impl Future<Output = Result<ProvisionStatus>> + Send;
 }
 
 /// One CloudTrail LookupEvents attribute (the API takes exactly one per call).

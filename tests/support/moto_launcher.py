@@ -201,6 +201,11 @@ def delete_user(self):
 # with MaxResults (1-100) / NextToken. Deleting an assignment leaves the set provisioned.
 # Permission set ARNs take AWS's form (see generate_id below).
 # (ListAccountAssignments already pages correctly in moto 5.2.5; it is left as it is.)
+# Versions: PutInlinePolicyToPermissionSet / DeleteInlinePolicyFromPermissionSet leave the set's
+# accounts at an older version (ProvisioningStatus LATEST_PERMISSION_SET_NOT_PROVISIONED) until the
+# set is provisioned to them again; both list calls filter on ProvisioningStatus. Provisioning
+# completes at once: ProvisionPermissionSet answers SUCCEEDED with a RequestId, and
+# DescribePermissionSetProvisioningStatus answers that request (an unknown id: ResourceNotFound).
 
 
 def _provisioned(self):
@@ -208,10 +213,35 @@ def _provisioned(self):
     return _state(self.ssoadmin_backend, "_deprov_provisioned", dict)
 
 
+def _stale(self):
+    """{(instance_arn, permission_set_arn): {account ids not at the set's latest version}}"""
+    return _state(self.ssoadmin_backend, "_deprov_stale", dict)
+
+
 def _provision(self, instance_arn, ps_arn, account_id):
     accounts = _provisioned(self).setdefault((instance_arn, ps_arn), [])
     if account_id not in accounts:
         accounts.append(account_id)
+    _stale(self).get((instance_arn, ps_arn), set()).discard(account_id)
+
+
+def _edited(self, body):
+    key = (body.get("InstanceArn"), body.get("PermissionSetArn"))
+    _stale(self)[key] = set(_provisioned(self).get(key, []))
+
+
+@_patch(SSOAdminResponse)
+def put_inline_policy_to_permission_set(self):
+    out = put_inline_policy_to_permission_set.moto(self)
+    _edited(self, _body(self))
+    return out
+
+
+@_patch(SSOAdminResponse)
+def delete_inline_policy_from_permission_set(self):
+    out = delete_inline_policy_from_permission_set.moto(self)
+    _edited(self, _body(self))
+    return out
 
 
 @_patch(SSOAdminResponse)
@@ -238,13 +268,30 @@ def provision_permission_set(self):
             raise JsonRESTError("ValidationException", "TargetId is required for TargetType AWS_ACCOUNT")
         _provision(self, instance_arn, ps_arn, body["TargetId"])
         status["AccountId"] = body["TargetId"]
+    elif body.get("TargetType") == "ALL_PROVISIONED_ACCOUNTS":
+        _stale(self).pop((instance_arn, ps_arn), None)
+    else:
+        raise JsonRESTError("ValidationException", "TargetType must be AWS_ACCOUNT or ALL_PROVISIONED_ACCOUNTS")
+    _state(self.ssoadmin_backend, "_deprov_requests", dict)[status["RequestId"]] = dict(status)
     return json.dumps({"PermissionSetProvisioningStatus": status})
 
 
-def _sso_page(self, items, key):
+@_patch(SSOAdminResponse)
+def describe_permission_set_provisioning_status(self):
     body = _body(self)
-    if body.get("ProvisioningStatus") == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
-        items = []  # provisioning here is instantaneous: nothing is ever out of date
+    status = _state(self.ssoadmin_backend, "_deprov_requests", dict).get(body.get("ProvisionPermissionSetRequestId"))
+    if status is None:
+        raise JsonRESTError("ResourceNotFoundException", "No provisioning request with this id")
+    return json.dumps({"PermissionSetProvisioningStatus": status})
+
+
+def _sso_page(self, items, key, is_stale):
+    body = _body(self)
+    wanted = body.get("ProvisioningStatus")
+    if wanted == "LATEST_PERMISSION_SET_NOT_PROVISIONED":
+        items = [i for i in items if is_stale(i)]
+    elif wanted == "LATEST_PERMISSION_SET_PROVISIONED":
+        items = [i for i in items if not is_stale(i)]
     page, token = _page(items, body, 100, 100, "ValidationException", "ValidationException")
     return json.dumps({key: page, **({"NextToken": token} if token else {})})
 
@@ -254,15 +301,19 @@ def list_permission_sets_provisioned_to_account(self):
     body = _body(self)
     arns = [ps for (inst, ps), accounts in _provisioned(self).items()
             if inst == body.get("InstanceArn") and body.get("AccountId") in accounts]
-    return _sso_page(self, arns, "PermissionSets")
+    stale = _stale(self)
+    return _sso_page(self, arns, "PermissionSets",
+                     lambda ps: body.get("AccountId") in stale.get((body.get("InstanceArn"), ps), ()))
 
 
 @_patch(SSOAdminResponse)
 def list_accounts_for_provisioned_permission_set(self):
     body = _body(self)
     self.ssoadmin_backend._find_permission_set(body.get("InstanceArn"), body.get("PermissionSetArn"))
-    accounts = _provisioned(self).get((body["InstanceArn"], body["PermissionSetArn"]), [])
-    return _sso_page(self, list(accounts), "AccountIds")
+    key = (body["InstanceArn"], body["PermissionSetArn"])
+    accounts = _provisioned(self).get(key, [])
+    stale = _stale(self).get(key, set())
+    return _sso_page(self, list(accounts), "AccountIds", lambda account: account in stale)
 
 
 @_patch(SSOAdminResponse)
@@ -270,6 +321,7 @@ def delete_permission_set(self):
     out = delete_permission_set.moto(self)
     body = _body(self)
     _provisioned(self).pop((body.get("InstanceArn"), body.get("PermissionSetArn")), None)
+    _stale(self).pop((body.get("InstanceArn"), body.get("PermissionSetArn")), None)
     return out
 
 

@@ -238,6 +238,44 @@ class LauncherTest(unittest.TestCase):
         sso.delete_permission_set(InstanceArn=instance, PermissionSetArn=ps[3])
         self.assertEqual(set(provisioned_to(acct_a)["PermissionSets"]), {ps[0], ps[1], ps[2]})
 
+    def test_an_edited_permission_set_is_stale_until_provisioned_again(self):
+        sso, instance, _ = Account(self.endpoint).sso()
+        acct_a, acct_b = new_account_id(), new_account_id()
+        ps = sso.create_permission_set(Name="Developer", InstanceArn=instance, SessionDuration="PT8H")[
+            "PermissionSet"]["PermissionSetArn"]
+        for account in (acct_a, acct_b):
+            sso.create_account_assignment(InstanceArn=instance, TargetId=account, TargetType="AWS_ACCOUNT",
+                                          PermissionSetArn=ps, PrincipalType="USER", PrincipalId="u1")
+
+        def accounts_in(status):
+            return sorted(sso.list_accounts_for_provisioned_permission_set(
+                InstanceArn=instance, PermissionSetArn=ps, ProvisioningStatus=status)["AccountIds"])
+
+        def sets_in(account, status):
+            return sso.list_permission_sets_provisioned_to_account(
+                InstanceArn=instance, AccountId=account, ProvisioningStatus=status)["PermissionSets"]
+
+        stale, latest = "LATEST_PERMISSION_SET_NOT_PROVISIONED", "LATEST_PERMISSION_SET_PROVISIONED"
+        self.assertEqual(accounts_in(stale), [])
+        self.assertEqual(accounts_in(latest), sorted([acct_a, acct_b]))
+        sso.put_inline_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=ps,
+                                                InlinePolicy='{"Version":"2012-10-17","Statement":[]}')
+        self.assertEqual(accounts_in(stale), sorted([acct_a, acct_b]))
+        self.assertEqual(sets_in(acct_a, stale), [ps])
+        sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps,
+                                     TargetType="AWS_ACCOUNT", TargetId=acct_a)
+        self.assertEqual(accounts_in(stale), [acct_b])
+        self.assertEqual(sets_in(acct_a, latest), [ps])
+        out = sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps,
+                                           TargetType="ALL_PROVISIONED_ACCOUNTS")
+        self.assertEqual(accounts_in(stale), [])
+        request_id = out["PermissionSetProvisioningStatus"]["RequestId"]
+        described = sso.describe_permission_set_provisioning_status(
+            InstanceArn=instance, ProvisionPermissionSetRequestId=request_id)["PermissionSetProvisioningStatus"]
+        self.assertEqual((described["Status"], described["PermissionSetArn"]), ("SUCCEEDED", ps))
+        self.assertError("ResourceNotFoundException", sso.describe_permission_set_provisioning_status,
+                         InstanceArn=instance, ProvisionPermissionSetRequestId="00000000-0000-4000-8000-000000000000")
+
     def test_permission_set_arns_take_the_aws_form(self):
         sso, instance, _ = Account(self.endpoint).sso()
         out = sso.create_permission_set(Name="Developer", InstanceArn=instance, SessionDuration="PT8H")

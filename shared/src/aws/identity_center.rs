@@ -11,7 +11,7 @@ use aws_sdk_organizations as organizations;
 use aws_sdk_ssoadmin as ssoadmin;
 use aws_smithy_types::Document;
 use identitystore::types::{AlternateIdentifier, MemberId, UniqueAttribute, UserStatus};
-use ssoadmin::types::{InstanceMetadata, PrincipalType};
+use ssoadmin::types::{InstanceMetadata, PrincipalType, ProvisionTargetType, ProvisioningStatus, StatusValues};
 
 use super::{contract_breach, missing};
 use crate::domain::{
@@ -19,7 +19,7 @@ use crate::domain::{
     IdentityStoreId, InstanceArn, PermissionSet, PermissionSetArn, Principal,
 };
 use crate::error::{Error, Result};
-use crate::ports::{IdentityCenter, UserLookup};
+use crate::ports::{IdentityCenter, PermissionSetEditor, ProvisionStatus, ProvisionWait, Provisioned, UserLookup};
 
 const IDENTITY_STORE: &str = "identitystore";
 const SSO_ADMIN: &str = "sso-admin";
@@ -128,12 +128,22 @@ impl IdentityCenterClient {
 
     /// The accounts a permission set is provisioned to, each once.
     async fn accounts_provisioned_with(&self, permission_set: &str) -> Result<Vec<AccountId>> {
+        self.accounts_provisioned_in_state(permission_set, None).await
+    }
+
+    /// The accounts a permission set is provisioned to, each once; with `status`, only those in that state.
+    async fn accounts_provisioned_in_state(
+        &self,
+        permission_set: &str,
+        status: Option<ProvisioningStatus>,
+    ) -> Result<Vec<AccountId>> {
         const OPERATION: &str = "ListAccountsForProvisionedPermissionSet";
         let mut ids: Vec<String> = every_item!(
             self.sso_admin
                 .list_accounts_for_provisioned_permission_set()
                 .instance_arn(self.instance_arn())
-                .permission_set_arn(permission_set),
+                .permission_set_arn(permission_set)
+                .set_provisioning_status(status),
             SSO_ADMIN,
             OPERATION
         )?;
@@ -394,6 +404,95 @@ impl IdentityCenter for IdentityCenterClient {
             "assignments of the principals read"
         );
         Ok(found)
+    }
+}
+
+/// sso-admin's write calls, for `deprov-audit revoke` (the IAM actions are in the README: the CLI user needs them,
+/// no function role has them).
+impl PermissionSetEditor for IdentityCenterClient {
+    async fn inline_policy(&self, set: &PermissionSetArn) -> Result<Option<String>> {
+        let read = self
+            .sso_admin
+            .get_inline_policy_for_permission_set()
+            .instance_arn(self.instance_arn())
+            .permission_set_arn(set.as_str())
+            .send()
+            .await
+            .map_err(|e| Error::aws(SSO_ADMIN, "GetInlinePolicyForPermissionSet", e))?;
+        // A set without one answers no policy or an empty one.
+        Ok(read.inline_policy.filter(|policy| !policy.trim().is_empty()))
+    }
+
+    async fn put_inline_policy(&self, set: &PermissionSetArn, policy: &str) -> Result<()> {
+        self.sso_admin
+            .put_inline_policy_to_permission_set()
+            .instance_arn(self.instance_arn())
+            .permission_set_arn(set.as_str())
+            .inline_policy(policy)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SSO_ADMIN, "PutInlinePolicyToPermissionSet", e))?;
+        tracing::info!(permission_set = %set, "inline policy put");
+        Ok(())
+    }
+
+    async fn provisioned(&self, set: &PermissionSetArn) -> Result<Provisioned> {
+        Ok(Provisioned {
+            accounts: self.accounts_provisioned_in_state(set.as_str(), None).await?,
+            stale: self
+                .accounts_provisioned_in_state(
+                    set.as_str(),
+                    Some(ProvisioningStatus::LatestPermissionSetNotProvisioned),
+                )
+                .await?,
+        })
+    }
+
+    /// ProvisionPermissionSet to ALL_PROVISIONED_ACCOUNTS, then DescribePermissionSetProvisioningStatus until the
+    /// request ends or `wait.polls` reads have been made.
+    async fn provision(&self, set: &PermissionSetArn, wait: ProvisionWait) -> Result<ProvisionStatus> {
+        const PROVISION: &str = "ProvisionPermissionSet";
+        const DESCRIBE: &str = "DescribePermissionSetProvisioningStatus";
+        let mut status = self
+            .sso_admin
+            .provision_permission_set()
+            .instance_arn(self.instance_arn())
+            .permission_set_arn(set.as_str())
+            .target_type(ProvisionTargetType::AllProvisionedAccounts)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SSO_ADMIN, PROVISION, e))?
+            .permission_set_provisioning_status
+            .ok_or_else(|| missing(SSO_ADMIN, PROVISION, "PermissionSetProvisioningStatus"))?;
+        let request_id = status
+            .request_id
+            .clone()
+            .ok_or_else(|| missing(SSO_ADMIN, PROVISION, "RequestId"))?;
+        tracing::info!(permission_set = %set, request_id, "re-provisioning requested");
+        for poll in 0..=wait.polls {
+            match status.status {
+                Some(StatusValues::Succeeded) => return Ok(ProvisionStatus::Succeeded),
+                Some(StatusValues::Failed) => {
+                    return Ok(ProvisionStatus::Failed {
+                        reason: status.failure_reason,
+                    });
+                }
+                _ if poll == wait.polls => break,
+                _ => {}
+            }
+            tokio::time::sleep(wait.interval).await;
+            status = self
+                .sso_admin
+                .describe_permission_set_provisioning_status()
+                .instance_arn(self.instance_arn())
+                .provision_permission_set_request_id(&request_id)
+                .send()
+                .await
+                .map_err(|e| Error::aws(SSO_ADMIN, DESCRIBE, e))?
+                .permission_set_provisioning_status
+                .ok_or_else(|| missing(SSO_ADMIN, DESCRIBE, "PermissionSetProvisioningStatus"))?;
+        }
+        Ok(ProvisionStatus::InProgress { request_id })
     }
 }
 

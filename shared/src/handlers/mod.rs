@@ -5,4 +5,5 @@ pub mod cert_monitor;
 pub mod identity_center_watch;
 pub mod okta_hook;
 pub mod propagation_check;
+pub mod revoke;
 pub mod system_log_sweep;

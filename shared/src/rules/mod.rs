@@ -118,9 +118,10 @@ pub(crate) fn describe_activity(e: &&crate::domain::ActivityEvent) -> crate::dom
         .as_deref()
         .map(|a| format!(" in account {a}"))
         .unwrap_or_default();
+    let region = e.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
     crate::domain::Evidence::new(
         "cloudtrail",
-        format!("{} {}{via}{account}", e.event_source, e.event_name),
+        format!("{} {}{via}{account}{region}", e.event_source, e.event_name),
     )
     .reference(e.event_id.clone())
     .at(e.event_time)
@@ -227,6 +228,28 @@ mod tests {
             !quoted.contains(&"3f1c2a8e-6a5b-4c7d-9e0f-1a2b3c4d5e03"),
             "before the deactivation"
         );
+    }
+
+    /// The person kept using AWS in a member account, in another Region, through a permission-set role session:
+    /// the finding names the account, the Region, the role and the call.
+    #[test]
+    fn activity_in_a_member_account_in_another_region_names_account_region_and_role() {
+        let findings = run(&demo());
+        let activity = findings
+            .iter()
+            .find(|f| f.rule == Rule::ActivityAfterDeprovision)
+            .expect("reported");
+        let line = activity
+            .evidence
+            .iter()
+            .find(|e| e.reference.as_deref() == Some("3f1c2a8e-6a5b-4c7d-9e0f-1a2b3c4d5e05"))
+            .expect("the member-account event is quoted");
+        assert_eq!(
+            line.observation,
+            "secretsmanager.amazonaws.com GetSecretValue as AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b in account \
+             111122223333 in eu-west-1"
+        );
+        assert_eq!(activity.severity, Severity::High);
     }
 
     #[test]
