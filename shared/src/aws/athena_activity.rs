@@ -8,7 +8,7 @@
 //! budget; a query still running when the budget is spent is stopped and the read says it is incomplete.
 //!
 //! Injection safety, twice: every value reaches Athena as an `ExecutionParameters` entry (the query text holds only
-//! `?`), and every value is first validated to a character set no quote can be part of (`org_activity::Named`);
+//! `?`), and every value is first validated to a character set no quote can be part of (`sql_activity::Named`);
 //! the database and table names, which cannot be parameters, are validated identifiers and double-quoted.
 //! Parameters alone would not do: Athena reads each one as a SQL literal (a string is sent quoted, `'value'`).
 
@@ -23,7 +23,7 @@ use crate::config::{Env, optional, required};
 use crate::error::{AwsCause, AwsFailure, Error, Result};
 use crate::ports::{OrgActivity, UseQuery, UseRead};
 
-use super::org_activity::{
+use super::sql_activity::{
     Deadline, EVENT_TIME_FORMAT, Named, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row, in_order,
     people_filter,
 };

@@ -9,7 +9,7 @@
 //!
 //! Injection safety by strict validation only: StartQuery's `QueryParameters` apply to saved queries
 //! (`QueryAlias`), not to a query statement, so every value is written as a literal — and every value has been
-//! validated to a character set no quote can be part of (`org_activity::Named`; the store id to letters, digits and
+//! validated to a character set no quote can be part of (`sql_activity::Named`; the store id to letters, digits and
 //! '-').
 
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ use crate::domain::ActivityEvent;
 use crate::error::{AwsCause, AwsFailure, Error, Result};
 use crate::ports::{OrgActivity, UseQuery, UseRead};
 
-use super::org_activity::{
+use super::sql_activity::{
     Deadline, Named, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row, in_order, people_filter,
 };
 

@@ -12,10 +12,10 @@ mod identity_center;
 mod job_queue;
 mod lake_activity;
 mod member_activity;
-mod org_activity;
 mod saml_providers;
 mod secrets;
 mod sns;
+mod sql_activity;
 mod sweep_cursor;
 mod verdict_ledger;
 
