@@ -160,6 +160,7 @@ async fn world_with(
         notifier: RecordingNotifier::default(),
         queue: SqsJobQueue::new(account.sdk_config(), queue_url.clone()),
         ledger: verdict_ledger(&account, "verdicts").await,
+        org: (),
     };
     World {
         account,
@@ -184,6 +185,7 @@ fn job_of(uuid: &str, event_type: &str, kind: DeprovisionKind, at: DateTime<Utc>
         source: JobSource::EventHook,
         attempt: 0,
         follow_up: false,
+        watch: None,
         app_user_name: None,
         episode_id: None,
         chain_token: None,
@@ -233,6 +235,7 @@ fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> Activity
         error_code: None,
         account_id: None,
         region: None,
+        target_account_id: None,
     }
 }
 
@@ -332,6 +335,7 @@ async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_
         notifier: w.ports.notifier,
         queue: w.ports.queue,
         ledger: w.ports.ledger,
+        org: (),
     };
     let before = w.account.sdk_calls();
     let outcome = ports
