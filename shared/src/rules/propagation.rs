@@ -1217,10 +1217,8 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| crate::domain::activity::HeldPermissionSet {
-                    arn: crate::domain::PermissionSetArn::parse(&format!(
-                        "arn:aws:sso:::permissionSet/ssoins-1/ps-{i}"
-                    ))
-                    .unwrap(),
+                    arn: crate::domain::PermissionSetArn::parse(format!("arn:aws:sso:::permissionSet/ssoins-1/ps-{i}"))
+                        .unwrap(),
                     name: Some(format!("Set{i}")),
                     session_seconds: *s,
                 })
