@@ -1839,3 +1839,53 @@ async fn watch_a_lagging_source_is_not_yet_and_the_watch_ends_after_the_longest_
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_ledger_keeps_each_episodes_reach_merged_and_never_shrunk() {
+    use shared::domain::AccountId;
+    use shared::domain::activity::{HeldPermissionSet, Reach};
+    use shared::ports::VerdictLedger;
+    let account = MotoAccount::new().await;
+    let ledger = verdict_ledger(&account, "verdicts").await;
+    let keep = published() + Duration::days(14);
+    let set = |id: &str, seconds: Option<u64>| HeldPermissionSet {
+        arn: shared::domain::PermissionSetArn::parse(format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"))
+            .expect("arn"),
+        name: Some(id.into()),
+        session_seconds: seconds,
+    };
+    let bob = IdcUserId::parse("906756d7e2-1c2b3d4e-0000-4000-8000-0000000000b0").expect("id");
+    assert_eq!(ledger.recorded_reach("ep-1").await.expect("read"), None);
+    let first = Reach {
+        user_ids: vec![bob.clone()],
+        user_names: vec![BOB.into()],
+        accounts: vec![AccountId::parse("444455556666").expect("account")],
+        permission_sets: vec![set("ps-dev", Some(8 * 3600))],
+    };
+    assert_eq!(ledger.record_reach("ep-1", &first, keep).await.expect("record"), first);
+    // A later check, after SCIM removed the access: what was recorded stays; new accounts are added.
+    let later = Reach {
+        user_ids: vec![bob.clone()],
+        user_names: vec![BOB.into()],
+        accounts: vec![AccountId::parse("555566667777").expect("account")],
+        permission_sets: vec![set("ps-dev", None), set("ps-ops", Some(3600))],
+    };
+    let merged = ledger.record_reach("ep-1", &later, keep).await.expect("record");
+    assert_eq!(merged.accounts.len(), 2, "{merged:?}");
+    assert_eq!(merged.permission_sets.len(), 2, "{merged:?}");
+    assert_eq!(
+        merged
+            .permission_sets
+            .iter()
+            .find(|s| s.name.as_deref() == Some("ps-dev"))
+            .and_then(|s| s.session_seconds),
+        Some(8 * 3600),
+        "the known (longer) session is kept"
+    );
+    assert_eq!(ledger.recorded_reach("ep-1").await.expect("read"), Some(merged));
+    assert_eq!(
+        ledger.recorded_reach("ep-2").await.expect("read"),
+        None,
+        "each episode its own"
+    );
+}

@@ -549,6 +549,11 @@ where
         if job.kind == DeprovisionKind::GroupRemoved || seen.accounts.is_empty() {
             return Ok(());
         }
+        if !self.org.watches() {
+            // Nothing to ask: no org-wide read of assignments, no reach kept; the findings say what was not watched.
+            seen.org_watch = Some(OrgWatch::NotConfigured);
+            return Ok(());
+        }
         let recorded = self.ledger.recorded_reach(episode_id).await?;
         let mut held: Vec<EffectiveAssignment> = seen.accounts.iter().flat_map(|a| a.access.clone()).collect();
         if recorded.is_none() {
@@ -576,11 +581,6 @@ where
         .merged(&seen.reach());
         reach.accounts.extend(session_accounts(&seen.activity, &reach));
         let reach = self.ledger.record_reach(episode_id, &reach, self.keep(now)).await?;
-        if !self.org.watches() {
-            seen.reach = reach;
-            seen.org_watch = Some(OrgWatch::NotConfigured);
-            return Ok(());
-        }
         let read = self
             .org
             .use_of_aws(&UseQuery {
