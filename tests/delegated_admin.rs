@@ -208,6 +208,7 @@ fn deactivation() -> VerificationJob {
         source: JobSource::EventHook,
         attempt: 0,
         follow_up: false,
+        watch: None,
         app_user_name: None,
         episode_id: None,
         chain_token: None,
@@ -229,6 +230,7 @@ async fn the_checker_reaches_a_verdict_in_a_delegated_admin_account() {
         notifier: RecordingNotifier::default(),
         queue: SqsJobQueue::new(delegate.sdk_config(), queue_url),
         ledger: verdict_ledger(&delegate, "verdicts").await,
+        org: (),
     };
     let after_the_max_window = published() + Duration::minutes(61);
 

@@ -160,6 +160,7 @@ async fn world_with(
         notifier: RecordingNotifier::default(),
         queue: SqsJobQueue::new(account.sdk_config(), queue_url.clone()),
         ledger: verdict_ledger(&account, "verdicts").await,
+        org: (),
     };
     World {
         account,
@@ -184,6 +185,7 @@ fn job_of(uuid: &str, event_type: &str, kind: DeprovisionKind, at: DateTime<Utc>
         source: JobSource::EventHook,
         attempt: 0,
         follow_up: false,
+        watch: None,
         app_user_name: None,
         episode_id: None,
         chain_token: None,
@@ -233,6 +235,7 @@ fn cloudtrail(id: &str, source: &str, name: &str, at: DateTime<Utc>) -> Activity
         error_code: None,
         account_id: None,
         region: None,
+        target_account_id: None,
     }
 }
 
@@ -287,6 +290,14 @@ async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_laten
             .iter()
             .any(|e| e.reference.as_deref() == Some("scim-patch-1"))
     );
+    assert!(
+        findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.observation.contains("member accounts were not watched")),
+        "no org-wide source configured: said, {:#?}",
+        findings[0].evidence
+    );
     assert_eq!(w.ports.notifier.findings(), findings, "published");
     assert_eq!(
         count_all(&w.account, &w.queue_url).await,
@@ -332,6 +343,7 @@ async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_
         notifier: w.ports.notifier,
         queue: w.ports.queue,
         ledger: w.ports.ledger,
+        org: (),
     };
     let before = w.account.sdk_calls();
     let outcome = ports
@@ -757,7 +769,8 @@ async fn use_of_aws_during_a_re_check_chain_is_reported_once_and_the_follow_up_o
     assert!(!quoted.contains(&"ct-portal-0"), "before the deprovision");
     assert_eq!(activity_published[0].severity, Severity::High);
 
-    // The verdict, then the follow-up: a late event is reported (same finding id), the old ones are not.
+    // The verdict, then the follow-up (no org-wide source: one look): a late event is reported as a new revision of
+    // the same finding, the old ones are not.
     let verdict = published_findings(
         w.ports
             .check(&config(), &current, published() + Duration::minutes(61))
@@ -781,9 +794,15 @@ async fn use_of_aws_during_a_re_check_chain_is_reported_once_and_the_follow_up_o
         quoted.contains(&"ct-late-1") && !quoted.contains(&"ct-portal-1"),
         "{quoted:?}"
     );
-    assert_ne!(
+    assert_eq!(
         late[0].finding_id, activity_published[0].finding_id,
-        "new use, a new finding"
+        "new use updates the episode's one finding"
+    );
+    assert!(
+        late[0].revision > activity_published[0].revision,
+        "as a new revision: {:?} after {:?}",
+        late[0].revision,
+        activity_published[0].revision
     );
     assert_eq!(
         late[0].subject.episode_id, activity_published[0].subject.episode_id,
@@ -1450,5 +1469,423 @@ async fn ledger_episodes_admit_one_offboarding_and_hold_one_chain() {
             .await
             .expect("hold"),
         "the closed episode's chain item is gone: a late job of it may look (and finds the verdict published)"
+    );
+}
+
+// ---- issue 8: use of AWS anywhere in the organization, watched until the last session can have ended ----
+//
+// Each scenario is a function generic over the org-wide source (`WatchedSource`), run here over the in-memory
+// `FakeOrgActivity`; the lead runs the same functions over each adapter (Athena, CloudTrail Lake, member
+// LookupEvents) by implementing `WatchedSource` for its seeded test world.
+
+/// What a watch scenario needs of the source under test: events put where the source reads them, and its
+/// delivery lag (`Some(t)`: it holds events up to `t` only; `None`: caught up to now).
+pub trait WatchedSource: shared::ports::OrgActivity {
+    fn seed(&self, events: Vec<ActivityEvent>) -> impl std::future::Future<Output = ()>;
+    fn lag_until(&self, at: Option<DateTime<Utc>>) -> impl std::future::Future<Output = ()>;
+}
+
+impl WatchedSource for shared::in_memory::FakeOrgActivity {
+    async fn seed(&self, events: Vec<ActivityEvent>) {
+        for event in events {
+            self.push(event);
+        }
+    }
+
+    async fn lag_until(&self, at: Option<DateTime<Utc>>) {
+        shared::in_memory::FakeOrgActivity::lag_until(self, at);
+    }
+}
+
+type WatchPorts<O> = CheckPorts<
+    OktaClient,
+    IdentityCenterClient,
+    FakeActivityLog,
+    RecordingNotifier,
+    shared::in_memory::RecordingJobQueue,
+    DynamoDbVerdictLedger,
+    O,
+>;
+
+struct Watched<O> {
+    org: SeededOrg,
+    ports: WatchPorts<O>,
+    _account: MotoAccount,
+    _okta: OktaFake,
+}
+
+/// Bob disabled in Identity Center (the deprovision reached it), in `aws-production-developers` (Developer, 8 h, on
+/// production), plus `extra` permission sets assigned to him directly on `staging`; `source` as the org-wide source.
+async fn watched<O: WatchedSource>(source: O, extra: &[(&str, &str)]) -> Watched<O> {
+    let mut seed = OrgSeed::new().disabled_user(BOB).user(ALICE).account("staging");
+    for (name, session) in extra {
+        seed = seed.permission_set(name, session).assign_user(BOB, name, "staging");
+    }
+    let w = world_with(seed, &[ALICE, BOB], OktaUserStatus::Deprovisioned, vec![], |org| {
+        vec![app_user_of(org, BOB, AppUserStatus::Provisioned)]
+    })
+    .await;
+    let ports = CheckPorts {
+        directory: w.ports.directory,
+        identity_center: w.ports.identity_center,
+        activity: w.ports.activity,
+        notifier: w.ports.notifier,
+        // In memory: the watch's jobs are delayed up to SQS's 900 s, which a moto queue would hold back for real.
+        queue: shared::in_memory::RecordingJobQueue::default(),
+        ledger: w.ports.ledger,
+        org: source,
+    };
+    Watched {
+        org: w.org,
+        ports,
+        _account: w.account,
+        _okta: w.okta,
+    }
+}
+
+/// A permission-set role session of Bob's in a member account (UNVERIFIED shape, as the adapters read it: session
+/// name = IdC userName, role `AWSReservedSSO_<set>_<hash>`).
+fn role_session(id: &str, set: &str, account: &str, region: &str, name: &str, at: DateTime<Utc>) -> ActivityEvent {
+    ActivityEvent {
+        actor_user_name: Some(BOB.into()),
+        role_name: Some(format!("AWSReservedSSO_{set}_0a1b2c3d4e5f6a7b")),
+        account_id: Some(account.into()),
+        region: Some(region.into()),
+        ..cloudtrail(id, "s3.amazonaws.com", name, at)
+    }
+}
+
+fn activity_findings(notifier: &RecordingNotifier) -> Vec<Finding> {
+    of_rule(&notifier.findings(), Rule::ActivityAfterDeprovision)
+}
+
+/// The verdict at the window's end, and the watch job it queued (as the queue would deliver it).
+async fn verdict_and_watch<O: WatchedSource>(w: &Watched<O>) -> VerificationJob {
+    let findings = published_findings(
+        w.ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
+    assert_eq!(findings[0].rule, Rule::PropagationVerified, "{findings:#?}");
+    assert!(
+        findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.observation.contains("every account and Region is watched")),
+        "{:#?}",
+        findings[0].evidence
+    );
+    let jobs: Vec<VerificationJob> = w
+        .ports
+        .queue
+        .jobs()
+        .into_iter()
+        .filter_map(|scheduled| match scheduled.job {
+            shared::domain::deprovision::QueuedWork::Verify(job) if job.follow_up => Some(job),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs.len(), 1, "one watch job: {jobs:#?}");
+    assert!(jobs[0].follow_up && jobs[0].watch.is_some(), "{jobs:#?}");
+    jobs[0].clone()
+}
+
+/// One look of the watch at `at`: the job it queued next (`None`: the watch ended) and what it published.
+async fn look<O: WatchedSource>(
+    w: &Watched<O>,
+    job: &VerificationJob,
+    at: DateTime<Utc>,
+) -> (Option<VerificationJob>, Vec<Finding>) {
+    match w.ports.check(&config(), job, at).await {
+        Ok(CheckOutcome::Requeued {
+            next,
+            published,
+            delay_seconds,
+            ..
+        }) => {
+            assert!((1..=900).contains(&delay_seconds), "SQS's limit: {delay_seconds}");
+            (Some(*next), published)
+        }
+        Ok(CheckOutcome::Published { findings, .. }) => (None, findings),
+        Ok(CheckOutcome::NothingToVerify(_)) => (None, Vec::new()),
+        other => panic!("a watch look: {other:?}"),
+    }
+}
+
+pub async fn member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none<O: WatchedSource>(
+    source: O,
+) {
+    let w = watched(source, &[]).await;
+    let production = w.org.account("production").to_string();
+    w.ports
+        .org
+        .seed(vec![
+            role_session(
+                "ct-before",
+                "Developer",
+                &production,
+                "eu-west-1",
+                "GetObject",
+                published() - Duration::minutes(20),
+            ),
+            role_session(
+                "ct-after",
+                "Developer",
+                &production,
+                "eu-west-1",
+                "DeleteBucket",
+                published() + Duration::minutes(9),
+            ),
+        ])
+        .await;
+    verdict_and_watch(&w).await;
+    let found = activity_findings(&w.ports.notifier);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert_eq!(f.severity, Severity::High);
+    let quoted: Vec<&str> = f.evidence.iter().filter_map(|e| e.reference.as_deref()).collect();
+    assert!(
+        quoted.contains(&"ct-after") && !quoted.contains(&"ct-before"),
+        "{quoted:?}"
+    );
+    let line = f
+        .evidence
+        .iter()
+        .find(|e| e.reference.as_deref() == Some("ct-after"))
+        .map(|e| e.observation.clone())
+        .unwrap_or_default();
+    for part in [
+        production.as_str(),
+        "eu-west-1",
+        "AWSReservedSSO_Developer",
+        "DeleteBucket",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    let deny = shared::rules::session_revocation::deny_statement(std::slice::from_ref(w.org.user(BOB)));
+    assert!(f.remedy.contains(&deny.to_string()), "{}", f.remedy);
+    assert!(
+        f.remedy.contains(&format!("deprov-audit revoke --login {BOB}")),
+        "{}",
+        f.remedy
+    );
+}
+
+#[tokio::test]
+async fn watch_member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none() {
+    member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none(
+        shared::in_memory::FakeOrgActivity::default(),
+    )
+    .await;
+}
+
+pub async fn use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision<
+    O: WatchedSource,
+>(
+    source: O,
+) {
+    let w = watched(source, &[("LongRunner", "PT12H")]).await;
+    let staging = w.org.account("staging").to_string();
+    let first = verdict_and_watch(&w).await;
+    assert_eq!(
+        first.watch.map(|watch| watch.until),
+        Some(published() + Duration::hours(12)),
+        "the longest session held (12 h), recorded at the first check"
+    );
+    assert!(activity_findings(&w.ports.notifier).is_empty());
+
+    let (next, found) = look(&w, &first, published() + Duration::hours(2)).await;
+    assert!(found.is_empty());
+    let next = next.expect("the watch goes on");
+    w.ports
+        .org
+        .seed(vec![role_session(
+            "ct-6h",
+            "LongRunner",
+            &staging,
+            "ap-southeast-2",
+            "RunInstances",
+            published() + Duration::hours(6),
+        )])
+        .await;
+    let (next, found) = look(&w, &next, published() + Duration::hours(7)).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, Rule::ActivityAfterDeprovision);
+    assert!(
+        found[0]
+            .evidence
+            .iter()
+            .any(|e| e.reference.as_deref() == Some("ct-6h"))
+    );
+    let next = next.expect("the watch goes on");
+
+    // Nothing new: nothing published.
+    let (next, found) = look(&w, &next, published() + Duration::hours(8)).await;
+    assert!(found.is_empty(), "no duplicate: {found:#?}");
+    let next = next.expect("the watch goes on");
+
+    w.ports
+        .org
+        .seed(vec![role_session(
+            "ct-9h",
+            "LongRunner",
+            &staging,
+            "ap-southeast-2",
+            "TerminateInstances",
+            published() + Duration::hours(9),
+        )])
+        .await;
+    let (next, found) = look(&w, &next, published() + Duration::hours(10)).await;
+    let all = activity_findings(&w.ports.notifier);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].finding_id, all[1].finding_id, "one finding per episode, updated");
+    assert!(
+        all[1].revision > all[0].revision,
+        "{:?} after {:?}",
+        all[1].revision,
+        all[0].revision
+    );
+    let quoted: Vec<&str> = found[0]
+        .evidence
+        .iter()
+        .filter_map(|e| e.reference.as_deref())
+        .collect();
+    assert!(
+        quoted.contains(&"ct-9h") && !quoted.contains(&"ct-6h"),
+        "only the new: {quoted:?}"
+    );
+
+    let (ended, found) = look(
+        &w,
+        &next.expect("on"),
+        published() + Duration::hours(12) + Duration::minutes(5),
+    )
+    .await;
+    assert!(ended.is_none() && found.is_empty(), "over: {ended:?} {found:?}");
+}
+
+#[tokio::test]
+async fn watch_use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision() {
+    use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision(
+        shared::in_memory::FakeOrgActivity::default(),
+    )
+    .await;
+}
+
+pub async fn a_lagging_source_is_not_yet_and_the_watch_ends_after_the_longest_session_and_no_later<O: WatchedSource>(
+    source: O,
+) {
+    // Developer, 8 h, is the longest session held.
+    let w = watched(source, &[]).await;
+    let production = w.org.account("production").to_string();
+    let first = verdict_and_watch(&w).await;
+    let until = published() + Duration::hours(8);
+    assert_eq!(first.watch.map(|watch| watch.until), Some(until));
+
+    // The source holds events up to +5 h only; the use at +6 h has not arrived: not-yet, the watch goes on.
+    w.ports.org.lag_until(Some(published() + Duration::hours(5))).await;
+    w.ports
+        .org
+        .seed(vec![role_session(
+            "ct-late",
+            "Developer",
+            &production,
+            "us-west-2",
+            "PutObject",
+            published() + Duration::hours(6),
+        )])
+        .await;
+    let (next, found) = look(&w, &first, published() + Duration::hours(7)).await;
+    assert!(found.is_empty());
+    let next = next.expect("not caught up: the watch goes on");
+    let (next, found) = look(&w, &next, until + Duration::minutes(10)).await;
+    assert!(found.is_empty());
+    let next = next.expect("past the session's end but the source has not caught up: not-yet, not 'no activity'");
+
+    // Caught up: the late use is reported, and the watch is over (the session has ended).
+    w.ports.org.lag_until(None).await;
+    let (ended, found) = look(&w, &next, until + Duration::minutes(20)).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .evidence
+            .iter()
+            .any(|e| e.reference.as_deref() == Some("ct-late"))
+    );
+    assert!(
+        ended.is_none(),
+        "the watch ends once the session is over and the source caught up"
+    );
+
+    // A source that never catches up: the watch stops at its bound (the session's end plus the lag allowance).
+    w.ports.org.lag_until(Some(published() + Duration::hours(7))).await;
+    let (still, _) = look(&w, &next, until + Duration::minutes(59)).await;
+    assert!(still.is_some(), "inside the lag allowance: not yet");
+    let (stopped, _) = look(&w, &next, until + Duration::minutes(61)).await;
+    assert!(
+        stopped.is_none(),
+        "no later than the longest session plus the lag allowance"
+    );
+}
+
+#[tokio::test]
+async fn watch_a_lagging_source_is_not_yet_and_the_watch_ends_after_the_longest_session_and_no_later() {
+    a_lagging_source_is_not_yet_and_the_watch_ends_after_the_longest_session_and_no_later(
+        shared::in_memory::FakeOrgActivity::default(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_ledger_keeps_each_episodes_reach_merged_and_never_shrunk() {
+    use shared::domain::AccountId;
+    use shared::domain::activity::{HeldPermissionSet, Reach};
+    use shared::ports::VerdictLedger;
+    let account = MotoAccount::new().await;
+    let ledger = verdict_ledger(&account, "verdicts").await;
+    let keep = published() + Duration::days(14);
+    let set = |id: &str, seconds: Option<u64>| HeldPermissionSet {
+        arn: shared::domain::PermissionSetArn::parse(format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"))
+            .expect("arn"),
+        name: Some(id.into()),
+        session_seconds: seconds,
+    };
+    let bob = IdcUserId::parse("906756d7e2-1c2b3d4e-0000-4000-8000-0000000000b0").expect("id");
+    assert_eq!(ledger.recorded_reach("ep-1").await.expect("read"), None);
+    let first = Reach {
+        user_ids: vec![bob.clone()],
+        user_names: vec![BOB.into()],
+        accounts: vec![AccountId::parse("444455556666").expect("account")],
+        permission_sets: vec![set("ps-dev", Some(8 * 3600))],
+    };
+    assert_eq!(ledger.record_reach("ep-1", &first, keep).await.expect("record"), first);
+    // A later check, after SCIM removed the access: what was recorded stays; new accounts are added.
+    let later = Reach {
+        user_ids: vec![bob.clone()],
+        user_names: vec![BOB.into()],
+        accounts: vec![AccountId::parse("555566667777").expect("account")],
+        permission_sets: vec![set("ps-dev", None), set("ps-ops", Some(3600))],
+    };
+    let merged = ledger.record_reach("ep-1", &later, keep).await.expect("record");
+    assert_eq!(merged.accounts.len(), 2, "{merged:?}");
+    assert_eq!(merged.permission_sets.len(), 2, "{merged:?}");
+    assert_eq!(
+        merged
+            .permission_sets
+            .iter()
+            .find(|s| s.name.as_deref() == Some("ps-dev"))
+            .and_then(|s| s.session_seconds),
+        Some(8 * 3600),
+        "the known (longer) session is kept"
+    );
+    assert_eq!(ledger.recorded_reach("ep-1").await.expect("read"), Some(merged));
+    assert_eq!(
+        ledger.recorded_reach("ep-2").await.expect("read"),
+        None,
+        "each episode its own"
     );
 }

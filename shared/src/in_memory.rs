@@ -399,6 +399,7 @@ pub struct InMemoryVerdictLedger {
     chains: Mutex<HashMap<String, ChainHold>>,
     reported: Mutex<HashMap<String, HashSet<String>>>,
     links: Mutex<HashMap<String, Vec<RememberedLink>>>,
+    reach: Mutex<HashMap<String, crate::domain::activity::Reach>>,
     pub sweep_cursor: InMemorySweepCursor,
 }
 
@@ -523,6 +524,22 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
         Ok(())
     }
 
+    async fn recorded_reach(&self, episode_id: &str) -> Result<Option<crate::domain::activity::Reach>> {
+        Ok(locked(&self.reach).get(episode_id).cloned())
+    }
+
+    async fn record_reach(
+        &self,
+        episode_id: &str,
+        reach: &crate::domain::activity::Reach,
+        _keep_until: DateTime<Utc>,
+    ) -> Result<crate::domain::activity::Reach> {
+        let mut all = locked(&self.reach);
+        let merged = all.remove(episode_id).unwrap_or_default().merged(reach);
+        all.insert(episode_id.to_owned(), merged.clone());
+        Ok(merged)
+    }
+
     async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {
         Ok(locked(&self.reported).get(episode_id).cloned().unwrap_or_default())
     }
@@ -590,6 +607,74 @@ impl SweepCursor for InMemorySweepCursor {
         *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(cursor.to_owned());
         self.saves.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// An org-wide activity source in memory: seeded events, a settable delivery lag (`caught_up_to`), and every
+/// query kept, for checker tests. Answers like an adapter restricted to the query: events by the people asked
+/// about, in the accounts asked about (portal calls, logged in the Identity Center account, always), between
+/// `start` and `end`, and nothing the source has not caught up to.
+#[derive(Debug, Default)]
+pub struct FakeOrgActivity {
+    events: Mutex<Vec<ActivityEvent>>,
+    /// `None`: caught up to the end of every query.
+    caught_up_to: Mutex<Option<DateTime<Utc>>>,
+    queries: Mutex<Vec<crate::ports::UseQuery>>,
+}
+
+impl FakeOrgActivity {
+    pub fn new(events: Vec<ActivityEvent>) -> Self {
+        Self {
+            events: Mutex::new(events),
+            ..Self::default()
+        }
+    }
+
+    pub fn push(&self, event: ActivityEvent) {
+        locked(&self.events).push(event);
+    }
+
+    /// The source holds events up to `at` only (`None`: up to the end of every query).
+    pub fn lag_until(&self, at: Option<DateTime<Utc>>) {
+        *locked(&self.caught_up_to) = at;
+    }
+
+    pub fn calls(&self) -> usize {
+        locked(&self.queries).len()
+    }
+
+    pub fn queries(&self) -> Vec<crate::ports::UseQuery> {
+        locked(&self.queries).clone()
+    }
+}
+
+impl crate::ports::OrgActivity for FakeOrgActivity {
+    fn source(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn use_of_aws(&self, query: &crate::ports::UseQuery) -> Result<crate::ports::UseRead> {
+        locked(&self.queries).push(query.clone());
+        let caught_up_to = locked(&self.caught_up_to).map_or(query.end, |at| at.min(query.end));
+        let in_reach = |e: &ActivityEvent| {
+            e.event_source == crate::collect::PORTAL_EVENT_SOURCE
+                || e.account_id
+                    .as_deref()
+                    .is_some_and(|account| query.reach.accounts.iter().any(|a| a.as_str() == account))
+        };
+        let mut events: Vec<ActivityEvent> = locked(&self.events)
+            .iter()
+            .filter(|e| e.event_time >= query.start && e.event_time <= caught_up_to)
+            .filter(|e| query.reach.names(e) && in_reach(e))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| e.event_time);
+        Ok(crate::ports::UseRead {
+            events,
+            complete: true,
+            caught_up_to,
+            unread_accounts: Vec::new(),
+        })
     }
 }
 

@@ -279,6 +279,33 @@ pub trait OrgActivity: Sync {
     fn source(&self) -> &'static str;
 
     fn use_of_aws(&self, query: &UseQuery) -> impl Future<Output = Result<UseRead>> + Send;
+
+    /// `false` for "no source configured": the checker then says in its findings that member accounts were not
+    /// watched, and does not watch past its one follow-up look.
+    fn watches(&self) -> bool {
+        true
+    }
+}
+
+/// No org-wide source (a deployment without `ACTIVITY_SOURCE`, the CLI's read ports): reads nothing, watches
+/// nothing, and says so.
+impl OrgActivity for () {
+    fn source(&self) -> &'static str {
+        "none"
+    }
+
+    async fn use_of_aws(&self, query: &UseQuery) -> Result<UseRead> {
+        Ok(UseRead {
+            events: Vec::new(),
+            complete: false,
+            caught_up_to: query.start,
+            unread_accounts: query.reach.accounts.clone(),
+        })
+    }
+
+    fn watches(&self) -> bool {
+        false
+    }
 }
 
 /// The SAML providers AWS trusts, per account (IAM).
@@ -405,6 +432,20 @@ pub trait VerdictLedger: Sync {
         episode_id: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whom and where the episode's watch looks (`Reach`), as recorded at its checks; `None` before the first.
+    fn recorded_reach(
+        &self,
+        episode_id: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::activity::Reach>>> + Send;
+    /// Merges `reach` into the episode's recorded reach (never shrinking it: what the person could reach at the
+    /// first check stays once SCIM has removed it) and answers the merged reach.
+    fn record_reach(
+        &self,
+        episode_id: &str,
+        reach: &crate::domain::activity::Reach,
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<crate::domain::activity::Reach>> + Send;
 
     /// CloudTrail event ids already reported for the episode.
     fn reported_events(&self, episode_id: &str) -> impl Future<Output = Result<HashSet<String>>> + Send;

@@ -221,6 +221,7 @@ pub fn parse_cloudtrail_record(json: &str) -> Result<ActivityEvent> {
     let text = |pointer: &str| record.pointer(pointer).and_then(Value::as_str);
 
     let role_session = text("/userIdentity/arn").and_then(sso_role_session);
+    let head_is_portal = head.event_source == crate::collect::PORTAL_EVENT_SOURCE;
     let actor_user_name = text("/additionalEventData/UserName")
         .or(role_session.map(|(_, session)| session))
         .map(str::to_owned);
@@ -240,6 +241,11 @@ pub fn parse_cloudtrail_record(json: &str) -> Result<ActivityEvent> {
         error_code: head.error_code,
         account_id: head.recipient_account_id,
         region: head.aws_region,
+        // UNVERIFIED which of the two the portal's events carry in every case: the samples have both; read either.
+        target_account_id: text("/requestParameters/accountId")
+            .or(text("/serviceEventDetails/accountId"))
+            .filter(|_| head_is_portal)
+            .map(str::to_owned),
     })
 }
 
@@ -335,6 +341,12 @@ mod tests {
             );
             assert!(event.is_use_of_access(), "{name}");
             assert_eq!(event.target_user_id, None, "{name}");
+            assert_eq!(
+                event.target_account_id.as_deref(),
+                Some("444455556666"),
+                "{name}: the session's account"
+            );
+            assert!(event.hands_out_session(), "{name}");
         }
     }
 

@@ -578,6 +578,7 @@ mod tests {
             error_code: None,
             account_id: None,
             region: None,
+            target_account_id: None,
         }
     }
 

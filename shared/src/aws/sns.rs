@@ -1,5 +1,6 @@
 //! The `Notifier` port over SNS: one message per finding, the finding's JSON as the body, and `severity`, `rule`
-//! and `finding_id` as String message attributes subscribers can filter on.
+//! and `finding_id` as String message attributes subscribers can filter on (and `revision` for a finding updated in
+//! place: same id, higher revision).
 
 use std::collections::HashMap;
 
@@ -128,7 +129,7 @@ struct Message {
     finding_id: String,
     body: String,
     subject: String,
-    attributes: [(&'static str, String); 3],
+    attributes: Vec<(&'static str, String)>,
     /// What the message counts against SNS's size limit: body, subject and attributes.
     size: usize,
 }
@@ -138,11 +139,15 @@ impl Message {
     /// `None` if it cannot fit at all.
     fn for_finding(index: usize, finding: &Finding) -> Result<Option<Self>> {
         let subject = subject(&finding.title);
-        let attributes = [
+        let mut attributes = vec![
             ("severity", finding.severity.as_str().to_owned()),
             ("rule", finding.rule.as_str().to_owned()),
             ("finding_id", finding.finding_id.to_string()),
         ];
+        // An updated finding: subscribers filter or deduplicate on (finding_id, revision).
+        if let Some(revision) = finding.revision {
+            attributes.push(("revision", revision.to_string()));
+        }
         let overhead = subject.len()
             + attributes
                 .iter()

@@ -4,7 +4,9 @@
 //! - `episode#<okta user>#<scope>`: the person's current episode (JSON);
 //! - `chain#<episode id>`: the episode's one re-check chain (owner token, step, heartbeat);
 //! - `reported#<episode>`: the CloudTrail event ids already reported for the episode (a string set);
-//! - `links#<okta user>`: the identity links last seen for the person (JSON).
+//! - `links#<okta user>`: the identity links last seen for the person (JSON);
+//! - `reach#<episode>`: whom and where the episode's watch looks (string sets, only ever added to: user ids, user
+//!   names, accounts, and the permission sets held as JSON).
 
 use std::collections::HashSet;
 
@@ -12,8 +14,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::activity::{HeldPermissionSet, Reach};
 use crate::domain::episode::EpisodeState;
-use crate::domain::{OktaUserId, RememberedLink, VerificationJob};
+use crate::domain::{AccountId, IdcUserId, OktaUserId, RememberedLink, VerificationJob};
 use crate::error::{Error, Result};
 use crate::ports::VerdictLedger;
 
@@ -29,6 +32,10 @@ const CHAIN_HEARTBEAT_ATTRIBUTE: &str = "chain_heartbeat";
 const CHAIN_STEP_ATTRIBUTE: &str = "chain_step";
 const REPORTED_ATTRIBUTE: &str = "reported";
 const LINKS_ATTRIBUTE: &str = "links";
+const REACH_USER_IDS: &str = "user_ids";
+const REACH_USER_NAMES: &str = "user_names";
+const REACH_ACCOUNTS: &str = "accounts";
+const REACH_SETS: &str = "permission_sets";
 const CLAIMED: &str = "claimed";
 const PUBLISHED: &str = "published";
 const SERVICE: &str = "dynamodb";
@@ -102,6 +109,32 @@ fn decode<T: serde::de::DeserializeOwned>(what: &'static str, value: Option<&Att
 
 fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|source| Error::Decode { what, source })
+}
+
+fn reach_key(episode_id: &str) -> String {
+    format!("reach#{episode_id}")
+}
+
+/// The reach an item holds; values that do not parse (never written by this ledger) are left out.
+fn reach_of(item: &std::collections::HashMap<String, AttributeValue>) -> Reach {
+    let set = |name: &str| -> Vec<String> { item.get(name).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default() };
+    let reach = Reach {
+        user_ids: set(REACH_USER_IDS)
+            .iter()
+            .filter_map(|id| IdcUserId::parse(id).ok())
+            .collect(),
+        user_names: set(REACH_USER_NAMES),
+        accounts: set(REACH_ACCOUNTS)
+            .iter()
+            .filter_map(|id| AccountId::parse(id).ok())
+            .collect(),
+        permission_sets: set(REACH_SETS)
+            .iter()
+            .filter_map(|json| serde_json::from_str::<HeldPermissionSet>(json).ok())
+            .collect(),
+    };
+    // Sorted, without repeats, one entry per permission set (the longest session).
+    Reach::default().merged(&reach)
 }
 
 impl VerdictLedger for DynamoDbVerdictLedger {
@@ -330,6 +363,53 @@ impl VerdictLedger for DynamoDbVerdictLedger {
             .await
             .map_err(|e| Error::aws(SERVICE, "DeleteItem", e))?;
         Ok(())
+    }
+
+    async fn recorded_reach(&self, episode_id: &str) -> Result<Option<Reach>> {
+        Ok(self.item(&reach_key(episode_id)).await?.as_ref().map(reach_of))
+    }
+
+    /// One UpdateItem: `ADD` to string sets is a union, so concurrent checks of one episode never lose each other's
+    /// additions and nothing is ever taken out.
+    async fn record_reach(&self, episode_id: &str, reach: &Reach, keep_until: DateTime<Utc>) -> Result<Reach> {
+        let mut sets: Vec<(&str, Vec<String>)> = vec![
+            (REACH_USER_IDS, reach.user_ids.iter().map(ToString::to_string).collect()),
+            (REACH_USER_NAMES, reach.user_names.clone()),
+            (REACH_ACCOUNTS, reach.accounts.iter().map(ToString::to_string).collect()),
+        ];
+        let mut held = Vec::with_capacity(reach.permission_sets.len());
+        for set in &reach.permission_sets {
+            held.push(encode("permission set held", set)?);
+        }
+        sets.push((REACH_SETS, held));
+        // DynamoDB refuses an empty set: only the non-empty ones are added.
+        sets.retain(|(_, values)| !values.is_empty());
+        let mut adds = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(&reach_key(episode_id)))
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":keep", epoch(keep_until))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        for (index, (name, values)) in sets.into_iter().enumerate() {
+            adds.push(format!("#s{index} :s{index}"));
+            request = request
+                .expression_attribute_names(format!("#s{index}"), name)
+                .expression_attribute_values(format!(":s{index}"), AttributeValue::Ss(values));
+        }
+        let expression = if adds.is_empty() {
+            "SET #ttl = :keep".to_owned()
+        } else {
+            format!("ADD {} SET #ttl = :keep", adds.join(", "))
+        };
+        let updated = request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        Ok(updated.attributes.as_ref().map(reach_of).unwrap_or_default())
     }
 
     async fn reported_events(&self, episode_id: &str) -> Result<HashSet<String>> {

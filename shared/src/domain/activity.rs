@@ -32,6 +32,10 @@ pub struct ActivityEvent {
     /// The Region the call was made in (`awsRegion`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// For portal `GetRoleCredentials` / `Federate`: the AWS account the role session was handed out for
+    /// (`requestParameters.accountId`, or `serviceEventDetails.accountId`), not the account that logged the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_account_id: Option<String>,
 }
 
 pub const SCIM_EVENT_SOURCE: &str = "identitystore-scim.amazonaws.com";
@@ -57,6 +61,20 @@ impl ActivityEvent {
             .is_some_and(|name| name.eq_ignore_ascii_case(user_name))
     }
 
+    /// A portal call that hands out a role session (`GetRoleCredentials` for the CLI, `Federate` for the console):
+    /// a session that lives for its permission set's `SessionDuration` from this time.
+    pub fn hands_out_session(&self) -> bool {
+        self.error_code.is_none() && matches!(self.event_name.as_str(), "GetRoleCredentials" | "Federate")
+    }
+
+    /// The permission set a role session came from: `AWSReservedSSO_<set>_<hash>` → `<set>` (the set's name may
+    /// itself hold `_`, the hash never does).
+    pub fn permission_set_name(&self) -> Option<&str> {
+        let rest = self.role_name.as_deref()?.strip_prefix("AWSReservedSSO_")?;
+        let (set, _hash) = rest.rsplit_once('_')?;
+        (!set.is_empty()).then_some(set)
+    }
+
     /// Use of AWS by a person (not a SCIM call, not a failed call).
     pub fn is_use_of_access(&self) -> bool {
         !self.is_scim() && self.error_code.is_none()
@@ -74,6 +92,50 @@ pub struct Reach {
     /// The permission sets the person held, each with how long its role sessions live.
     #[serde(default)]
     pub permission_sets: Vec<HeldPermissionSet>,
+}
+
+impl Reach {
+    /// Did this event act as one of the person's Identity Center accounts (by user id, or by user name for role
+    /// sessions and sign-ins)?
+    pub fn names(&self, event: &ActivityEvent) -> bool {
+        event
+            .actor_user_id
+            .as_ref()
+            .is_some_and(|id| self.user_ids.contains(id))
+            || event
+                .actor_user_name
+                .as_deref()
+                .is_some_and(|name| self.user_names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+    }
+
+    /// This reach widened by `other`: never shrunk (what the person could reach at the first check stays, even once
+    /// SCIM has removed it), no repeats, sorted (so the same reach is always the same value). A permission set
+    /// seen twice keeps the longer session (the safe side).
+    pub fn merged(mut self, other: &Reach) -> Reach {
+        self.user_ids.extend(other.user_ids.iter().cloned());
+        self.user_names.extend(other.user_names.iter().cloned());
+        self.accounts.extend(other.accounts.iter().cloned());
+        self.permission_sets.extend(other.permission_sets.iter().cloned());
+        self.user_ids.sort();
+        self.user_ids.dedup();
+        self.user_names.sort();
+        self.user_names.dedup();
+        self.accounts.sort();
+        self.accounts.dedup();
+        // Longest known session first per set, so the dedup keeps it; a known length beats an unknown one.
+        self.permission_sets.sort_by(|a, b| {
+            a.arn
+                .cmp(&b.arn)
+                .then_with(|| b.session_seconds.cmp(&a.session_seconds))
+                .then_with(|| b.name.cmp(&a.name))
+        });
+        self.permission_sets.dedup_by(|later, kept| later.arn == kept.arn);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.user_ids.is_empty() && self.user_names.is_empty()
+    }
 }
 
 /// A permission set the person held, and its role sessions' lifetime.

@@ -96,6 +96,10 @@ pub struct VerificationJob {
     /// 15 minutes): only activity is judged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_up: bool,
+    /// For a follow-up look with an org-wide activity source: the watch it carries on (issue 8). `None` on a job
+    /// queued before the watch existed: one look, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
     /// The app username an app-unassignment event names (its `AppUser` target): Okta's record of the IdC
     /// `userName`, kept in the job because Okta may remove the app user before the check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +114,17 @@ pub struct VerificationJob {
     /// twice (or a retried batch) cannot fork the chain.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub chain_step: u32,
+}
+
+/// The watch for use of AWS after a verdict: until the last role session the person could hold has ended and the
+/// org-wide source has caught up past that time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    /// The last session can have ended by then: the latest session handed out (the deprovision, or a later
+    /// `GetRoleCredentials`/`Federate`) plus the longest `SessionDuration` held. Only ever moved later.
+    pub until: DateTime<Utc>,
+    /// The next look reads the source from here (where the source had caught up to at the last look).
+    pub read_from: DateTime<Utc>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -143,6 +158,7 @@ impl GroupUnassignment {
             source: self.source,
             attempt: 0,
             follow_up: false,
+            watch: None,
             app_user_name: None,
             episode_id: None,
             chain_token: None,
@@ -279,6 +295,7 @@ pub fn job_for(
         source,
         attempt: 0,
         follow_up: false,
+        watch: None,
         app_user_name,
         episode_id: None,
         chain_token: None,
@@ -379,6 +396,7 @@ pub fn job_from_status(user: &super::okta::OktaUser, source: JobSource) -> Optio
         source,
         attempt: 0,
         follow_up: false,
+        watch: None,
         app_user_name: None,
         episode_id: None,
         chain_token: None,

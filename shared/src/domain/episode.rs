@@ -135,6 +135,7 @@ mod tests {
             source: JobSource::EventHook,
             attempt: 0,
             follow_up: false,
+            watch: None,
             app_user_name: None,
             episode_id: None,
             chain_token: None,

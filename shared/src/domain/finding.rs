@@ -280,6 +280,11 @@ pub struct Finding {
     /// Set when evidence was cut to keep a message under the SNS size limit.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub evidence_truncated: bool,
+    /// For a finding that is updated in place (one id, published again as more is found, e.g. the use of AWS an
+    /// episode's watch finds): grows with every update, so a subscriber tells a new revision (same id, higher
+    /// revision: replace) from a redelivery (same id, same revision: drop). `None`: never updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
 }
 
 impl Finding {
@@ -301,6 +306,7 @@ impl Finding {
             detected_at,
             remedy: String::new(),
             evidence_truncated: false,
+            revision: None,
         }
     }
 

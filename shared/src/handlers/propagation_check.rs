@@ -17,7 +17,9 @@ use tokio::time::Instant;
 use crate::collect::PORTAL_EVENT_SOURCE;
 use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::activity::{HeldPermissionSet, Reach};
 use crate::domain::activity_record::RecordKey;
+use crate::domain::deprovision::Watch;
 use crate::domain::deprovision::{
     FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status,
 };
@@ -29,17 +31,20 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::handlers::system_log_sweep::{SweepConfig, SweepReport};
 use crate::ports::{
-    ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, ScheduledJob,
-    VerdictLedger,
+    ActivityLog, ActivityQuery, Directory, IdentityCenter, JobQueue, LogQuery, LookupAttribute, Notifier, OrgActivity,
+    ScheduledJob, UseQuery, VerdictLedger,
 };
 use crate::rules::propagation::{
-    AccountSeen, Observation, PropagationPolicy, SCIM_CLOCK_SKEW, Verdict, activity_after_deprovision, judge,
-    lists_access, nothing_to_verify,
+    AccountSeen, Observation, OrgWatch, PropagationPolicy, SCIM_CLOCK_SKEW, Verdict, WatchStep,
+    activity_after_deprovision, is_back_in_okta, judge, lists_access, nothing_to_verify, watch_step, watch_until,
 };
 
 /// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
 /// look for use of AWS comes this long after a final verdict.
 pub const FOLLOW_UP_DELAY_SECONDS: i32 = 900;
+
+/// Each watch look reads a little before where the last one's source had caught up (the reported set drops repeats).
+const WATCH_OVERLAP: Duration = Duration::minutes(1);
 
 /// A chain counter this high means a loop, not a slow SCIM: the record is failed back (and dead-lettered).
 pub const MAX_ATTEMPTS: u32 = 10_000;
@@ -79,15 +84,17 @@ pub struct CheckConfig {
     pub cloudtrail_max_pages: usize,
 }
 
-/// The ports the checker uses, built once per cold start.
+/// The ports the checker uses, built once per cold start. `org`: the org-wide activity source (`()`: none, member
+/// accounts are not watched and findings say so).
 #[derive(Debug)]
-pub struct CheckPorts<D, I, A, N, Q, L> {
+pub struct CheckPorts<D, I, A, N, Q, L, O = ()> {
     pub directory: D,
     pub identity_center: I,
     pub activity: A,
     pub notifier: N,
     pub queue: Q,
     pub ledger: L,
+    pub org: O,
 }
 
 /// What one check did.
@@ -119,7 +126,7 @@ fn new_chain_token(job: &VerificationJob, now: DateTime<Utc>) -> String {
     format!("{}:{nanos:x}:{random:016x}", job.okta_event_id)
 }
 
-impl<D, I, A, N, Q, L> CheckPorts<D, I, A, N, Q, L>
+impl<D, I, A, N, Q, L, O> CheckPorts<D, I, A, N, Q, L, O>
 where
     D: Directory,
     I: IdentityCenter,
@@ -127,6 +134,7 @@ where
     N: Notifier,
     Q: JobQueue,
     L: VerdictLedger,
+    O: OrgActivity,
 {
     /// Handles one trigger payload: an SQS batch of jobs (partial batch response) or a scheduled sweep.
     /// `deadline` is the invocation's (Lambda's context deadline).
@@ -345,6 +353,7 @@ where
         let mut seen = self.observe(config, &job, &remembered, now).await?;
         seen.episode_id = Some(episode_id.clone());
         self.remember(&job, &seen, &remembered, now).await?;
+        self.read_org(config, &job, &episode_id, &mut seen, now).await?;
         let early = self.report_activity(&job, &seen, now).await?;
 
         let policy = PropagationPolicy {
@@ -375,7 +384,7 @@ where
                 findings,
                 latency_seconds,
             } => {
-                let work = self.publish_final(&job, &findings, latency_seconds, now);
+                let work = self.publish_final(&job, &findings, latency_seconds, seen.org_watch.as_ref(), now);
                 let outcome = self
                     .publish_once(&verdict_key, &owner, now, work, findings.clone(), latency_seconds)
                     .await?;
@@ -414,6 +423,11 @@ where
     /// The look after a final verdict, for use of AWS CloudTrail had not delivered yet: only events the episode
     /// has not reported.
     async fn follow_up(&self, config: &CheckConfig, job: &VerificationJob, now: DateTime<Utc>) -> Result<CheckOutcome> {
+        if let Some(watch) = job.watch
+            && self.org.watches()
+        {
+            return self.watch_look(config, job, watch, now).await;
+        }
         let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
         let mut seen = self.observe(config, job, &remembered, now).await?;
         seen.episode_id = Some(job.episode_id.clone().unwrap_or_else(|| job.key()));
@@ -425,6 +439,194 @@ where
             findings,
             latency_seconds: None,
         })
+    }
+
+    /// One look of the watch after the verdict (issue 8 §3): the org-wide source asked about the recorded reach,
+    /// from where the previous look's source had caught up; new use published as a new revision of the episode's
+    /// activity finding; then looked at again — until the last session can have ended and the source has caught
+    /// up past that, or the bound (`MAX_SESSION + MAX_SOURCE_LAG` after the deprovision) is reached.
+    async fn watch_look(
+        &self,
+        config: &CheckConfig,
+        job: &VerificationJob,
+        watch: Watch,
+        now: DateTime<Utc>,
+    ) -> Result<CheckOutcome> {
+        let episode_id = job.episode_id.clone().unwrap_or_else(|| job.key());
+        let okta_status_now = self
+            .directory
+            .user(job.okta_user_id.as_str())
+            .await?
+            .as_ref()
+            .map(crate::domain::OktaUser::effective_status);
+        let Some(reach) = self.ledger.recorded_reach(&episode_id).await?.filter(|r| !r.is_empty()) else {
+            tracing::warn!(episode = %episode_id, "no reach recorded for the episode: the watch cannot look");
+            return Ok(CheckOutcome::NothingToVerify(
+                "no reach recorded for the episode: nothing to watch",
+            ));
+        };
+        let read = self
+            .org
+            .use_of_aws(&UseQuery {
+                reach: reach.clone(),
+                start: watch.read_from - WATCH_OVERLAP,
+                end: now,
+                budget: config.record_budget / 4,
+            })
+            .await?;
+        let events: Vec<ActivityEvent> = read.events.into_iter().filter(|e| reach.names(e)).collect();
+        let reach = self.widen_reach(&episode_id, reach, &events, now).await?;
+        let until = watch_until(job, &reach, &events, Some(watch.until));
+        // The next look goes on from where the source is complete; a read cut short from its last event.
+        let read_from = if read.complete {
+            read.caught_up_to.min(now)
+        } else {
+            events.iter().map(|e| e.event_time).max().unwrap_or(watch.read_from)
+        }
+        .max(watch.read_from);
+        let seen = Observation {
+            okta_status_now,
+            activity: events,
+            activity_incomplete: !read.complete,
+            episode_id: Some(episode_id.clone()),
+            reach,
+            org_watch: Some(OrgWatch::Watched {
+                source: self.org.source(),
+                caught_up_to: read.caught_up_to,
+                until,
+            }),
+            ..Observation::default()
+        };
+        let findings = self.report_activity(job, &seen, now).await?;
+        let next = Watch { until, read_from };
+        match watch_step(job, &next, read.caught_up_to, now) {
+            WatchStep::GoOn if !okta_status_now.is_some_and(is_back_in_okta) => {
+                let wait = if now < until {
+                    (until - now).num_seconds()
+                } else {
+                    config.recheck_interval.num_seconds()
+                };
+                let next = VerificationJob {
+                    attempt: job.attempt.saturating_add(1),
+                    watch: Some(next),
+                    ..job.clone()
+                };
+                let delay = i32::try_from(wait.clamp(60, MAX_QUEUE_DELAY_SECONDS)).unwrap_or(60);
+                self.requeue(next, delay, findings).await
+            }
+            step => {
+                if step == WatchStep::GaveUp {
+                    tracing::warn!(episode = %episode_id, source = self.org.source(), caught_up_to = %read.caught_up_to,
+                        until = %until, "the watch stops at its bound: the source had not caught up to its end");
+                }
+                if findings.is_empty() {
+                    return Ok(CheckOutcome::NothingToVerify(match step {
+                        WatchStep::GaveUp => "the watch stopped at its bound; the source had not caught up",
+                        _ if okta_status_now.is_some_and(is_back_in_okta) => "the person is active in Okta again",
+                        _ => "the watch is over: the last session has ended, with no new use of AWS",
+                    }));
+                }
+                Ok(CheckOutcome::Published {
+                    findings,
+                    latency_seconds: None,
+                })
+            }
+        }
+    }
+
+    /// The chain's look at the org-wide source (issue 8 §2): the person's reach — linked accounts, the AWS accounts
+    /// and permission sets of their effective access (read at the episode's first check, before SCIM removes it),
+    /// the accounts their portal activity names — merged into the ledger's, then every use of AWS by them after
+    /// the deprovision, added to what this account's CloudTrail showed.
+    async fn read_org(
+        &self,
+        config: &CheckConfig,
+        job: &VerificationJob,
+        episode_id: &str,
+        seen: &mut Observation,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if job.kind == DeprovisionKind::GroupRemoved || seen.accounts.is_empty() {
+            return Ok(());
+        }
+        if !self.org.watches() {
+            // Nothing to ask: no org-wide read of assignments, no reach kept; the findings say what was not watched.
+            seen.org_watch = Some(OrgWatch::NotConfigured);
+            return Ok(());
+        }
+        let recorded = self.ledger.recorded_reach(episode_id).await?;
+        let mut held: Vec<EffectiveAssignment> = seen.accounts.iter().flat_map(|a| a.access.clone()).collect();
+        if recorded.is_none() {
+            // The first check: what the person could reach, before SCIM takes it away.
+            for account in seen.accounts.iter().filter(|a| a.access.is_empty()) {
+                let groups = self.identity_center.groups_of(&account.user).await?;
+                held.extend(self.effective_access(&account.user, &groups).await?);
+            }
+        }
+        let mut reach = Reach {
+            accounts: held.iter().map(|a| a.account_id.clone()).collect(),
+            permission_sets: held
+                .iter()
+                .map(|a| HeldPermissionSet {
+                    arn: a.permission_set_arn.clone(),
+                    name: a.permission_set_name.clone(),
+                    session_seconds: a
+                        .session_duration
+                        .as_deref()
+                        .and_then(crate::domain::idc::parse_iso8601_time_duration),
+                })
+                .collect(),
+            ..Reach::default()
+        }
+        .merged(&seen.reach());
+        reach.accounts.extend(session_accounts(&seen.activity, &reach));
+        let reach = self.ledger.record_reach(episode_id, &reach, self.keep(now)).await?;
+        let read = self
+            .org
+            .use_of_aws(&UseQuery {
+                reach: reach.clone(),
+                start: job.published,
+                end: now,
+                budget: config.record_budget / 4,
+            })
+            .await?;
+        seen.activity_incomplete |= !read.complete;
+        for event in read.events.into_iter().filter(|e| reach.names(e)) {
+            if !seen.activity.iter().any(|known| known.event_id == event.event_id) {
+                seen.activity.push(event);
+            }
+        }
+        let reach = self.widen_reach(episode_id, reach, &seen.activity, now).await?;
+        seen.org_watch = Some(OrgWatch::Watched {
+            source: self.org.source(),
+            caught_up_to: read.caught_up_to,
+            until: watch_until(job, &reach, &seen.activity, None),
+        });
+        seen.reach = reach;
+        Ok(())
+    }
+
+    /// The reach with the accounts newly seen in portal activity recorded (unchanged, and no write, if none).
+    async fn widen_reach(
+        &self,
+        episode_id: &str,
+        reach: Reach,
+        events: &[ActivityEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Reach> {
+        let new = session_accounts(events, &reach);
+        if new.is_empty() {
+            return Ok(reach);
+        }
+        let wider = Reach {
+            accounts: new,
+            ..Reach::default()
+        };
+        self.ledger.record_reach(episode_id, &wider, self.keep(now)).await
+    }
+
+    fn keep(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::days(LEDGER_RETENTION_DAYS)
     }
 
     /// Keeps the person's strong links for later looks, when they changed.
@@ -521,11 +723,24 @@ where
         job: &VerificationJob,
         findings: &[Finding],
         latency_seconds: Option<i64>,
+        org_watch: Option<&OrgWatch>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         if job.kind != DeprovisionKind::GroupRemoved {
+            // With an org-wide source the follow-up carries the watch on, look after look, until the last session
+            // can have ended; without one it is a single look at this account's CloudTrail.
+            let watch = match org_watch {
+                Some(OrgWatch::Watched {
+                    caught_up_to, until, ..
+                }) => Some(Watch {
+                    until: *until,
+                    read_from: (*caught_up_to).min(now),
+                }),
+                _ => None,
+            };
             let follow_up = VerificationJob {
                 follow_up: true,
+                watch,
                 ..job.clone()
             };
             self.queue
@@ -575,7 +790,7 @@ where
     }
 }
 
-impl<D, I, A, N, Q, L> CheckPorts<D, I, A, N, Q, L>
+impl<D, I, A, N, Q, L, O> CheckPorts<D, I, A, N, Q, L, O>
 where
     D: Directory,
     I: IdentityCenter,
@@ -821,6 +1036,20 @@ where
     }
 }
 
+/// The accounts portal calls by the person handed role sessions out for, that the reach does not name yet.
+fn session_accounts(events: &[ActivityEvent], reach: &Reach) -> Vec<crate::domain::AccountId> {
+    let mut found: Vec<crate::domain::AccountId> = events
+        .iter()
+        .filter(|e| e.hands_out_session() && reach.names(e))
+        .filter_map(|e| e.target_account_id.as_deref())
+        .filter_map(|id| crate::domain::AccountId::parse(id).ok())
+        .filter(|id| !reach.accounts.contains(id))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 fn scope_name(scope: &VerdictScope) -> String {
     match scope {
         VerdictScope::Deprovision => "deprovision".into(),
@@ -874,6 +1103,8 @@ pub struct PropagationCheckSettings {
     /// How many checker instances may run at once (the SQS event source's maximum concurrency plus the sweep):
     /// each spaces its LookupEvents calls so that together they stay within 2 per second.
     pub lookup_events_sharers: u32,
+    /// The org-wide activity source (`ACTIVITY_SOURCE`; unset: none, member accounts are not watched).
+    pub activity_source: Option<String>,
     pub check: CheckConfig,
 }
 
@@ -931,6 +1162,12 @@ impl PropagationCheckSettings {
             idc_instance,
             activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
             lookup_events_sharers: sharers,
+            activity_source: {
+                let source = optional(env, "ACTIVITY_SOURCE");
+                // Validated at cold start: a name this build does not know is an error naming the variable.
+                crate::aws::OrgActivitySource::from_setting(source.as_deref())?;
+                source
+            },
             check,
         })
     }
@@ -952,6 +1189,7 @@ pub type ProductionPorts = CheckPorts<
     crate::aws::SnsNotifier,
     crate::aws::SqsJobQueue,
     crate::aws::DynamoDbVerdictLedger,
+    crate::aws::OrgActivitySource,
 >;
 
 /// The production read ports, without a notifier, queue or ledger: what on-demand checks and snapshots need.
@@ -987,6 +1225,7 @@ impl ReadPorts {
             notifier: (),
             queue: (),
             ledger: (),
+            org: (),
         })
     }
 }
@@ -1015,6 +1254,8 @@ impl ProductionPorts {
             notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
             ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
+            // The slot for the production adapters: `OrgActivitySource` gains a variant per `ACTIVITY_SOURCE`.
+            org: crate::aws::OrgActivitySource::from_setting(settings.activity_source.as_deref())?,
         })
     }
 }

@@ -415,6 +415,7 @@ mod tests {
                 error_code: None,
                 account_id: Some("111122223333".into()),
                 region: None,
+                target_account_id: None,
             },
             identity_type: Some("AssumedRole".into()),
             actor: Some("arn:aws:sts::111122223333:assumed-role/Admin/jdoe".into()),

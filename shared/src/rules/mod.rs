@@ -112,16 +112,25 @@ pub fn sort_findings(findings: &mut [Finding]) {
 
 /// A line of evidence per CloudTrail event, the way every rule words it.
 pub(crate) fn describe_activity(e: &&crate::domain::ActivityEvent) -> crate::domain::Evidence {
-    let via = e.role_name.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
+    let via = match (e.role_name.as_deref(), e.permission_set_name()) {
+        (Some(role), Some(set)) => format!(" as {role} (permission set {set})"),
+        (Some(role), None) => format!(" as {role}"),
+        _ => String::new(),
+    };
     let account = e
         .account_id
         .as_deref()
         .map(|a| format!(" in account {a}"))
         .unwrap_or_default();
     let region = e.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
+    let session_for = e
+        .target_account_id
+        .as_deref()
+        .map(|a| format!(", a role session for account {a}"))
+        .unwrap_or_default();
     crate::domain::Evidence::new(
         "cloudtrail",
-        format!("{} {}{via}{account}{region}", e.event_source, e.event_name),
+        format!("{} {}{via}{account}{region}{session_for}", e.event_source, e.event_name),
     )
     .reference(e.event_id.clone())
     .at(e.event_time)

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::activity::Reach;
+use crate::domain::deprovision::Watch;
 use crate::domain::episode::episodes_of;
 use crate::domain::{
     ActivityEvent, DeprovisionKind, EffectiveAssignment, Evidence, Finding, IdcGroupId, IdcUser, IdentityLinks,
@@ -65,6 +67,25 @@ pub struct Observation {
     pub activity_incomplete: bool,
     /// The episode the job belongs to (part of every finding's id).
     pub episode_id: Option<String>,
+    /// Whom and where the episode's watch looks, as recorded in the ledger (empty: from `accounts`).
+    pub reach: Reach,
+    /// How use of AWS beyond this account was watched (`None`: not said, e.g. a snapshot).
+    pub org_watch: Option<OrgWatch>,
+}
+
+/// Whether use of AWS anywhere in the organization was watched, and how far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgWatch {
+    /// No org-wide activity source is configured: only this account's CloudTrail (portal sign-ins) was read.
+    NotConfigured,
+    Watched {
+        /// The source's name (`athena`, `cloudtrail-lake`, `member-lookup`).
+        source: &'static str,
+        /// The source held every event up to this time at this look.
+        caught_up_to: DateTime<Utc>,
+        /// The watch goes on until then (the last session the person could hold can have ended).
+        until: DateTime<Utc>,
+    },
 }
 
 impl Observation {
@@ -78,6 +99,16 @@ impl Observation {
 
     fn idc_user(&self) -> Option<&IdcUser> {
         self.deciding().map(|a| &a.user)
+    }
+
+    /// Whom the person's use of AWS is matched against: the recorded reach, widened by the accounts linked now.
+    pub fn reach(&self) -> Reach {
+        let linked = Reach {
+            user_ids: self.accounts.iter().map(|a| a.user.id.clone()).collect(),
+            user_names: self.accounts.iter().map(|a| a.user.user_name.clone()).collect(),
+            ..Reach::default()
+        };
+        self.reach.clone().merged(&linked)
     }
 }
 
@@ -204,7 +235,7 @@ pub fn replay(
 
 /// Any status in which Okta lets the person in again (reactivated, then locked out or resetting a password
 /// included): the deprovision was undone, so there is nothing to verify.
-fn is_back_in_okta(status: OktaUserStatus) -> bool {
+pub fn is_back_in_okta(status: OktaUserStatus) -> bool {
     !matches!(
         status,
         OktaUserStatus::Deprovisioned | OktaUserStatus::Suspended | OktaUserStatus::Unknown
@@ -467,6 +498,7 @@ fn verified(
             format!("no linked account is an enabled member of group {group}"),
         ));
     }
+    evidence.extend(org_watch_evidence(seen));
     evidence.extend(incomplete_evidence(seen));
     let title = match latency {
         Some(seconds) => format!("{} deprovision reached IAM Identity Center in {seconds} s", who(job)),
@@ -585,6 +617,7 @@ fn overdue(job: &VerificationJob, seen: &Observation, remaining: &[&AccountSeen]
             "no SCIM call for this user since the Okta event",
         ));
     }
+    evidence.extend(org_watch_evidence(seen));
     evidence.extend(incomplete_evidence(seen));
     let late = elapsed(now - job.published);
     let ids: Vec<&str> = remaining.iter().map(|a| a.user.id.as_str()).collect();
@@ -659,9 +692,76 @@ pub struct ActivityReport {
     pub event_ids: Vec<String>,
 }
 
-/// Use of AWS by the person after the deprovision, as one high finding of the episode: only events not in
-/// `reported` (each event is reported once per episode; a later look reports only what is new, as a new finding
-/// of the same episode).
+/// Role sessions live for their permission set's `SessionDuration`, at most 12 hours (IAM Identity Center user
+/// guide): the longest a watch can need, and what an unknown duration is taken as (the safe side).
+pub const MAX_SESSION: Duration = Duration::hours(12);
+/// How long past the longest session the watch waits for a source that has not caught up before it stops: the
+/// watch never runs longer than `MAX_SESSION + MAX_SOURCE_LAG` after the deprovision.
+pub const MAX_SOURCE_LAG: Duration = Duration::hours(1);
+
+/// The longest role session among the permission sets held; unknown (none recorded, or one without a readable
+/// `SessionDuration`) counts as the 12 h maximum.
+pub fn longest_session(reach: &Reach) -> Duration {
+    let lengths: Vec<Duration> = reach
+        .permission_sets
+        .iter()
+        .map(|set| {
+            set.session_seconds
+                .and_then(|s| i64::try_from(s).ok())
+                .map_or(MAX_SESSION, |s| Duration::seconds(s).min(MAX_SESSION))
+        })
+        .collect();
+    lengths.into_iter().max().unwrap_or(MAX_SESSION)
+}
+
+/// When the last role session the person could hold can have ended: from the deprovision, or from the latest
+/// session handed out after it (`GetRoleCredentials`/`Federate` while SCIM had not disabled them yet), for the
+/// longest session held — never earlier than `earlier` (the end a previous look found), never later than
+/// `MAX_SESSION` after the deprovision.
+pub fn watch_until(
+    job: &VerificationJob,
+    reach: &Reach,
+    events: &[ActivityEvent],
+    earlier: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    let handed_out = events
+        .iter()
+        .filter(|e| e.hands_out_session() && e.event_time >= job.published && reach.names(e))
+        .map(|e| e.event_time)
+        .max();
+    let from = handed_out.map_or(job.published, |at| at.max(job.published));
+    let until = (from + longest_session(reach)).min(job.published + MAX_SESSION);
+    earlier.map_or(until, |e| e.max(until).min(job.published + MAX_SESSION))
+}
+
+/// What the watch does after a look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchStep {
+    /// Look again: the last session may still be live, or the source has not caught up past its end (not-yet,
+    /// never "no activity").
+    GoOn,
+    /// The last session has ended and the source holds every event up to then: nothing more can come.
+    Over,
+    /// The source still had not caught up `MAX_SOURCE_LAG` after the longest session: the watch stops (bounded),
+    /// and says so.
+    GaveUp,
+}
+
+pub fn watch_step(job: &VerificationJob, watch: &Watch, caught_up_to: DateTime<Utc>, now: DateTime<Utc>) -> WatchStep {
+    if now >= watch.until && caught_up_to >= watch.until {
+        WatchStep::Over
+    } else if now >= job.published + MAX_SESSION + MAX_SOURCE_LAG || now >= watch.until + MAX_SOURCE_LAG {
+        WatchStep::GaveUp
+    } else {
+        WatchStep::GoOn
+    }
+}
+
+/// Use of AWS by the person after the deprovision, as the episode's one high finding: only events not in
+/// `reported`. The finding's id is the episode's (rule + person + episode), so each later look that finds new use
+/// publishes the same finding again with the new events and a higher `revision` (the number of events reported
+/// in the episode so far); a redelivery repeats a revision. Events are matched by the person's reach: portal calls
+/// by Identity Center user id, `AWSReservedSSO_*` role sessions by session name = userName.
 pub fn activity_after_deprovision(
     job: &VerificationJob,
     seen: &Observation,
@@ -672,11 +772,12 @@ pub fn activity_after_deprovision(
         // Leaving one group does not end a person's access to AWS; a person let back in may use it.
         return None;
     }
+    let reach = seen.reach();
     let mut events: Vec<&ActivityEvent> = seen
         .activity
         .iter()
         .filter(|e| e.event_time > job.published && e.is_use_of_access() && !reported.contains(&e.event_id))
-        .filter(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)))
+        .filter(|e| reach.names(e))
         .collect();
     events.sort_by(|a, b| {
         a.event_time
@@ -691,8 +792,10 @@ pub fn activity_after_deprovision(
     if events.is_empty() {
         return None;
     }
+    let revision = u64::try_from(reported.len().saturating_add(events.len())).unwrap_or(u64::MAX);
     let mut evidence = vec![okta_evidence(job)];
     evidence.extend(events.iter().take(MAX_EVENTS_QUOTED).map(describe_activity));
+    evidence.extend(org_watch_evidence(seen));
     evidence.extend(incomplete_evidence(seen));
     if more {
         evidence.push(Evidence::new(
@@ -700,36 +803,112 @@ pub fn activity_after_deprovision(
             format!("more use of AWS than the {MAX_REPORTED_EVENTS} events an episode itemises: read CloudTrail for the rest"),
         ));
     }
-    let ids: Vec<&str> = seen.accounts.iter().map(|a| a.user.id.as_str()).collect();
-    let subject = Subject {
+    let mut subject = Subject {
         okta_event_id: None,
         group_id: None,
-        first_event_id: events.first().map(|e| e.event_id.clone()),
+        first_event_id: None,
         ..subject(job, seen)
     };
-    let mut finding = Finding::new(
-        Rule::ActivityAfterDeprovision,
-        Severity::High,
-        format!(
+    if subject.idc_user_id.is_none() {
+        subject.idc_user_id = reach.user_ids.first().map(ToString::to_string);
+        subject.idc_user_name = reach.user_names.first().cloned();
+    }
+    // One id per episode, whichever linked account is deciding at this look.
+    let identity = Subject {
+        okta_user_id: subject.okta_user_id.clone(),
+        episode_id: subject.episode_id.clone(),
+        ..Subject::default()
+    };
+    let member_use: Vec<&&ActivityEvent> = events
+        .iter()
+        .filter(|e| e.role_name.is_some() || e.target_account_id.is_some())
+        .collect();
+    let title = match (revision > events.len() as u64, member_use.is_empty()) {
+        (true, _) => format!(
+            "{} used AWS {} more time(s) after the Okta deprovision ({revision} in all)",
+            who(job),
+            events.len()
+        ),
+        (false, true) => format!(
             "{} used AWS {} time(s) after the Okta deprovision",
             who(job),
             events.len()
         ),
-        subject,
-        now,
-    )
-    .with_evidence(evidence)
-    .with_remedy(format!(
-        "Treat as a possible incident: review what the sessions did (the CloudTrail event ids quoted). Role \
-         sessions outlive a disabled user for up to their permission set's session duration: attach an explicit \
-         Deny on condition identitystore:UserId = {} until they have expired.",
-        ids.join(" / ")
-    ));
+        (false, false) => format!(
+            "{} used AWS {} time(s) after the Okta deprovision, in account(s) {}",
+            who(job),
+            events.len(),
+            accounts_used(&member_use).join(", ")
+        ),
+    };
+    let mut finding = Finding::new(Rule::ActivityAfterDeprovision, Severity::High, title, subject, now)
+        .with_evidence(evidence)
+        .with_remedy(use_remedy(job, &reach, &events));
+    finding.finding_id = crate::domain::FindingId::derive(Rule::ActivityAfterDeprovision, &identity);
+    finding.revision = Some(revision);
     finding.evidence_truncated = events.len() > MAX_EVENTS_QUOTED;
     Some(ActivityReport {
         finding,
         event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
     })
+}
+
+/// The accounts the sessions were used in (or handed out for), sorted, without repeats.
+fn accounts_used(events: &[&&ActivityEvent]) -> Vec<String> {
+    let mut accounts: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.target_account_id.clone().or_else(|| e.account_id.clone()))
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts
+}
+
+/// The exact Deny AWS prescribes for live sessions, for the permission sets concerned, and the command that
+/// applies it (run by a person, dry run first).
+fn use_remedy(job: &VerificationJob, reach: &Reach, events: &[&ActivityEvent]) -> String {
+    let mut sets: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.permission_set_name().map(str::to_owned))
+        .collect();
+    sets.extend(reach.permission_sets.iter().filter_map(|s| s.name.clone()));
+    sets.sort();
+    sets.dedup();
+    let sets = if sets.is_empty() {
+        "every permission set the person held".to_owned()
+    } else {
+        format!("permission set(s) {}", sets.join(", "))
+    };
+    let statement = crate::rules::session_revocation::deny_statement(&reach.user_ids);
+    format!(
+        "Treat as a possible incident: review what the sessions did (the CloudTrail event ids quoted). Role sessions          outlive a disabled user for up to their permission set's session duration; cut them now with this explicit          Deny in the inline policy of {sets}, then re-provision them: {statement}. `deprov-audit revoke --login {}`          does exactly that (a dry run unless told to apply).",
+        who(job)
+    )
+}
+
+/// How use beyond this account was watched, said in every finding that judges use of AWS.
+fn org_watch_evidence(seen: &Observation) -> Option<Evidence> {
+    match seen.org_watch.as_ref()? {
+        OrgWatch::NotConfigured => Some(Evidence::new(
+            "cloudtrail",
+            "member accounts were not watched: no org-wide activity source is configured (ACTIVITY_SOURCE); only this \
+             account's CloudTrail was read",
+        )),
+        OrgWatch::Watched {
+            source,
+            caught_up_to,
+            until,
+        } => Some(
+            Evidence::new(
+                source,
+                format!(
+                    "use of AWS in every account and Region is watched through {source} until {until} (the last role \
+                     session can have ended); the source holds events up to {caught_up_to}"
+                ),
+            )
+            .at(*caught_up_to),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -755,6 +934,7 @@ mod tests {
             source: JobSource::EventHook,
             attempt: 0,
             follow_up: false,
+            watch: None,
             app_user_name: None,
             episode_id: None,
             chain_token: None,
@@ -799,6 +979,7 @@ mod tests {
             error_code: None,
             account_id: None,
             region: None,
+            target_account_id: None,
         }
     }
 
@@ -987,7 +1168,7 @@ mod tests {
     }
 
     #[test]
-    fn use_after_the_deprovision_reports_only_what_was_not_reported() {
+    fn use_after_the_deprovision_reports_only_what_was_not_reported_as_revisions_of_one_finding() {
         let mut portal = event("ct-1", "sso.amazonaws.com", "GetRoleCredentials", "09:10:00");
         portal.actor_user_id = Some(IdcUserId::parse("u-bob").unwrap());
         let mut before = portal.clone();
@@ -996,24 +1177,195 @@ mod tests {
         let mut later = portal.clone();
         later.event_id = "ct-2".into();
         later.event_time = t("09:40:00");
-        let seen = Observation {
-            activity: vec![portal, before, later],
+        let mut seen = Observation {
+            activity: vec![portal, before],
             episode_id: Some("ep-1".into()),
             ..seen_with(vec![bob(IdcUserStatus::Enabled)])
         };
         let job = job(DeprovisionKind::Deactivated);
-        let first = activity_after_deprovision(&job, &seen, &HashSet::new(), t("09:45:00")).unwrap();
-        assert_eq!(first.event_ids, ["ct-1", "ct-2"]);
+        let first = activity_after_deprovision(&job, &seen, &HashSet::new(), t("09:15:00")).unwrap();
+        assert_eq!(first.event_ids, ["ct-1"], "not the use before the deprovision");
+        assert_eq!(first.finding.revision, Some(1));
+        seen.activity.push(later);
         let reported: HashSet<String> = ["ct-1".to_owned()].into();
         let second = activity_after_deprovision(&job, &seen, &reported, t("10:00:00")).unwrap();
         assert_eq!(second.event_ids, ["ct-2"]);
-        assert_ne!(
+        assert_eq!(
             first.finding.finding_id, second.finding.finding_id,
-            "a report of new use is a new finding"
+            "new use updates the episode's one finding"
         );
-        assert_eq!(first.finding.subject.episode_id, second.finding.subject.episode_id);
+        assert_eq!(second.finding.revision, Some(2), "a new revision, not a redelivery");
+        assert!(
+            second.finding.title.contains("1 more time(s)"),
+            "{}",
+            second.finding.title
+        );
         let all: HashSet<String> = ["ct-1".to_owned(), "ct-2".to_owned()].into();
         assert!(activity_after_deprovision(&job, &seen, &all, t("10:00:00")).is_none());
+        // Another episode of the same person is another finding.
+        seen.episode_id = Some("ep-2".into());
+        let other = activity_after_deprovision(&job, &seen, &HashSet::new(), t("10:00:00")).unwrap();
+        assert_ne!(other.finding.finding_id, first.finding.finding_id);
+    }
+
+    fn reach_with(sessions: &[Option<u64>]) -> Reach {
+        Reach {
+            user_ids: vec![IdcUserId::parse("u-bob").unwrap()],
+            user_names: vec!["u-bob@acme.example".into()],
+            accounts: vec![AccountId::parse("444455556666").unwrap()],
+            permission_sets: sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| crate::domain::activity::HeldPermissionSet {
+                    arn: crate::domain::PermissionSetArn::parse(format!("arn:aws:sso:::permissionSet/ssoins-1/ps-{i}"))
+                        .unwrap(),
+                    name: Some(format!("Set{i}")),
+                    session_seconds: *s,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_watch_lasts_the_longest_session_held_and_unknown_counts_as_twelve_hours() {
+        let job = job(DeprovisionKind::Deactivated);
+        let eight_and_one = reach_with(&[Some(8 * 3600), Some(3600)]);
+        assert_eq!(watch_until(&job, &eight_and_one, &[], None), t("17:00:00"));
+        assert_eq!(
+            watch_until(&job, &reach_with(&[Some(3600), None]), &[], None),
+            t("21:00:00")
+        );
+        assert_eq!(
+            watch_until(&job, &reach_with(&[]), &[], None),
+            t("21:00:00"),
+            "nothing known"
+        );
+        // A session handed out after the deprovision (SCIM not through yet) starts a session of its own...
+        let mut credentials = event("ct-9", "sso.amazonaws.com", "GetRoleCredentials", "10:30:00");
+        credentials.actor_user_id = Some(IdcUserId::parse("u-bob").unwrap());
+        assert_eq!(
+            watch_until(&job, &reach_with(&[Some(3600)]), &[credentials.clone()], None),
+            t("11:30:00")
+        );
+        // ...but the watch never runs past 12 h after the deprovision, and never shortens.
+        assert_eq!(
+            watch_until(&job, &eight_and_one, &[credentials], None),
+            t("17:00:00").max(t("18:30:00")).min(t("21:00:00"))
+        );
+        assert_eq!(
+            watch_until(&job, &reach_with(&[Some(3600)]), &[], Some(t("15:00:00"))),
+            t("15:00:00")
+        );
+        // Someone else's credentials change nothing.
+        let mut other = event("ct-8", "sso.amazonaws.com", "GetRoleCredentials", "10:30:00");
+        other.actor_user_id = Some(IdcUserId::parse("u-alice").unwrap());
+        assert_eq!(
+            watch_until(&job, &reach_with(&[Some(3600)]), &[other], None),
+            t("10:00:00")
+        );
+    }
+
+    #[test]
+    fn the_watch_ends_once_the_session_is_over_and_the_source_caught_up_and_no_later_than_its_bound() {
+        let job = job(DeprovisionKind::Deactivated);
+        let watch = Watch {
+            until: t("17:00:00"),
+            read_from: t("09:00:00"),
+        };
+        assert_eq!(watch_step(&job, &watch, t("16:59:00"), t("16:59:30")), WatchStep::GoOn);
+        assert_eq!(
+            watch_step(&job, &watch, t("16:50:00"), t("17:10:00")),
+            WatchStep::GoOn,
+            "the source lags: not yet"
+        );
+        assert_eq!(watch_step(&job, &watch, t("17:00:00"), t("17:10:00")), WatchStep::Over);
+        assert_eq!(
+            watch_step(&job, &watch, t("16:50:00"), t("18:00:00")),
+            WatchStep::GaveUp,
+            "bounded: the longest session plus the lag allowance"
+        );
+        let longest = Watch {
+            until: t("21:00:00"),
+            ..watch
+        };
+        assert_eq!(
+            watch_step(&job, &longest, t("20:00:00"), t("21:59:00")),
+            WatchStep::GoOn
+        );
+        assert_eq!(
+            watch_step(&job, &longest, t("20:00:00"), t("22:00:00")),
+            WatchStep::GaveUp
+        );
+    }
+
+    #[test]
+    fn use_in_a_member_account_names_account_region_role_and_carries_the_exact_deny() {
+        let mut session = event("ct-s3", "s3.amazonaws.com", "DeleteBucket", "09:30:00");
+        session.actor_user_name = Some("u-bob@acme.example".into());
+        session.role_name = Some("AWSReservedSSO_Power_User_0a1b2c3d4e5f6a7b".into());
+        session.account_id = Some("444455556666".into());
+        session.region = Some("eu-west-1".into());
+        let seen = Observation {
+            activity: vec![session],
+            episode_id: Some("ep-1".into()),
+            reach: reach_with(&[Some(3600)]),
+            org_watch: Some(OrgWatch::Watched {
+                source: "fake",
+                caught_up_to: t("09:45:00"),
+                until: t("10:00:00"),
+            }),
+            ..seen_with(vec![bob(IdcUserStatus::Disabled)])
+        };
+        let report = activity_after_deprovision(
+            &job(DeprovisionKind::Deactivated),
+            &seen,
+            &HashSet::new(),
+            t("09:50:00"),
+        )
+        .unwrap();
+        let f = &report.finding;
+        assert_eq!((f.rule, f.severity), (Rule::ActivityAfterDeprovision, Severity::High));
+        assert!(f.title.contains("444455556666"), "{}", f.title);
+        let quoted = f
+            .evidence
+            .iter()
+            .find(|e| e.reference.as_deref() == Some("ct-s3"))
+            .unwrap();
+        for part in [
+            "DeleteBucket",
+            "444455556666",
+            "eu-west-1",
+            "AWSReservedSSO_Power_User",
+            "permission set Power_User",
+        ] {
+            assert!(quoted.observation.contains(part), "{part}: {}", quoted.observation);
+        }
+        let statement = crate::rules::session_revocation::deny_statement(&[IdcUserId::parse("u-bob").unwrap()]);
+        assert!(f.remedy.contains(&statement.to_string()), "{}", f.remedy);
+        assert!(f.remedy.contains("Power_User") && f.remedy.contains("deprov-audit revoke --login bob@acme.example"));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.observation.contains("watched through fake"))
+        );
+        let unwatched = Observation {
+            org_watch: Some(OrgWatch::NotConfigured),
+            ..seen
+        };
+        let report = activity_after_deprovision(
+            &job(DeprovisionKind::Deactivated),
+            &unwatched,
+            &HashSet::new(),
+            t("09:50:00"),
+        )
+        .unwrap();
+        assert!(
+            report
+                .finding
+                .evidence
+                .iter()
+                .any(|e| e.observation.contains("member accounts were not watched"))
+        );
     }
 
     #[test]
