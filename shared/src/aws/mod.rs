@@ -6,6 +6,7 @@
 
 mod activity_log;
 mod activity_record;
+mod gated_http;
 mod identity_center;
 mod job_queue;
 mod saml_providers;
@@ -16,6 +17,7 @@ mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
+pub use gated_http::gated_config;
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};

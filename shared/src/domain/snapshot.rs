@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::ActivityEvent;
 use super::idc::{AccountAssignment, IdcGroup, IdcInstance, IdcUser, PermissionSet};
-use super::ids::AccountId;
+use super::ids::{AccountId, PermissionSetArn};
 use super::okta::{OktaApp, OktaGroup, OktaLogEvent, OktaUser};
 
 pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
@@ -47,4 +47,14 @@ pub struct IdcSide {
     pub accounts: Vec<AccountId>,
     #[serde(default)]
     pub assignments: Vec<AccountAssignment>,
+    /// Per permission set, the accounts it is provisioned to (assigned there or not), in permission-set order.
+    #[serde(default)]
+    pub provisioned: Vec<Provisioning>,
+}
+
+/// The accounts one permission set is provisioned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub permission_set_arn: PermissionSetArn,
+    pub accounts: Vec<AccountId>,
 }

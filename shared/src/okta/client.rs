@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 use crate::ports::{Directory, LogCursor, LogPoll, LogQuery};
+use crate::rate_limit::Gates;
 
 /// Okta's "Not found: Resource not found" error code.
 const NOT_FOUND: &str = "E0000007";
@@ -30,7 +31,8 @@ const LOG_SEGMENTS: [&str; 3] = ["api", "v1", "logs"];
 #[derive(Debug)]
 pub struct OktaClient {
     base: Url,
-    page_size: String,
+    /// The largest `limit` asked for; each list asks for the smaller of this and its endpoint's maximum.
+    page_size: u32,
     /// The page size, within the System Log's 1..=1000.
     log_page_size: String,
     transport: Transport,
@@ -47,13 +49,19 @@ impl OktaClient {
         Ok(Self {
             authorizer: Authorizer::new(&config.credentials, token_url)?,
             transport: Transport::new(config.timeout, config.retry)?,
-            page_size: config.page_size.max(1).to_string(),
+            page_size: config.page_size.max(1),
             log_page_size: usize::try_from(config.page_size)
                 .unwrap_or(LOG_PAGE_MAX)
                 .clamp(1, LOG_PAGE_MAX)
                 .to_string(),
             base,
         })
+    }
+
+    /// Every request (each page, each retry) passes its Okta rate-limit bucket's gate in `gates`.
+    pub fn gated(mut self, gates: Gates) -> Self {
+        self.transport.set_gates(gates);
+        self
     }
 
     /// `{base}/{segments…}?{query}`; each segment is percent-encoded, so a login cannot change the path.
@@ -68,9 +76,11 @@ impl OktaClient {
         url
     }
 
-    /// A list endpoint's first page: `limit` plus the given parameters.
+    /// A list endpoint's first page: `limit` (the endpoint's largest page, at most `page_size`) plus the given
+    /// parameters.
     fn list_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.url(segments, &[("limit", self.page_size.as_str())]);
+        let limit = self.page_size.min(largest_page(segments)).to_string();
+        let mut url = self.url(segments, &[("limit", limit.as_str())]);
         url.query_pairs_mut().extend_pairs(query);
         url
     }
@@ -209,6 +219,20 @@ impl OktaClient {
     }
 }
 
+/// The largest `limit` each list endpoint allows (Okta management API spec, operation parameters): users 200, a
+/// user's groups 200 (no maximum documented), groups 10,000, a group's users 1,000, apps 200, app users 500, app
+/// groups 200, group push mappings 1,000, System Log 1,000. Fewer pages is fewer calls against per-minute buckets.
+fn largest_page(segments: &[&str]) -> u32 {
+    match segments {
+        ["api", "v1", "groups"] => 10_000,
+        ["api", "v1", "groups", _, "users"] => 1000,
+        ["api", "v1", "apps", _, "users"] => 500,
+        ["api", "v1", "apps", _, "group-push", "mappings"] => 1000,
+        ["api", "v1", "logs"] => 1000,
+        _ => 200,
+    }
+}
+
 impl Directory for OktaClient {
     /// The plain list leaves DEPROVISIONED users out, so they are asked for by filter too and merged by id.
     async fn users(&self) -> Result<Vec<OktaUser>> {
@@ -242,6 +266,28 @@ impl Directory for OktaClient {
             with_members.push(self.group_members(group).await?);
         }
         Ok(with_members)
+    }
+
+    /// `GET /api/v1/groups` (names, one page of 10,000) and `GET /api/v1/apps/{appId}/groups` (the groups
+    /// assigned to the app) together, then the members of the assigned and the pushed groups only, several at
+    /// once (the groups bucket's gate spaces them).
+    async fn app_groups(&self, app_id: &OktaAppId, pushed: &[OktaGroupId]) -> Result<Vec<OktaGroup>> {
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        let (all, assigned) = tokio::try_join!(
+            self.list::<wire::Group>(self.list_url(&["api", "v1", "groups"], &[]), false),
+            self.list::<wire::AppGroup>(
+                self.list_url(&["api", "v1", "apps", app_id.as_str(), "groups"], &[]),
+                false
+            ),
+        )?;
+        let used: HashSet<&OktaGroupId> = assigned.iter().map(|g| &g.id).chain(pushed).collect();
+        let groups: Vec<OktaGroup> = stream::iter(all.into_iter().filter(|g| used.contains(&g.id)))
+            .map(|group| self.group_members(group))
+            .buffered(32)
+            .try_collect()
+            .await?;
+        tracing::info!(groups = groups.len(), "Okta groups the app uses read, with members");
+        Ok(groups)
     }
 
     async fn app(&self, app_id: &OktaAppId) -> Result<OktaApp> {
