@@ -12,6 +12,8 @@ mod function_errors;
 mod delegated_admin;
 // IdentityCenterClient against an org seeded into moto.
 mod identity_center;
+// The review's inventory: fewest calls, shard + merge = one run, rate limits on a front that throttles like AWS.
+mod inventory;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
 // identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.

@@ -122,7 +122,11 @@ impl AwsFront {
         let known: [(&'static str, &'static str, &'static str); 4] = [
             ("identitystore", "AWSIdentityStore.", "ThrottlingException"),
             ("sso-admin", "SWBExternalService.", "ThrottlingException"),
-            ("organizations", "AWSOrganizationsV20161128.", "TooManyRequestsException"),
+            (
+                "organizations",
+                "AWSOrganizationsV20161128.",
+                "TooManyRequestsException",
+            ),
             (
                 "cloudtrail",
                 "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
