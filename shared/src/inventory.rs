@@ -160,19 +160,9 @@ async fn collect_okta(directory: &impl Directory, options: &CollectOptions, now:
         until: now,
         event_types: watched_event_types(),
     };
-    // The app first (its push mappings say which groups matter), beside the users and the System Log.
     let (users, (app, groups), deprovisions) = tokio::try_join!(
         directory.users(),
-        async {
-            let app = directory.app(&options.app_id).await?;
-            let pushed: Vec<_> = app
-                .group_push_mappings
-                .iter()
-                .map(|m| m.source_group_id.clone())
-                .collect();
-            let groups = directory.app_groups(&options.app_id, &pushed).await?;
-            Ok::<_, Error>((app, groups))
-        },
+        directory.app_and_groups(&options.app_id),
         directory.system_log(&log)
     )?;
     Ok(OktaSide {

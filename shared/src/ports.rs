@@ -35,6 +35,20 @@ pub trait Directory: Sync {
     ) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send {
         self.groups()
     }
+    /// The app (`app`) and the groups it uses (`app_groups`, pushed per its push mappings). An adapter may read
+    /// the two side by side; the default reads the app first.
+    fn app_and_groups(&self, app_id: &OktaAppId) -> impl Future<Output = Result<(OktaApp, Vec<OktaGroup>)>> + Send {
+        async move {
+            let app = self.app(app_id).await?;
+            let pushed: Vec<OktaGroupId> = app
+                .group_push_mappings
+                .iter()
+                .map(|m| m.source_group_id.clone())
+                .collect();
+            let groups = self.app_groups(app_id, &pushed).await?;
+            Ok((app, groups))
+        }
+    }
     /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
     fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
     /// The org's active SAML apps for AWS (the IAM Identity Center app, AWS Account Federation apps).

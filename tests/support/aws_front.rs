@@ -5,7 +5,7 @@
 //!
 //! Families are read from the JSON protocol's `X-Amz-Target` prefix: `AWSIdentityStore.` (identitystore),
 //! `SWBExternalService.` (sso-admin), `AWSOrganizationsV20161128.` (organizations),
-//! `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.` (cloudtrail). Anything else (STS) passes unlimited.
+//! `CloudTrail_20131101.` (cloudtrail). Anything else (STS) passes unlimited.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,11 +127,7 @@ impl AwsFront {
                 "AWSOrganizationsV20161128.",
                 "TooManyRequestsException",
             ),
-            (
-                "cloudtrail",
-                "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.",
-                "ThrottlingException",
-            ),
+            ("cloudtrail", "CloudTrail_20131101.", "ThrottlingException"),
         ];
         let now = Instant::now();
         let families = known
@@ -206,7 +202,11 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let family = state.families.iter().find(|f| target.starts_with(f.target_prefix));
+    // The SDK sends `CloudTrail_20131101.LookupEvents`; moto's test-only actions the long form.
+    let short = target
+        .strip_prefix("com.amazonaws.cloudtrail.v20131101.")
+        .unwrap_or(&target);
+    let family = state.families.iter().find(|f| short.starts_with(f.target_prefix));
     let operation = target.rsplit('.').next().unwrap_or("unknown").to_owned();
     if let Some(family) = family {
         let admitted = lock(&family.bucket).take(Instant::now());

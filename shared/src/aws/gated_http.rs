@@ -3,6 +3,7 @@
 //! standard retry mode and the limiter compose without either knowing of the other.
 
 use aws_config::SdkConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
@@ -16,11 +17,21 @@ use crate::rate_limit::{ApiFamily, Gates};
 
 /// An `SdkConfig` whose HTTP client passes every request through `family`'s gate: build one family's SDK clients
 /// from it. The HTTP client `config` already has (a test's counting client, say) is kept underneath.
+///
+/// Upload stall protection is off for these clients: a request waiting at its gate has not started sending its
+/// body, which the SDK's upload monitor reads as a stalled upload (0 B/s) and fails after its 5 s grace. The
+/// requests are small JSON bodies; download stall protection (an answer that stops coming) stays on.
 pub fn gated_config(config: &SdkConfig, gates: &Gates, family: ApiFamily) -> SdkConfig {
     let inner = config.http_client().unwrap_or_else(default_http_client);
     config
         .clone()
         .into_builder()
+        .stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .download_enabled(true)
+                .build(),
+        )
         .http_client(GatedHttpClient {
             inner,
             gates: gates.clone(),

@@ -208,6 +208,16 @@ impl OktaClient {
         Ok(self.url(&LOG_SEGMENTS, &query))
     }
 
+    /// The members of each group, several groups at once (the groups bucket's gate spaces the calls).
+    async fn members_of_groups(&self, groups: impl Iterator<Item = wire::Group>) -> Result<Vec<OktaGroup>, OktaError> {
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        stream::iter(groups)
+            .map(|group| self.group_members(group))
+            .buffered(32)
+            .try_collect()
+            .await
+    }
+
     async fn group_members(&self, group: wire::Group) -> Result<OktaGroup, OktaError> {
         let url = self.list_url(&["api", "v1", "groups", group.id.as_str(), "users"], &[]);
         let members: Vec<wire::Member> = self.list(url, false).await?;
@@ -268,26 +278,73 @@ impl Directory for OktaClient {
         Ok(with_members)
     }
 
-    /// `GET /api/v1/groups` (names, one page of 10,000) and `GET /api/v1/apps/{appId}/groups` (the groups
-    /// assigned to the app) together, then the members of the assigned and the pushed groups only, several at
-    /// once (the groups bucket's gate spaces them).
+    /// `GET /api/v1/groups` (names, one page of 10,000), then the members of the pushed groups, while
+    /// `GET /api/v1/apps/{appId}/groups` (the groups assigned to the app, in the slower apps bucket) is read, then
+    /// the members of those assigned groups not pushed. No other group's members are read.
     async fn app_groups(&self, app_id: &OktaAppId, pushed: &[OktaGroupId]) -> Result<Vec<OktaGroup>> {
-        use futures_util::{StreamExt, TryStreamExt, stream};
-        let (all, assigned) = tokio::try_join!(
-            self.list::<wire::Group>(self.list_url(&["api", "v1", "groups"], &[]), false),
-            self.list::<wire::AppGroup>(
-                self.list_url(&["api", "v1", "apps", app_id.as_str(), "groups"], &[]),
-                false
-            ),
-        )?;
-        let used: HashSet<&OktaGroupId> = assigned.iter().map(|g| &g.id).chain(pushed).collect();
-        let groups: Vec<OktaGroup> = stream::iter(all.into_iter().filter(|g| used.contains(&g.id)))
-            .map(|group| self.group_members(group))
-            .buffered(32)
-            .try_collect()
+        let assigned = async {
+            let url = self.list_url(&["api", "v1", "apps", app_id.as_str(), "groups"], &[]);
+            self.list::<wire::AppGroup>(url, false).await
+        };
+        let all = async {
+            self.list::<wire::Group>(self.list_url(&["api", "v1", "groups"], &[]), false)
+                .await
+        };
+        let (all, assigned) = tokio::try_join!(all, assigned)?;
+        let pushed: HashSet<&OktaGroupId> = pushed.iter().collect();
+        let assigned: HashSet<&OktaGroupId> = assigned.iter().map(|g| &g.id).collect();
+        let groups = self
+            .members_of_groups(
+                all.into_iter()
+                    .filter(|g| pushed.contains(&g.id) || assigned.contains(&g.id)),
+            )
             .await?;
         tracing::info!(groups = groups.len(), "Okta groups the app uses read, with members");
         Ok(groups)
+    }
+
+    /// The app with its users, push mappings and keys, and the groups it uses (`app_groups`) — the push
+    /// mappings asked for first, so the pushed groups' members are read (groups bucket) while the app's users
+    /// page through the slower apps bucket.
+    async fn app_and_groups(&self, app_id: &OktaAppId) -> Result<(OktaApp, Vec<OktaGroup>)> {
+        let app = ["api", "v1", "apps", app_id.as_str()];
+        let under_app = |rest: &[&'static str]| [&app[..], rest].concat();
+        let app_url = self.url(&app, &[]);
+        let mappings_and_groups = async {
+            let url = self.list_url(&under_app(&["group-push", "mappings"]), &[]);
+            let mappings: Vec<GroupPushMapping> = self
+                .list::<wire::PushMapping>(url, false)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            let pushed: Vec<OktaGroupId> = mappings.iter().map(|m| m.source_group_id.clone()).collect();
+            let groups = self.app_groups(app_id, &pushed).await?;
+            Ok::<_, crate::error::Error>((mappings, groups))
+        };
+        let ((mappings, groups), found, app_users, keys) = tokio::try_join!(
+            mappings_and_groups,
+            async { Ok(self.get_one::<wire::App>(&app_url, "the app").await?) },
+            async {
+                let url = self.list_url(&under_app(&["users"]), &[]);
+                Ok(self.list::<wire::AppUserRecord>(url, false).await?)
+            },
+            async {
+                let url = self.url(&under_app(&["credentials", "keys"]), &[]);
+                Ok(self.list::<wire::Key>(url, false).await?)
+            },
+        )?;
+        let app = OktaApp {
+            id: app_id.clone(),
+            signing_keys: keys
+                .into_iter()
+                .map(|key| key.into_signing_key(found.active_kid()))
+                .collect(),
+            label: found.label,
+            app_users: app_users.into_iter().map(Into::into).collect(),
+            group_push_mappings: mappings,
+        };
+        Ok((app, groups))
     }
 
     async fn app(&self, app_id: &OktaAppId) -> Result<OktaApp> {
