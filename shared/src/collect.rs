@@ -38,6 +38,8 @@ pub async fn collect_snapshot(
         okta,
         idc,
         activity,
+        // The access review's inactivity rule says how far back the activity reaches (issue 10).
+        activity_since: Some(now - options.activity_window),
     })
 }
 
