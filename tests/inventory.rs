@@ -274,3 +274,146 @@ async fn a_client_without_its_limit_is_throttled_by_the_front() {
     assert_eq!(error.kind(), "AwsThrottled", "{error}");
     assert!(front.traffic()["identitystore"].throttled >= 1);
 }
+
+/// Fills a step's payload template as Step Functions would: each `key.$` takes the value of its path.
+fn instantiate(template: &serde_json::Value, paths: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let object = template.as_object().expect("a payload object");
+    let mut filled = serde_json::Map::new();
+    for (key, value) in object {
+        match key.strip_suffix(".$") {
+            Some(name) => {
+                let path = value.as_str().expect("a path");
+                let found = paths
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .unwrap_or_else(|| panic!("no value for {path}"));
+                filled.insert(name.to_owned(), found.1.clone());
+            }
+            None => {
+                filled.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    serde_json::Value::Object(filled)
+}
+
+fn function_names(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                if key == "FunctionName" {
+                    found.push(inner.as_str().expect("a name").to_owned());
+                }
+                function_names(inner, found);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| function_names(i, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_state_machine_runs_the_templates_access_review_function_in_each_inventory_step() {
+    use shared::inventory::{InventoryStep, Shard};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace");
+    let template = std::fs::read_to_string(root.join("template.yaml")).expect("template.yaml");
+    let definition: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("statemachine/access-review.asl.json")).expect("the definition"),
+    )
+    .expect("JSON");
+
+    // Every Lambda the definition invokes is the one substitution, which the template binds to its function.
+    let mut names = Vec::new();
+    function_names(&definition, &mut names);
+    assert_eq!(names.len(), 3, "plan, shard, merge: {names:?}");
+    assert!(names.iter().all(|n| n == "${AccessReviewFunctionArn}"), "{names:?}");
+    let machine = template
+        .split("\n  AccessReviewStateMachine:\n")
+        .nth(1)
+        .expect("the state machine resource")
+        .split("\n\n")
+        .next()
+        .expect("its block");
+    assert!(machine.contains("Type: AWS::Serverless::StateMachine"), "{machine}");
+    assert!(
+        machine.contains("DefinitionUri: statemachine/access-review.asl.json"),
+        "{machine}"
+    );
+    assert!(
+        machine.contains("AccessReviewFunctionArn: !GetAtt AccessReviewFunction.Arn"),
+        "{machine}"
+    );
+    assert!(machine.contains("ReportBucket: !Ref ReportBucket"), "{machine}");
+    assert!(
+        machine.contains("FunctionName: !Ref AccessReviewFunction"),
+        "invoke permission: {machine}"
+    );
+    let function = template
+        .split("\n  AccessReviewFunction:\n")
+        .nth(1)
+        .expect("the function resource")
+        .split("\n\n")
+        .next()
+        .expect("its block");
+    assert!(function.contains("Type: AWS::Serverless::Function"), "{function}");
+    assert!(function.contains("Binary: access-review"), "{function}");
+    assert!(
+        root.join("functions/access-review/Cargo.toml").exists(),
+        "the function's crate"
+    );
+    assert!(template.contains("\n  ReportBucket:\n    Type: AWS::S3::Bucket"));
+
+    // A Distributed Map over the plan's shard list in the report bucket, one shard at a time.
+    let states = &definition["States"];
+    let map = &states["Shards"];
+    assert_eq!(map["ItemProcessor"]["ProcessorConfig"]["Mode"], "DISTRIBUTED");
+    assert_eq!(map["ItemReader"]["Resource"], "arn:aws:states:::s3:getObject");
+    assert_eq!(map["ItemReader"]["Parameters"]["Bucket"], "${ReportBucket}");
+    assert_eq!(map["MaxConcurrency"], 1);
+    assert_eq!(states["Plan"]["Next"], "Shards");
+    assert_eq!(map["Next"], "Merge");
+
+    // The payloads each step sends are the steps the function reads.
+    let shard = Shard {
+        index: 0,
+        of: 1,
+        permission_sets: vec![],
+    };
+    let shard_json = serde_json::to_value(&shard).expect("encode");
+    let values = [
+        ("$$.Execution.Name", serde_json::json!("run-1")),
+        ("$.kind", serde_json::json!("quarterly")),
+        ("$.plan.run_id", serde_json::json!("run-1")),
+        ("$$.Map.Item.Value", shard_json),
+    ];
+    let step = |payload: &serde_json::Value| -> InventoryStep {
+        serde_json::from_value(instantiate(payload, &values)).expect("an inventory step")
+    };
+    assert_eq!(
+        step(&states["Plan"]["Parameters"]["Payload"]),
+        InventoryStep::Plan {
+            run_id: "run-1".into(),
+            kind: "quarterly".into()
+        }
+    );
+    assert_eq!(
+        step(&map["ItemSelector"]),
+        InventoryStep::Shard {
+            run_id: "run-1".into(),
+            shard
+        }
+    );
+    assert_eq!(
+        step(&states["Merge"]["Parameters"]["Payload"]),
+        InventoryStep::Merge {
+            run_id: "run-1".into(),
+            kind: "quarterly".into()
+        }
+    );
+    assert_eq!(
+        map["ItemProcessor"]["States"]["Shard"]["Parameters"]["Payload.$"], "$",
+        "a shard invocation gets the item as selected"
+    );
+}

@@ -2,6 +2,8 @@
 
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;
+// The access review: rules, lifecycle, suppression, diff; state in moto S3, findings on moto SNS read back.
+mod access_review;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
 // cert-monitor: the Okta fake serving keys with real x5c, moto IAM serving SAML providers, deploy and member accounts.

@@ -80,6 +80,39 @@ pub struct InventoryBase {
     pub idc_groups: Vec<IdcGroup>,
     pub accounts: Vec<AccountId>,
     pub activity: Vec<ActivityEvent>,
+    /// Where the activity read starts (the window's start).
+    pub activity_since: DateTime<Utc>,
+}
+
+/// What the state machine (`statemachine/access-review.asl.json`) asks the access-review function to do, by the
+/// payload's `mode`. The function keeps the plan and the results in the report bucket under `work_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum InventoryStep {
+    /// `plan`, then write `InventoryPlan` to `plan_key` and its shards (a JSON array, the Distributed Map's
+    /// ItemReader) to `shards_key`; answer `{"run_id", "shards_key"}`.
+    Plan { run_id: String, kind: String },
+    /// `collect_shard`, then write the `ShardResult` to `shard_key`; answer `{"result_key"}`.
+    Shard { run_id: String, shard: Shard },
+    /// `collect_base`, read the plan and every shard result, `merge`, then judge and report as a one-process run.
+    Merge { run_id: String, kind: String },
+}
+
+/// Where a run's inventory work lives in the report bucket.
+pub fn work_prefix(run_id: &str) -> String {
+    format!("inventory/{run_id}/")
+}
+
+pub fn plan_key(run_id: &str) -> String {
+    format!("{}plan.json", work_prefix(run_id))
+}
+
+pub fn shards_key(run_id: &str) -> String {
+    format!("{}shards.json", work_prefix(run_id))
+}
+
+pub fn shard_key(run_id: &str, index: usize) -> String {
+    format!("{}shard-{index:05}.json", work_prefix(run_id))
 }
 
 /// Cuts the permission sets into shards of at most `sets_per_shard` (at least one set each; one empty shard when
@@ -151,6 +184,7 @@ pub async fn collect_base(
         idc_groups,
         accounts,
         activity,
+        activity_since: now - options.activity_window,
     })
 }
 
@@ -253,6 +287,8 @@ pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResu
             provisioned,
         },
         activity: base.activity,
+        // The access review's inactivity rule says how far back the activity reaches.
+        activity_since: Some(base.activity_since),
     })
 }
 
@@ -319,6 +355,7 @@ mod tests {
             idc_groups: vec![],
             accounts: vec![],
             activity: vec![],
+            activity_since: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 

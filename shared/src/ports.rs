@@ -482,3 +482,26 @@ impl<R: ActivityRecord> ActivityRecord for Option<R> {
         }
     }
 }
+
+/// Which saved review state: the latest run of either kind (the findings' lifecycle), or the latest quarterly
+/// run (what a quarterly review's diff is against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateSlot {
+    Latest,
+    Quarterly,
+}
+
+/// The access review's memory between runs, and its suppression list (adapter: `aws::S3ReviewState`, objects in
+/// `REPORT_BUCKET`).
+pub trait ReviewStateStore: Sync {
+    /// The state a previous run saved in `slot`; `None` before the first run.
+    fn load(&self, slot: StateSlot) -> impl Future<Output = Result<Option<crate::domain::review::ReviewState>>> + Send;
+    /// Replaces the state in `slot`.
+    fn save(
+        &self,
+        slot: StateSlot,
+        state: &crate::domain::review::ReviewState,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The suppression list; empty when its object does not exist.
+    fn suppressions(&self) -> impl Future<Output = Result<crate::domain::review::SuppressionList>> + Send;
+}

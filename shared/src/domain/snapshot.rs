@@ -19,6 +19,10 @@ pub struct OrgSnapshot {
     /// CloudTrail activity in the window the snapshot covers.
     #[serde(default)]
     pub activity: Vec<ActivityEvent>,
+    /// Where `activity` starts: the earliest time its CloudTrail read covers (`None`: not known, e.g. an older
+    /// snapshot file). The access review's inactivity rule says how far back it could see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
