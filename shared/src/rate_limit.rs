@@ -98,14 +98,21 @@ impl ApiFamily {
             Self::IdentityStore | Self::SsoAdmin => 20.0,
             Self::Organizations => 5.0,
             Self::CloudTrail => 2.0,
-            Self::OktaUsers => 600.0 / 2.0 / 60.0,
-            Self::OktaGroups => 500.0 / 2.0 / 60.0,
-            Self::OktaApps => 100.0 / 2.0 / 60.0,
-            Self::OktaLogs => 120.0 / 2.0 / 60.0,
-            Self::OktaOther => 1200.0 / 2.0 / 60.0,
+            Self::OktaUsers => okta_share(600.0),
+            Self::OktaGroups => okta_share(500.0),
+            Self::OktaApps => okta_share(100.0),
+            Self::OktaLogs => okta_share(120.0),
+            Self::OktaOther => okta_share(1200.0),
         }
     }
 }
+
+/// One API token's default share (50 %) of an Okta bucket of `per_minute` calls, per second.
+fn okta_share(per_minute: f64) -> f64 {
+    per_minute * OKTA_TOKEN_SHARE / 60.0
+}
+
+const OKTA_TOKEN_SHARE: f64 = 0.5;
 
 impl fmt::Display for ApiFamily {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -114,7 +114,10 @@ async fn main() {
     let identity_center = IdentityCenterClient::gated(&config, instance.clone(), &gates);
     let activity = CloudTrailActivityLog::gated(&config, &gates);
     let mut okta_config = okta.client_config(api_token());
-    okta_config.page_size = 10_000; // the fake's client pages by 2 to test paging; here, Okta's own maxima
+    // The fake's client pages by 2 and times out after 2 s to test paging and faults; here, Okta's own maxima and
+    // the production timeout (the fake builds each page from the whole org).
+    okta_config.page_size = 10_000;
+    okta_config.timeout = StdDuration::from_secs(30);
     let directory = OktaClient::new(okta_config).expect("Okta client").gated(gates.clone());
     let options = CollectOptions {
         org_url: "https://acme.okta.com".into(),

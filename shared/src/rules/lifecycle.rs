@@ -317,7 +317,7 @@ mod tests {
         })
     }
 
-    fn status_of<'r>(report: &'r ReviewReport, rule: Rule) -> Vec<&'r FindingStatus> {
+    fn status_of(report: &ReviewReport, rule: Rule) -> Vec<&FindingStatus> {
         report
             .findings
             .iter()
