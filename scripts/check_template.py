@@ -33,6 +33,12 @@ def main(path):
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri", "."), str):
             props["CodeUri"] = "s3://placeholder-bucket/placeholder.zip"
+        # A local state machine definition is inlined, as `sam package` would upload it.
+        uri = props.get("DefinitionUri")
+        if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(uri, str) and "://" not in uri:
+            with open(os.path.join(os.path.dirname(os.path.abspath(path)), uri)) as definition:
+                props["Definition"] = json.load(definition)
+            del props["DefinitionUri"]
     try:
         translated = transform(template, {}, OfflinePolicyLoader())
     except InvalidDocumentException as e:

@@ -4,6 +4,8 @@
 mod activity_log;
 // AthenaActivity: its query run in DuckDB over org-trail log files in moto S3, behind moto's Athena API.
 mod athena_activity;
+// The access review: rules, lifecycle, suppression, diff; state in moto S3, findings on moto SNS read back.
+mod access_review;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
 // cert-monitor: the Okta fake serving keys with real x5c, moto IAM serving SAML providers, deploy and member accounts.
@@ -18,6 +20,8 @@ mod identity_center;
 mod member_activity;
 // LakeActivity: its query run in DuckDB over events seeded into a CloudTrail Lake store in the moto launcher.
 mod lake_activity;
+// The review's inventory: fewest calls, shard + merge = one run, rate limits on a front that throttles like AWS.
+mod inventory;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
 // identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.

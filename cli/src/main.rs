@@ -1,14 +1,17 @@
 //! `deprov-audit`: run the auditor's checks from a terminal — on the demo org, on a snapshot file, or live.
 
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use shared::collect::{CollectOptions, collect_snapshot};
 use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, link_policy_from_env};
 use shared::domain::{Finding, LinkPolicy, OrgSnapshot};
+use shared::handlers::access_review::{activity_window_from_env, review_policy_from_env};
 use shared::handlers::propagation_check::{CheckConfig, ReadPorts};
 use shared::ports::{ActivityQuery, VerdictLedger};
 use shared::rules::propagation::{PropagationPolicy, Verdict, activity_after_deprovision, judge};
@@ -74,10 +77,16 @@ enum Command {
     /// --apply; run by a person only (never by a function). Exit codes: 0 done (or planned), 1 error, 2 refused or
     /// declined, 3 some permission set left alone or not done.
     Revoke(RevokeArgs),
-    /// Run every rule on an org snapshot file (as written by `snapshot`).
+    /// The access review: every rule, live (Okta, Identity Center and CloudTrail from the environment, with a
+    /// progress display on a terminal), or on an org snapshot file (as written by `snapshot`). Policy from
+    /// REVIEW_INACTIVE_DAYS, PRIVILEGED_PERMISSION_SETS, REVIEW_LARGE_GROUP_MEMBERS, REVIEW_ACTIVITY_DAYS.
     Review {
+        /// Judge this snapshot file as of when it was collected; nothing is read live.
+        #[arg(long, conflicts_with = "out")]
+        snapshot: Option<PathBuf>,
+        /// Live: also save what was read as a snapshot file.
         #[arg(long)]
-        snapshot: PathBuf,
+        out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -121,10 +130,19 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Revoke(args) => return revoke(&args).await,
         Command::Demo { format } => demo(format),
-        Command::Review { snapshot, format } => match std::fs::read_to_string(&snapshot) {
+        Command::Review {
+            snapshot: Some(snapshot),
+            format,
+            ..
+        } => match std::fs::read_to_string(&snapshot) {
             Ok(text) => review(&text, &snapshot.display().to_string(), format),
             Err(e) => Err(format!("cannot read {}: {e}", snapshot.display())),
         },
+        Command::Review {
+            snapshot: None,
+            out,
+            format,
+        } => live_review(out.as_deref(), format).await,
         Command::Verify { login, since, format } => verify(&login, since, format).await,
         Command::Snapshot { out, activity_days } => snapshot(&out, activity_days).await,
         Command::Certs { inventory, out, format } => certs(inventory.as_deref(), out.as_deref(), format).await,
@@ -144,7 +162,12 @@ fn demo(format: Format) -> Result<(), String> {
         serde_json::from_str(DEMO_ORG).map_err(|e| format!("the demo org is not a valid org snapshot: {e}"))?;
     let certs: shared::domain::certificate::CertInventory = serde_json::from_str(DEMO_CERTS)
         .map_err(|e| format!("the demo certificates are not a valid inventory: {e}"))?;
-    let mut findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+    // The demo's review policy: Operations is privileged, and three members make a group large (a real org sets
+    // PRIVILEGED_PERMISSION_SETS and REVIEW_LARGE_GROUP_MEMBERS, default 10).
+    let mut policy = Policy::at(snapshot.collected_at);
+    policy.review.privileged_permission_sets = ["Operations".to_owned()].into();
+    policy.review.large_group_members = 3;
+    let mut findings = evaluate(&snapshot, &policy);
     findings.extend(shared::handlers::cert_monitor::judge(
         &certs,
         &shared::rules::KeyExpiryThresholds::default(),
@@ -158,7 +181,78 @@ fn demo(format: Format) -> Result<(), String> {
 fn review(snapshot_json: &str, name: &str, format: Format) -> Result<(), String> {
     let snapshot: OrgSnapshot =
         serde_json::from_str(snapshot_json).map_err(|e| format!("{name} is not a valid org snapshot: {e}"))?;
-    let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
+    let mut policy = Policy::at(snapshot.collected_at);
+    policy.review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let findings = evaluate(&snapshot, &policy);
+    print_findings(&findings, format)
+}
+
+/// A spinner on stderr when it is a terminal; hidden (nothing drawn) when it is not, so piped output stays clean.
+fn progress() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed}] {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// The access review, live: collect (Okta, Identity Center, CloudTrail), judge, print.
+async fn live_review(out: Option<&std::path::Path>, format: Format) -> Result<(), String> {
+    let review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let activity_window = activity_window_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    let bar = progress();
+    bar.set_message("connecting to Okta and IAM Identity Center");
+    let (ports, okta, links, _) = connect().await?;
+    let options = CollectOptions {
+        org_url: okta.org_url.to_string().trim_end_matches('/').to_owned(),
+        app_id: okta.app_id.clone(),
+        links: links.clone(),
+        activity_window,
+    };
+    bar.set_message(format!(
+        "reading Okta, Identity Center and {} days of CloudTrail activity",
+        activity_window.num_days()
+    ));
+    let now = Utc::now();
+    let collected = collect_snapshot(&ports.directory, &ports.identity_center, &ports.activity, &options, now).await;
+    let snapshot = match collected {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            bar.abandon_with_message("collection failed");
+            return Err(chain(&e));
+        }
+    };
+    if let Some(out) = out {
+        bar.set_message(format!("writing {}", out.display()));
+        let text = serde_json::to_string_pretty(&snapshot).map_err(|e| format!("cannot encode the snapshot: {e}"))?;
+        std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    }
+    bar.set_message(format!(
+        "judging {} Okta users, {} Identity Center users, {} assignments",
+        snapshot.okta.users.len(),
+        snapshot.idc.users.len(),
+        snapshot.idc.assignments.len()
+    ));
+    let mut policy = Policy::at(now);
+    policy.links = links.clone();
+    policy.review = review;
+    let findings = evaluate(&snapshot, &policy);
+    let identity = shared::domain::IdentityLinks::build(&snapshot.okta, &snapshot.idc, &links);
+    let access = shared::rules::access::access_rows(&snapshot, &identity);
+    bar.finish_and_clear();
+    eprintln!(
+        "{} findings; {} effective access rows ({} Okta users, {} Identity Center users, {} assignments, {} activity events)",
+        findings.len(),
+        access.len(),
+        snapshot.okta.users.len(),
+        snapshot.idc.users.len(),
+        snapshot.idc.assignments.len(),
+        snapshot.activity.len()
+    );
     print_findings(&findings, format)
 }
 

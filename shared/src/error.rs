@@ -68,6 +68,10 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+
+    /// The inventory's shards do not add up to its plan (one missing, repeated, or from another plan).
+    #[error("inventory: {0}")]
+    Inventory(String),
 }
 
 /// How an AWS call failed, as the SDK reports it.
@@ -240,6 +244,7 @@ impl Error {
             Self::ClaimLost { .. } => "LedgerClaimLost",
             Self::Io { .. } => "Io",
             Self::Decode { .. } => "Decode",
+            Self::Inventory(_) => "InventoryIncomplete",
         }
     }
 

@@ -12,10 +12,12 @@ pub mod handlers;
 pub mod hook_secret;
 #[cfg(any(test, feature = "in-memory"))]
 pub mod in_memory;
+pub mod inventory;
 pub mod metrics;
 pub mod notify;
 pub mod okta;
 pub mod ports;
+pub mod rate_limit;
 pub mod report;
 pub mod rules;
 pub mod saml;

@@ -25,6 +25,30 @@ pub trait Directory: Sync {
     fn user(&self, id_or_login: &str) -> impl Future<Output = Result<Option<OktaUser>>> + Send;
     /// Every group, with its members' ids.
     fn groups(&self) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send;
+    /// The groups the app uses — assigned to it, or pushed by it (`pushed`: the push mappings' source groups) —
+    /// with their members; no other group's members are read. The default answers every group (an adapter that
+    /// cannot tell which groups are assigned to the app).
+    fn app_groups(
+        &self,
+        _app_id: &OktaAppId,
+        _pushed: &[OktaGroupId],
+    ) -> impl Future<Output = Result<Vec<OktaGroup>>> + Send {
+        self.groups()
+    }
+    /// The app (`app`) and the groups it uses (`app_groups`, pushed per its push mappings). An adapter may read
+    /// the two side by side; the default reads the app first.
+    fn app_and_groups(&self, app_id: &OktaAppId) -> impl Future<Output = Result<(OktaApp, Vec<OktaGroup>)>> + Send {
+        async move {
+            let app = self.app(app_id).await?;
+            let pushed: Vec<OktaGroupId> = app
+                .group_push_mappings
+                .iter()
+                .map(|m| m.source_group_id.clone())
+                .collect();
+            let groups = self.app_groups(app_id, &pushed).await?;
+            Ok((app, groups))
+        }
+    }
     /// The AWS app: its users (with syncState), group push mappings, and signing keys (active one marked).
     fn app(&self, app_id: &OktaAppId) -> impl Future<Output = Result<OktaApp>> + Send;
     /// The org's active SAML apps for AWS (the IAM Identity Center app, AWS Account Federation apps).
@@ -113,6 +137,34 @@ pub trait IdentityCenter: Sync {
     /// Every account assignment on the given accounts (per account: the permission sets provisioned there, then
     /// the assignments of each).
     fn assignments(&self, accounts: &[AccountId]) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
+    /// Per permission set: the accounts it is provisioned to and its assignments on each. The inventory's
+    /// fewest-calls path (ListAccountsForProvisionedPermissionSet per set, ListAccountAssignments per pair); a
+    /// shard of the inventory is a subset of the sets. The default reads every account's assignments and keeps
+    /// those of `sets` (an adapter without the per-set call; the provisioned accounts are then those assigned).
+    fn provisioned_sets(
+        &self,
+        sets: &[crate::domain::PermissionSetArn],
+    ) -> impl Future<Output = Result<Vec<crate::domain::ProvisionedSet>>> + Send {
+        async move {
+            let accounts = self.accounts().await?;
+            let all = self.assignments(&accounts).await?;
+            Ok(sets
+                .iter()
+                .map(|set| {
+                    let assignments: Vec<AccountAssignment> =
+                        all.iter().filter(|a| &a.permission_set_arn == set).cloned().collect();
+                    let mut accounts: Vec<AccountId> = assignments.iter().map(|a| a.account_id.clone()).collect();
+                    accounts.sort();
+                    accounts.dedup();
+                    crate::domain::ProvisionedSet {
+                        permission_set_arn: set.clone(),
+                        accounts,
+                        assignments,
+                    }
+                })
+                .collect())
+        }
+    }
     /// One user, or `None` if the identity store has no such user.
     fn find_user(&self, lookup: &UserLookup) -> impl Future<Output = Result<Option<IdcUser>>> + Send;
     /// The groups a user belongs to.
@@ -528,4 +580,27 @@ impl<R: ActivityRecord> ActivityRecord for Option<R> {
             None => Ok(None),
         }
     }
+}
+
+/// Which saved review state: the latest run of either kind (the findings' lifecycle), or the latest quarterly
+/// run (what a quarterly review's diff is against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateSlot {
+    Latest,
+    Quarterly,
+}
+
+/// The access review's memory between runs, and its suppression list (adapter: `aws::S3ReviewState`, objects in
+/// `REPORT_BUCKET`).
+pub trait ReviewStateStore: Sync {
+    /// The state a previous run saved in `slot`; `None` before the first run.
+    fn load(&self, slot: StateSlot) -> impl Future<Output = Result<Option<crate::domain::review::ReviewState>>> + Send;
+    /// Replaces the state in `slot`.
+    fn save(
+        &self,
+        slot: StateSlot,
+        state: &crate::domain::review::ReviewState,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The suppression list; empty when its object does not exist.
+    fn suppressions(&self) -> impl Future<Output = Result<crate::domain::review::SuppressionList>> + Send;
 }

@@ -84,7 +84,12 @@ fn subject_line(finding: &Finding) -> String {
         parts.push(format!("provider {}", provider.rsplit('/').next().unwrap_or(provider)));
     }
     if parts.is_empty() {
-        parts.push(s.app_id.clone().or_else(|| s.group_id.clone()).unwrap_or_default());
+        let set = s
+            .permission_set_arn
+            .as_deref()
+            .map(|arn| format!("permission set {}", arn.rsplit('/').next().unwrap_or(arn)));
+        let group = s.group_id.as_deref().map(|g| format!("group {g}"));
+        parts.push(group.or(set).or_else(|| s.app_id.clone()).unwrap_or_default());
     }
     parts.join(", ")
 }

@@ -1,5 +1,6 @@
 //! The local test world.
 
+pub mod aws_front;
 pub mod cloudtrail;
 pub mod lambda_runtime;
 pub mod ledger;

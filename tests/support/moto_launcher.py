@@ -405,6 +405,53 @@ def lookup_events(self):
         out["NextToken"] = token
     return json.dumps(out)
 
+# --- 3b. Bulk seed (test-only) ------------------------------------------------------------------
+# An org of 10,000 users and 20,000 assignments takes ~50,000 API calls to seed one by one; the bench seeds it
+# in one request instead, through moto's own backend methods (so what it creates is what the API would):
+#   SWBExternalService.SeedOrgForTest {"IdentityStoreId", "InstanceArn",
+#       "Users": [{"UserName", "Status"?: "ENABLED"|"DISABLED"}],
+#       "Groups": [{"DisplayName", "Members": [user index]}],
+#       "PermissionSets": [{"Name", "SessionDuration"}],
+#       "Assignments": [{"AccountId", "PermissionSet": index, "PrincipalType": "USER"|"GROUP", "Principal": index}]}
+#   → {"UserIds": [...], "GroupIds": [...], "PermissionSetArns": [...]}
+# Each assignment provisions its set to its account, as CreateAccountAssignment does (section 2).
+
+
+@_patch(SSOAdminResponse)
+def seed_org_for_test(self):
+    body = _body(self)
+    store_id, instance_arn = body["IdentityStoreId"], body["InstanceArn"]
+    store = identitystore_backends[_identity_center_home(self.current_account)][self.region]
+    extras = _state(store, "_deprov_user_extras", dict)
+    user_ids = []
+    for user in body.get("Users") or []:
+        name = user["UserName"]
+        given = name.split("@")[0]
+        user_id, _ = store.create_user(
+            store_id, name, {"GivenName": given, "FamilyName": "Example"}, given, None, None,
+            [{"Value": name, "Type": "work", "Primary": True}], None, None, None, None, None, None, None)
+        extras[user_id] = {"UserStatus": user.get("Status", "ENABLED"), "ExternalIds": []}
+        user_ids.append(user_id)
+    group_ids = []
+    for group in body.get("Groups") or []:
+        group_id, _ = store.create_group(store_id, group["DisplayName"], None)
+        for member in group.get("Members") or []:
+            store.create_group_membership(store_id, group_id, {"UserId": user_ids[member]})
+        group_ids.append(group_id)
+    set_arns = []
+    for ps in body.get("PermissionSets") or []:
+        created = self.ssoadmin_backend.create_permission_set(
+            ps["Name"], None, instance_arn, ps["SessionDuration"], None, [])
+        set_arns.append(created["PermissionSetArn"])
+    for a in body.get("Assignments") or []:
+        principals = user_ids if a["PrincipalType"] == "USER" else group_ids
+        ps_arn = set_arns[a["PermissionSet"]]
+        self.ssoadmin_backend.create_account_assignment(
+            instance_arn, a["AccountId"], "AWS_ACCOUNT", ps_arn, a["PrincipalType"], principals[a["Principal"]])
+        _provision(self, instance_arn, ps_arn, a["AccountId"])
+    return json.dumps({"UserIds": user_ids, "GroupIds": group_ids, "PermissionSetArns": set_arns})
+
+
 # --- 4. IAM Identity Center administered from a delegated administrator account ---------------
 # AWS: the organization's Identity Center instance lives in the management account; the management
 # account registers one member account as delegated administrator with Organizations

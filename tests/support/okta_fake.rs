@@ -5,7 +5,8 @@
 //!   `profile.login eq "…"`), `GET /api/v1/users/{id, login or login shortname}`, `…/{id}/groups`
 //! - `GET /api/v1/apps/{id}/users/{userId}`: the app user (404 `E0000007` when the user is not assigned)
 //! - `GET /api/v1/groups`, `GET /api/v1/groups/{id}/users`
-//! - `GET /api/v1/apps` (the one app), `GET /api/v1/apps/{id}`, `…/users`, `…/group-push/mappings`, `…/credentials/keys`
+//! - `GET /api/v1/apps` (the one app), `GET /api/v1/apps/{id}`, `…/users`, `…/groups` (the groups assigned to the
+//!   app: `assign_groups_to_app`), `…/group-push/mappings`, `…/credentials/keys`
 //! - `GET /api/v1/logs` with `since`, `until`, `after`, `limit`, `filter` (`eventType eq "…"` joined by `or`): with
 //!   `until` a bounded query (ordered by `published`); without, Okta's polling query (ordered by when the fake
 //!   stored the event: `append_log` adds events later, as Okta stores delayed ones), whose `after` cursor is a
@@ -85,6 +86,8 @@ struct FakeState {
     users: Vec<OktaUser>,
     groups: Vec<OktaGroup>,
     app: OktaApp,
+    /// The groups assigned to the app (`GET /api/v1/apps/{id}/groups`).
+    app_groups: Mutex<Vec<String>>,
     /// In the order stored: the seeded events by `published`, then whatever `append_log` added.
     log: Mutex<Vec<OktaLogEvent>>,
     /// The uuid of every System Log event answered, in order, repeats included.
@@ -116,6 +119,7 @@ impl OktaFake {
             users: okta.users,
             groups: okta.groups,
             app: okta.app,
+            app_groups: Mutex::default(),
             log: Mutex::new(log),
             served_log: Mutex::default(),
             service_app_key: DecodingKey::from_rsa_pem(SERVICE_APP_PUBLIC_KEY.as_bytes())
@@ -135,6 +139,7 @@ impl OktaFake {
             .route("/api/v1/apps/{id}", get(get_app))
             .route("/api/v1/apps/{id}/users", get(list_app_users))
             .route("/api/v1/apps/{id}/users/{user_id}", get(get_app_user))
+            .route("/api/v1/apps/{id}/groups", get(list_app_groups))
             .route("/api/v1/apps/{id}/group-push/mappings", get(list_push_mappings))
             .route("/api/v1/apps/{id}/credentials/keys", get(list_app_keys))
             .route("/api/v1/logs", get(list_log_events))
@@ -173,6 +178,11 @@ impl OktaFake {
             },
             ..OktaConfig::new(self.url(), credentials)
         }
+    }
+
+    /// Assigns these Okta groups to the app (their members get the app through the group).
+    pub fn assign_groups_to_app<'a>(&self, group_ids: impl IntoIterator<Item = &'a str>) {
+        lock(&self.state.app_groups).extend(group_ids.into_iter().map(str::to_owned));
     }
 
     /// The next `times` requests whose path starts with `path_prefix` meet `fault`.
@@ -749,6 +759,27 @@ fn app_user_json(state: &FakeState, app: &OktaApp, app_user: &AppUser) -> Value 
             "app": {"href": href(state, &["api", "v1", "apps", app.id.as_str()])},
             "user": {"href": href(state, &["api", "v1", "users", app_user.user_id.as_str()])},
         },
+    })
+}
+
+/// `GET /api/v1/apps/{id}/groups` (`ApplicationGroupAssignment`s; limit default 20, maximum 200).
+async fn list_app_groups(
+    State(state): State<Arc<FakeState>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    Query(params): Params,
+) -> Response {
+    let assigned = lock(&state.app_groups).clone();
+    app_list(&state, &id, &uri, &params, |_| {
+        let records = assigned
+            .iter()
+            .enumerate()
+            .map(|(priority, group)| {
+                let record = json!({"id": group, "priority": priority, "lastUpdated": CREATED, "profile": {}});
+                (group.clone(), record)
+            })
+            .collect();
+        Listing::new(records, 20, 200)
     })
 }
 

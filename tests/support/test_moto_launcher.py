@@ -275,6 +275,31 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual((described["Status"], described["PermissionSetArn"]), ("SUCCEEDED", ps))
         self.assertError("ResourceNotFoundException", sso.describe_permission_set_provisioning_status,
                          InstanceArn=instance, ProvisionPermissionSetRequestId="00000000-0000-4000-8000-000000000000")
+    def test_bulk_seed_creates_what_the_api_would(self):
+        account = Account(self.endpoint)
+        sso, instance, store = account.sso()
+        acct = new_account_id()
+        status, out = account.raw("sso", "SWBExternalService.SeedOrgForTest", {
+            "IdentityStoreId": store, "InstanceArn": instance,
+            "Users": [{"UserName": "a@example.com"}, {"UserName": "b@example.com", "Status": "DISABLED"}],
+            "Groups": [{"DisplayName": "devs", "Members": [0, 1]}],
+            "PermissionSets": [{"Name": "Dev", "SessionDuration": "PT8H"}],
+            "Assignments": [{"AccountId": acct, "PermissionSet": 0, "PrincipalType": "GROUP", "Principal": 0},
+                            {"AccountId": acct, "PermissionSet": 0, "PrincipalType": "USER", "Principal": 1}]})
+        self.assertEqual(status, 200, out)
+        ids = account.client("identitystore")
+        users = {u["UserName"]: u for u in ids.list_users(IdentityStoreId=store)["Users"]}
+        self.assertEqual(users["b@example.com"]["UserStatus"], "DISABLED")
+        self.assertEqual(users["a@example.com"]["UserStatus"], "ENABLED")
+        members = ids.list_group_memberships(IdentityStoreId=store, GroupId=out["GroupIds"][0])
+        self.assertEqual(len(members["GroupMemberships"]), 2)
+        ps = out["PermissionSetArns"][0]
+        self.assertEqual(sso.describe_permission_set(InstanceArn=instance, PermissionSetArn=ps)
+                         ["PermissionSet"]["SessionDuration"], "PT8H")
+        self.assertEqual(sso.list_accounts_for_provisioned_permission_set(
+            InstanceArn=instance, PermissionSetArn=ps)["AccountIds"], [acct])
+        assigned = sso.list_account_assignments(InstanceArn=instance, AccountId=acct, PermissionSetArn=ps)
+        self.assertEqual(sorted(a["PrincipalType"] for a in assigned["AccountAssignments"]), ["GROUP", "USER"])
 
     def test_permission_set_arns_take_the_aws_form(self):
         sso, instance, _ = Account(self.endpoint).sso()

@@ -48,6 +48,12 @@ impl CloudTrailActivityLog {
         Self::with_spacing(config, CALL_SPACING)
     }
 
+    /// Calls 500 ms apart, each also passing the CloudTrail gate of `gates` (shared by every reader of a run).
+    pub fn gated(config: &SdkConfig, gates: &crate::rate_limit::Gates) -> Self {
+        let config = super::gated_http::gated_config(config, gates, crate::rate_limit::ApiFamily::CloudTrail);
+        Self::with_spacing(&config, CALL_SPACING)
+    }
+
     /// Calls at least `spacing` apart. Where N instances share the account's 2 per second (the checker runs at
     /// most N at once), each spaces its calls N × 500 ms. The SDK does not retry: throttling is retried here,
     /// once, inside the read's time budget (retries composed once, not SDK × adapter).

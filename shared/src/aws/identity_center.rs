@@ -1,7 +1,9 @@
 //! The `IdentityCenter` port over the identity store, sso-admin and Organizations APIs.
 //!
-//! Every list call follows every page. Calls are made one at a time: an org-wide read stays far below the
-//! collective 20 TPS of the Identity Center and Identity Store APIs, and the SDK's retry handles throttling.
+//! Every list call follows every page, pages as large as each API allows. Built `gated`, each family's calls
+//! (identitystore, sso-admin, organizations) pass that family's rate-limit gate, and fan-outs (memberships per
+//! group, accounts per permission set, assignments per pair) keep several calls in flight: the gate, not this
+//! code, decides how many run at once. Built with `new`, calls are not limited (the checker's few reads).
 
 use std::collections::HashSet;
 
@@ -10,16 +12,19 @@ use aws_sdk_identitystore as identitystore;
 use aws_sdk_organizations as organizations;
 use aws_sdk_ssoadmin as ssoadmin;
 use aws_smithy_types::Document;
+use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use identitystore::types::{AlternateIdentifier, MemberId, UniqueAttribute, UserStatus};
 use ssoadmin::types::{InstanceMetadata, PrincipalType, ProvisionTargetType, ProvisioningStatus, StatusValues};
 
 use super::{contract_breach, missing};
 use crate::domain::{
     AccountAssignment, AccountId, ExternalId, IdcGroup, IdcGroupId, IdcInstance, IdcUser, IdcUserId, IdcUserStatus,
-    IdentityStoreId, InstanceArn, PermissionSet, PermissionSetArn, Principal,
+    IdentityStoreId, InstanceArn, PermissionSet, PermissionSetArn, Principal, ProvisionedSet,
 };
 use crate::error::{Error, Result};
 use crate::ports::{IdentityCenter, PermissionSetEditor, ProvisionStatus, ProvisionWait, Provisioned, UserLookup};
+use crate::rate_limit::{ApiFamily, Gates};
 
 const IDENTITY_STORE: &str = "identitystore";
 const SSO_ADMIN: &str = "sso-admin";
@@ -28,6 +33,9 @@ const ORGANIZATIONS: &str = "organizations";
 const PAGE_SIZE: i32 = 100;
 /// The largest page Organizations ListAccounts allows.
 const ACCOUNTS_PAGE_SIZE: i32 = 20;
+/// How many items of a fan-out are worked on at once. Above any family's in-flight cap, so the gate is what
+/// bounds the calls; bounded, so a 10,000-item fan-out does not hold 10,000 pending requests.
+const FAN_OUT: usize = 32;
 
 /// Every item of every page of a list call, pages as large as the API allows. `$request` is the call's fluent
 /// builder with its parameters set. (A macro: each paginator is its own type, with no trait in common.)
@@ -60,6 +68,18 @@ impl IdentityCenterClient {
             identity_store: identitystore::Client::new(config),
             sso_admin: ssoadmin::Client::new(config),
             organizations: organizations::Client::new(config),
+        }
+    }
+
+    /// Each family's clients behind its gate: every request (page, retry) of identitystore, sso-admin and
+    /// Organizations passes `gates.of(family)`. Share `gates` with every other client of the run.
+    pub fn gated(config: &SdkConfig, instance: IdcInstance, gates: &Gates) -> Self {
+        use super::gated_http::gated_config;
+        Self {
+            instance,
+            identity_store: identitystore::Client::new(&gated_config(config, gates, ApiFamily::IdentityStore)),
+            sso_admin: ssoadmin::Client::new(&gated_config(config, gates, ApiFamily::SsoAdmin)),
+            organizations: organizations::Client::new(&gated_config(config, gates, ApiFamily::Organizations)),
         }
     }
 
@@ -219,16 +239,19 @@ impl IdentityCenter for IdentityCenterClient {
             IDENTITY_STORE,
             OPERATION
         )?;
-        let mut groups = Vec::with_capacity(listed.len());
-        for group in listed {
-            let id = IdcGroupId::parse(group.group_id).map_err(contract_breach(IDENTITY_STORE, OPERATION))?;
-            let members = self.members_of(&id).await?;
-            groups.push(IdcGroup {
-                id,
-                display_name: group.display_name.unwrap_or_default(),
-                members,
-            });
-        }
+        let groups: Vec<IdcGroup> = stream::iter(listed)
+            .map(|group| async move {
+                let id = IdcGroupId::parse(group.group_id).map_err(contract_breach(IDENTITY_STORE, OPERATION))?;
+                let members = self.members_of(&id).await?;
+                Ok::<_, Error>(IdcGroup {
+                    id,
+                    display_name: group.display_name.unwrap_or_default(),
+                    members,
+                })
+            })
+            .buffered(FAN_OUT)
+            .try_collect()
+            .await?;
         tracing::info!(groups = groups.len(), "identity store groups read");
         Ok(groups)
     }
@@ -240,25 +263,28 @@ impl IdentityCenter for IdentityCenterClient {
             SSO_ADMIN,
             "ListPermissionSets"
         )?;
-        let mut sets = Vec::with_capacity(arns.len());
-        for arn in arns {
-            let described = self
-                .sso_admin
-                .describe_permission_set()
-                .instance_arn(self.instance_arn())
-                .permission_set_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| Error::aws(SSO_ADMIN, OPERATION, e))?
-                .permission_set
-                .ok_or_else(|| missing(SSO_ADMIN, OPERATION, "PermissionSet"))?;
-            sets.push(PermissionSet {
-                arn: PermissionSetArn::parse(described.permission_set_arn.unwrap_or(arn))
-                    .map_err(contract_breach(SSO_ADMIN, OPERATION))?,
-                name: described.name.ok_or_else(|| missing(SSO_ADMIN, OPERATION, "Name"))?,
-                session_duration: described.session_duration,
-            });
-        }
+        let sets: Vec<PermissionSet> = stream::iter(arns)
+            .map(|arn| async move {
+                let described = self
+                    .sso_admin
+                    .describe_permission_set()
+                    .instance_arn(self.instance_arn())
+                    .permission_set_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws(SSO_ADMIN, OPERATION, e))?
+                    .permission_set
+                    .ok_or_else(|| missing(SSO_ADMIN, OPERATION, "PermissionSet"))?;
+                Ok::<_, Error>(PermissionSet {
+                    arn: PermissionSetArn::parse(described.permission_set_arn.unwrap_or(arn))
+                        .map_err(contract_breach(SSO_ADMIN, OPERATION))?,
+                    name: described.name.ok_or_else(|| missing(SSO_ADMIN, OPERATION, "Name"))?,
+                    session_duration: described.session_duration,
+                })
+            })
+            .buffered(FAN_OUT)
+            .try_collect()
+            .await?;
         tracing::info!(permission_sets = sets.len(), "permission sets read");
         Ok(sets)
     }
@@ -311,6 +337,36 @@ impl IdentityCenter for IdentityCenterClient {
             "account assignments read"
         );
         Ok(found)
+    }
+
+    /// Per set: ListAccountsForProvisionedPermissionSet, then ListAccountAssignments on each of its accounts —
+    /// one call per set plus one per provisioned (set, account) pair (more only where pages run over 100), the
+    /// fewest the API allows. Sets and pairs are fanned out; each answer keeps the order asked for.
+    async fn provisioned_sets(&self, sets: &[PermissionSetArn]) -> Result<Vec<ProvisionedSet>> {
+        // try_join_all, not a buffered stream: the gate bounds the calls in flight, and borrowed items in stream
+        // combinators trip the `Send` bound on this future.
+        let read = try_join_all(sets.iter().map(|set| async move {
+            let accounts = self.accounts_provisioned_with(set.as_str()).await?;
+            let assignments = try_join_all(
+                accounts
+                    .iter()
+                    .map(|account| self.assignments_of_set_on(account, set.as_str())),
+            )
+            .await?;
+            Ok::<_, Error>(ProvisionedSet {
+                permission_set_arn: set.clone(),
+                accounts,
+                assignments: assignments.into_iter().flatten().collect(),
+            })
+        }))
+        .await?;
+        tracing::info!(
+            permission_sets = read.len(),
+            provisioned_pairs = read.iter().map(|s| s.accounts.len()).sum::<usize>(),
+            assignments = read.iter().map(|s| s.assignments.len()).sum::<usize>(),
+            "assignments read per permission set"
+        );
+        Ok(read)
     }
 
     async fn find_user(&self, lookup: &UserLookup) -> Result<Option<IdcUser>> {

@@ -78,10 +78,24 @@ pub enum Rule {
     PrivilegedPermissionSetAssigned,
     /// AWS Health: the SCIM bearer token expires soon; provisioning stops when it does.
     ScimTokenExpiring,
+    /// An Identity Center group holds account assignments but has no members (access waiting for whoever is added).
+    GroupAssignedWithoutMembers,
+    /// An Identity Center group no Okta group push mapping targets: its membership is kept outside Okta.
+    IdcGroupNotPushed,
+    /// A permission set assigned to nobody on any account (provisioned or not): unreviewed standing access policy.
+    PermissionSetUnassigned,
+    /// A person with AWS access who has not signed in for longer than the review's inactivity limit.
+    InactiveUser,
+    /// A permission set on the privileged list reachable through a group with many members.
+    PrivilegedViaLargeGroup,
+    /// An Okta AWS app user whose provisioning is in syncState ERROR: Okta's changes do not reach AWS.
+    AppUserSyncError,
+    /// An Okta group push mapping in ERROR: Okta does not push membership changes (removals included).
+    GroupPushError,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 26] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -101,6 +115,13 @@ impl Rule {
         Rule::PermissionSetSessionTooLong,
         Rule::PrivilegedPermissionSetAssigned,
         Rule::ScimTokenExpiring,
+        Rule::GroupAssignedWithoutMembers,
+        Rule::IdcGroupNotPushed,
+        Rule::PermissionSetUnassigned,
+        Rule::InactiveUser,
+        Rule::PrivilegedViaLargeGroup,
+        Rule::AppUserSyncError,
+        Rule::GroupPushError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +145,52 @@ impl Rule {
             Self::PermissionSetSessionTooLong => "permission-set-session-too-long",
             Self::PrivilegedPermissionSetAssigned => "privileged-permission-set-assigned",
             Self::ScimTokenExpiring => "scim-token-expiring",
+            Self::GroupAssignedWithoutMembers => "group-assigned-without-members",
+            Self::IdcGroupNotPushed => "idc-group-not-pushed",
+            Self::PermissionSetUnassigned => "permission-set-unassigned",
+            Self::InactiveUser => "inactive-user",
+            Self::PrivilegedViaLargeGroup => "privileged-via-large-group",
+            Self::AppUserSyncError => "app-user-sync-error",
+            Self::GroupPushError => "group-push-error",
+        }
+    }
+
+    /// The compliance controls a finding of this rule is evidence for, as an access review's report counts them:
+    /// SOC 2 CC6.2 (access removed when no longer authorized: registration and de-registration), CC6.3 (access
+    /// granted, changed and removed by role, least privilege), CC6.1 (logical access security infrastructure:
+    /// sign-in, federation trust), ISO/IEC 27001:2022 Annex A 5.18 (access rights provisioned, reviewed,
+    /// removed), 5.16 (identity management), 8.2 (privileged access rights), 8.5 (secure authentication).
+    pub fn controls(self) -> &'static [&'static str] {
+        const REMOVAL: &[&str] = &["SOC2 CC6.2", "ISO27001 5.18"];
+        const REMOVAL_AND_ROLES: &[&str] = &["SOC2 CC6.2", "SOC2 CC6.3", "ISO27001 5.18"];
+        const ROLES: &[&str] = &["SOC2 CC6.3", "ISO27001 5.18"];
+        const IDENTITY: &[&str] = &["SOC2 CC6.2", "ISO27001 5.16", "ISO27001 5.18"];
+        const PRIVILEGED: &[&str] = &["SOC2 CC6.3", "ISO27001 5.18", "ISO27001 8.2"];
+        const AUTHENTICATION: &[&str] = &["SOC2 CC6.1", "ISO27001 8.5"];
+        match self {
+            Self::DeprovisionedUserEnabled
+            | Self::SuspendedStillEnabled
+            | Self::PropagationOverdue
+            | Self::PropagationVerified
+            | Self::PropagationUnverifiable
+            | Self::AppUserSyncError
+            | Self::GroupPushError
+            | Self::ScimError
+            | Self::ScimTokenExpiring => REMOVAL,
+            Self::ActivityAfterDeprovision | Self::InactiveUser => REMOVAL_AND_ROLES,
+            Self::DirectUserAssignment
+            | Self::GroupAssignedWithoutMembers
+            | Self::PermissionSetUnassigned
+            | Self::IdcGroupNotPushed => ROLES,
+            Self::OrphanedIdcUser | Self::ManualIdentityChange | Self::IdentitySourceChanged => IDENTITY,
+            Self::PrivilegedPermissionSetAssigned
+            | Self::PrivilegedViaLargeGroup
+            | Self::PermissionSetSessionTooLong => PRIVILEGED,
+            Self::SamlCertExpiring
+            | Self::SamlCertExpired
+            | Self::SamlCertDrift
+            | Self::SamlCertRotationPending
+            | Self::SamlCertUnreadable => AUTHENTICATION,
         }
     }
 }
@@ -180,6 +247,11 @@ pub struct Subject {
     /// one broken push is one finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst_id: Option<String>,
+    /// For a notice that a finding is resolved (the access review's daily run): the id of the finding it resolves.
+    /// Part of the identity, so the notice never shares the open finding's id (a subscriber deduplicating by id
+    /// would drop it) and a repeated notice of one resolution collapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolves: Option<String>,
 }
 
 impl Subject {
@@ -200,6 +272,7 @@ impl Subject {
             ("episode_id", &self.episode_id),
             ("first_event_id", &self.first_event_id),
             ("burst_id", &self.burst_id),
+            ("resolves", &self.resolves),
         ];
         parts
             .iter()
@@ -355,6 +428,32 @@ mod tests {
         assert_eq!(
             FindingId::derive(Rule::DeprovisionedUserEnabled, &subject("00u1")),
             FindingId::derive(Rule::DeprovisionedUserEnabled, &renamed)
+        );
+    }
+
+    #[test]
+    fn every_rule_evidences_a_control_and_every_rule_is_listed_once() {
+        let mut names: Vec<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Rule::ALL.len());
+        for rule in Rule::ALL {
+            assert!(!rule.controls().is_empty(), "{rule}");
+        }
+        assert!(Rule::DeprovisionedUserEnabled.controls().contains(&"SOC2 CC6.2"));
+        assert!(Rule::PrivilegedViaLargeGroup.controls().contains(&"ISO27001 8.2"));
+    }
+
+    #[test]
+    fn a_resolution_notice_has_an_id_of_its_own() {
+        let open = subject("00u1");
+        let notice = Subject {
+            resolves: Some(FindingId::derive(Rule::InactiveUser, &open).to_string()),
+            ..open.clone()
+        };
+        assert_ne!(
+            FindingId::derive(Rule::InactiveUser, &open),
+            FindingId::derive(Rule::InactiveUser, &notice)
         );
     }
 

@@ -19,7 +19,7 @@ pub use deprovision::{DeprovisionKind, JobSource, VerificationJob};
 pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
 pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
-    Principal,
+    Principal, ProvisionedSet,
 };
 pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use identity::{
@@ -34,4 +34,4 @@ pub use okta::{
     AppUser, AppUserStatus, GroupPushMapping, LogTarget, OktaApp, OktaGroup, OktaLogEvent, OktaUser, OktaUserStatus,
     PushMappingStatus, SigningKey, SyncState,
 };
-pub use snapshot::{IdcSide, OktaSide, OrgSnapshot, SNAPSHOT_SCHEMA_VERSION};
+pub use snapshot::{IdcSide, OktaSide, OrgSnapshot, Provisioning, SNAPSHOT_SCHEMA_VERSION};

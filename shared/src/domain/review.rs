@@ -131,3 +131,52 @@ pub struct ReviewReport {
     #[serde(default)]
     pub inventory: InventoryStats,
 }
+
+/// What a review run leaves for the next one (`state/latest.json` in `REPORT_BUCKET`): its findings with their
+/// lifecycle, and the effective access it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewState {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub kind: ReviewKind,
+    pub generated_at: DateTime<Utc>,
+    pub findings: Vec<ReviewedFinding>,
+    #[serde(default)]
+    pub access: Vec<AccessRow>,
+}
+
+impl ReviewState {
+    /// The state a finished run leaves.
+    pub fn of(report: &ReviewReport) -> Self {
+        Self {
+            schema_version: REVIEW_SCHEMA_VERSION,
+            run_id: report.run_id.clone(),
+            kind: report.kind,
+            generated_at: report.generated_at,
+            findings: report.findings.clone(),
+            access: report.access.clone(),
+        }
+    }
+}
+
+/// An accepted finding: reported as `Suppressed` (never dropped) until `until`. It matches by `finding_id`, or
+/// by `rule` and every field set in `subject` (a rule with an empty subject: every finding of the rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub owner: String,
+    pub reason: String,
+    pub until: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<FindingId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<super::finding::Rule>,
+    #[serde(default)]
+    pub subject: super::finding::Subject,
+}
+
+/// The suppression list's config object (`config/suppressions.json` in `REPORT_BUCKET` by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionList {
+    #[serde(default)]
+    pub suppressions: Vec<Suppression>,
+}

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::ActivityEvent;
 use super::idc::{AccountAssignment, IdcGroup, IdcInstance, IdcUser, PermissionSet};
-use super::ids::AccountId;
+use super::ids::{AccountId, PermissionSetArn};
 use super::okta::{OktaApp, OktaGroup, OktaLogEvent, OktaUser};
 
 pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
@@ -19,6 +19,10 @@ pub struct OrgSnapshot {
     /// CloudTrail activity in the window the snapshot covers.
     #[serde(default)]
     pub activity: Vec<ActivityEvent>,
+    /// Where `activity` starts: the earliest time its CloudTrail read covers (`None`: not known, e.g. an older
+    /// snapshot file). The access review's inactivity rule says how far back it could see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,4 +51,14 @@ pub struct IdcSide {
     pub accounts: Vec<AccountId>,
     #[serde(default)]
     pub assignments: Vec<AccountAssignment>,
+    /// Per permission set, the accounts it is provisioned to (assigned there or not), in permission-set order.
+    #[serde(default)]
+    pub provisioned: Vec<Provisioning>,
+}
+
+/// The accounts one permission set is provisioned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub permission_set_arn: PermissionSetArn,
+    pub accounts: Vec<AccountId>,
 }

@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::error::Result;
 use crate::ports::{Directory, LogCursor, LogPoll, LogQuery};
+use crate::rate_limit::Gates;
 
 /// Okta's "Not found: Resource not found" error code.
 const NOT_FOUND: &str = "E0000007";
@@ -30,7 +31,8 @@ const LOG_SEGMENTS: [&str; 3] = ["api", "v1", "logs"];
 #[derive(Debug)]
 pub struct OktaClient {
     base: Url,
-    page_size: String,
+    /// The largest `limit` asked for; each list asks for the smaller of this and its endpoint's maximum.
+    page_size: u32,
     /// The page size, within the System Log's 1..=1000.
     log_page_size: String,
     transport: Transport,
@@ -47,13 +49,19 @@ impl OktaClient {
         Ok(Self {
             authorizer: Authorizer::new(&config.credentials, token_url)?,
             transport: Transport::new(config.timeout, config.retry)?,
-            page_size: config.page_size.max(1).to_string(),
+            page_size: config.page_size.max(1),
             log_page_size: usize::try_from(config.page_size)
                 .unwrap_or(LOG_PAGE_MAX)
                 .clamp(1, LOG_PAGE_MAX)
                 .to_string(),
             base,
         })
+    }
+
+    /// Every request (each page, each retry) passes its Okta rate-limit bucket's gate in `gates`.
+    pub fn gated(mut self, gates: Gates) -> Self {
+        self.transport.set_gates(gates);
+        self
     }
 
     /// `{base}/{segments…}?{query}`; each segment is percent-encoded, so a login cannot change the path.
@@ -68,9 +76,11 @@ impl OktaClient {
         url
     }
 
-    /// A list endpoint's first page: `limit` plus the given parameters.
+    /// A list endpoint's first page: `limit` (the endpoint's largest page, at most `page_size`) plus the given
+    /// parameters.
     fn list_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.url(segments, &[("limit", self.page_size.as_str())]);
+        let limit = self.page_size.min(largest_page(segments)).to_string();
+        let mut url = self.url(segments, &[("limit", limit.as_str())]);
         url.query_pairs_mut().extend_pairs(query);
         url
     }
@@ -198,6 +208,16 @@ impl OktaClient {
         Ok(self.url(&LOG_SEGMENTS, &query))
     }
 
+    /// The members of each group, several groups at once (the groups bucket's gate spaces the calls).
+    async fn members_of_groups(&self, groups: impl Iterator<Item = wire::Group>) -> Result<Vec<OktaGroup>, OktaError> {
+        use futures_util::{StreamExt, TryStreamExt, stream};
+        stream::iter(groups)
+            .map(|group| self.group_members(group))
+            .buffered(32)
+            .try_collect()
+            .await
+    }
+
     async fn group_members(&self, group: wire::Group) -> Result<OktaGroup, OktaError> {
         let url = self.list_url(&["api", "v1", "groups", group.id.as_str(), "users"], &[]);
         let members: Vec<wire::Member> = self.list(url, false).await?;
@@ -206,6 +226,20 @@ impl OktaClient {
             name: group.profile.name,
             members: members.into_iter().map(|member| member.id).collect(),
         })
+    }
+}
+
+/// The largest `limit` each list endpoint allows (Okta management API spec, operation parameters): users 200, a
+/// user's groups 200 (no maximum documented), groups 10,000, a group's users 1,000, apps 200, app users 500, app
+/// groups 200, group push mappings 1,000, System Log 1,000. Fewer pages is fewer calls against per-minute buckets.
+fn largest_page(segments: &[&str]) -> u32 {
+    match segments {
+        ["api", "v1", "groups"] => 10_000,
+        ["api", "v1", "groups", _, "users"] => 1000,
+        ["api", "v1", "apps", _, "users"] => 500,
+        ["api", "v1", "apps", _, "group-push", "mappings"] => 1000,
+        ["api", "v1", "logs"] => 1000,
+        _ => 200,
     }
 }
 
@@ -242,6 +276,75 @@ impl Directory for OktaClient {
             with_members.push(self.group_members(group).await?);
         }
         Ok(with_members)
+    }
+
+    /// `GET /api/v1/groups` (names, one page of 10,000), then the members of the pushed groups, while
+    /// `GET /api/v1/apps/{appId}/groups` (the groups assigned to the app, in the slower apps bucket) is read, then
+    /// the members of those assigned groups not pushed. No other group's members are read.
+    async fn app_groups(&self, app_id: &OktaAppId, pushed: &[OktaGroupId]) -> Result<Vec<OktaGroup>> {
+        let assigned = async {
+            let url = self.list_url(&["api", "v1", "apps", app_id.as_str(), "groups"], &[]);
+            self.list::<wire::AppGroup>(url, false).await
+        };
+        let all = async {
+            self.list::<wire::Group>(self.list_url(&["api", "v1", "groups"], &[]), false)
+                .await
+        };
+        let (all, assigned) = tokio::try_join!(all, assigned)?;
+        let pushed: HashSet<&OktaGroupId> = pushed.iter().collect();
+        let assigned: HashSet<&OktaGroupId> = assigned.iter().map(|g| &g.id).collect();
+        let groups = self
+            .members_of_groups(
+                all.into_iter()
+                    .filter(|g| pushed.contains(&g.id) || assigned.contains(&g.id)),
+            )
+            .await?;
+        tracing::info!(groups = groups.len(), "Okta groups the app uses read, with members");
+        Ok(groups)
+    }
+
+    /// The app with its users, push mappings and keys, and the groups it uses (`app_groups`) — the push
+    /// mappings asked for first, so the pushed groups' members are read (groups bucket) while the app's users
+    /// page through the slower apps bucket.
+    async fn app_and_groups(&self, app_id: &OktaAppId) -> Result<(OktaApp, Vec<OktaGroup>)> {
+        let app = ["api", "v1", "apps", app_id.as_str()];
+        let under_app = |rest: &[&'static str]| [&app[..], rest].concat();
+        let app_url = self.url(&app, &[]);
+        let mappings_and_groups = async {
+            let url = self.list_url(&under_app(&["group-push", "mappings"]), &[]);
+            let mappings: Vec<GroupPushMapping> = self
+                .list::<wire::PushMapping>(url, false)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            let pushed: Vec<OktaGroupId> = mappings.iter().map(|m| m.source_group_id.clone()).collect();
+            let groups = self.app_groups(app_id, &pushed).await?;
+            Ok::<_, crate::error::Error>((mappings, groups))
+        };
+        let ((mappings, groups), found, app_users, keys) = tokio::try_join!(
+            mappings_and_groups,
+            async { Ok(self.get_one::<wire::App>(&app_url, "the app").await?) },
+            async {
+                let url = self.list_url(&under_app(&["users"]), &[]);
+                Ok(self.list::<wire::AppUserRecord>(url, false).await?)
+            },
+            async {
+                let url = self.url(&under_app(&["credentials", "keys"]), &[]);
+                Ok(self.list::<wire::Key>(url, false).await?)
+            },
+        )?;
+        let app = OktaApp {
+            id: app_id.clone(),
+            signing_keys: keys
+                .into_iter()
+                .map(|key| key.into_signing_key(found.active_kid()))
+                .collect(),
+            label: found.label,
+            app_users: app_users.into_iter().map(Into::into).collect(),
+            group_push_mappings: mappings,
+        };
+        Ok((app, groups))
     }
 
     async fn app(&self, app_id: &OktaAppId) -> Result<OktaApp> {

@@ -14,19 +14,20 @@ pub struct OktaConfig {
     pub credentials: Credentials,
     /// For one HTTP exchange, answer body included. A timeout is retried like a 5xx.
     pub timeout: Duration,
-    /// The `limit` asked for on every list (200 is within every endpoint this client reads).
+    /// The largest `limit` asked for on a list; each list asks for the smaller of this and its endpoint's maximum
+    /// (default: no cap below the endpoints' own).
     pub page_size: u32,
     pub retry: RetryPolicy,
 }
 
 impl OktaConfig {
-    /// A 30 s timeout, pages of 200 and the default retry policy.
+    /// A 30 s timeout, the largest pages each endpoint allows and the default retry policy.
     pub fn new(base_url: Url, credentials: Credentials) -> Self {
         Self {
             base_url,
             credentials,
             timeout: Duration::from_secs(30),
-            page_size: 200,
+            page_size: 10_000,
             retry: RetryPolicy::default(),
         }
     }

@@ -9,6 +9,7 @@ use reqwest::{RequestBuilder, StatusCode};
 
 use super::OktaError;
 use super::retry::RetryPolicy;
+use crate::rate_limit::{ApiFamily, Gates};
 
 const RATE_LIMIT_RESET: &str = "x-rate-limit-reset";
 
@@ -16,6 +17,9 @@ const RATE_LIMIT_RESET: &str = "x-rate-limit-reset";
 pub(crate) struct Transport {
     http: reqwest::Client,
     retry: RetryPolicy,
+    /// Each attempt passes its rate-limit bucket's gate (`ApiFamily::of_okta_path`); `None`: not limited here
+    /// (Okta's 429 and X-Rate-Limit-Reset still are).
+    gates: Option<Gates>,
 }
 
 /// A whole answer: read to the end inside the retry loop, so a body that times out is retried too.
@@ -33,7 +37,15 @@ impl Transport {
             .user_agent(concat!("deprov-audit/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(OktaError::HttpClient)?;
-        Ok(Self { http, retry })
+        Ok(Self {
+            http,
+            retry,
+            gates: None,
+        })
+    }
+
+    pub fn set_gates(&mut self, gates: Gates) {
+        self.gates = Some(gates);
     }
 
     /// Sends what `build` makes (built afresh for every attempt) until Okta answers anything but a 429 or a 5xx,
@@ -48,7 +60,14 @@ impl Transport {
         loop {
             attempt += 1;
             let last = attempt >= attempts;
-            let wait = match exchange(build(&self.http)?).await {
+            let answer = {
+                let _pass = match &self.gates {
+                    Some(gates) => Some(gates.of(ApiFamily::of_okta_path(path)).enter().await),
+                    None => None,
+                };
+                exchange(build(&self.http)?).await
+            };
+            let wait = match answer {
                 Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
                     if last {
                         tracing::warn!(path, status = 429, attempt, "Okta rate limit: giving up");

@@ -119,6 +119,12 @@ pub(crate) struct Group {
     pub profile: GroupProfile,
 }
 
+/// One item of `GET /api/v1/apps/{appId}/groups` (`ApplicationGroupAssignment`): the assigned group's id.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AppGroup {
+    pub id: OktaGroupId,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct GroupProfile {
     pub name: String,

@@ -1,9 +1,12 @@
 //! The rules: pure functions from an org snapshot to findings. A rule never calls an API.
 
+pub mod access;
 mod assignments;
 mod certificates;
 mod deprovisioning;
+mod hygiene;
 pub mod identity_center_events;
+pub mod lifecycle;
 pub mod propagation;
 pub mod session_revocation;
 
@@ -11,6 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::deprovision::{job_from_status, select_jobs};
 use crate::domain::{Finding, IdentityLinks, JobSource, LinkPolicy, OrgSnapshot};
+
+pub use hygiene::ReviewPolicy;
 
 pub use certificates::{
     KeyExpiryThresholds, Standing, evaluate_certificates, okta_app_certificates, okta_key_findings,
@@ -27,6 +32,8 @@ pub struct Policy {
     /// SCIM's window: a deprovision younger than this is not judged yet.
     pub propagation_window: Duration,
     pub propagation: propagation::PropagationPolicy,
+    /// The access review's hygiene rules (inactivity, privileged sets, large groups).
+    pub review: ReviewPolicy,
 }
 
 impl Policy {
@@ -39,6 +46,7 @@ impl Policy {
             propagation: propagation::PropagationPolicy {
                 max_window: Duration::seconds(3600),
             },
+            review: ReviewPolicy::default(),
         }
     }
 }
@@ -54,6 +62,7 @@ pub fn evaluate(snapshot: &OrgSnapshot, policy: &Policy) -> Vec<Finding> {
     findings.extend(assignments::direct_user_assignments(snapshot, &links, policy));
     findings.extend(assignments::orphaned_idc_users(snapshot, &links, policy));
     findings.extend(certificates::signing_keys_expiring(snapshot, policy));
+    findings.extend(hygiene::evaluate(snapshot, &links, policy));
     findings.extend(replay_deprovisions(snapshot, &links, policy));
     // The same state can come from a snapshot rule and from a replayed episode (same rule, same person): the
     // episode's finding says more (the event, the latency), so the state rule's copy goes.
@@ -211,6 +220,8 @@ mod tests {
             rules_for(&findings, "bob.martin@acme.example"),
             [
                 (Rule::ActivityAfterDeprovision, Severity::High),
+                // Okta's app user for bob is still in syncState ERROR (the failed deactivation push).
+                (Rule::AppUserSyncError, Severity::High),
                 (Rule::PropagationVerified, Severity::Info)
             ]
         );

@@ -1,0 +1,436 @@
+//! The org-wide inventory, with the fewest calls, sharded by permission set.
+//!
+//! Identity Center's assignments are read per permission set: ListPermissionSets (+ DescribePermissionSet each),
+//! then per set ListAccountsForProvisionedPermissionSet, then per provisioned (set, account) pair
+//! ListAccountAssignments — fewer calls than per account, since most sets are provisioned to few accounts. That
+//! part grows with accounts × sets and is what can outlast one Lambda (5,000 accounts × 50 sets at 20 TPS is ~21
+//! min), so it is cut into shards of permission sets:
+//!
+//! ```text
+//! plan(identity_center)            → InventoryPlan { permission_sets, shards }       (sso-admin: 1 + sets calls)
+//! collect_shard(identity_center,s) → ShardResult (serialisable: the function writes it to S3)
+//! collect_base(directory, …)       → InventoryBase (users, groups, memberships, accounts; Okta; activity)
+//! merge(plan, base, shard results) → OrgSnapshot (every shard present exactly once, or an error)
+//! ```
+//!
+//! The base grows with users and groups, not accounts × sets, and runs beside the shards (other API families).
+//! `collect_snapshot` runs all of it in one process — the CLI, the tests and a small org's Lambda run — with the
+//! same functions the Step Functions Distributed Map runs one shard per invocation of.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::deprovision::watched_event_types;
+use crate::domain::{
+    AccountId, ActivityEvent, IdcGroup, IdcInstance, IdcSide, IdcUser, LinkPolicy, OktaAppId, OktaSide, OrgSnapshot,
+    PermissionSet, PermissionSetArn, ProvisionedSet, Provisioning, SNAPSHOT_SCHEMA_VERSION,
+};
+use crate::error::{Error, Result};
+use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LogQuery, LookupAttribute};
+
+/// The access portal's event source: `Federate` (console) and `GetRoleCredentials` (CLI) carry the user id.
+pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
+
+/// Permission sets per shard when the caller does not say: at 20 TPS, 50 sets provisioned to 200 accounts each
+/// is ~10,000 sso-admin calls, ~8.5 min — inside one Lambda's 15 minutes with room for retries.
+pub const DEFAULT_SETS_PER_SHARD: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    pub org_url: String,
+    pub app_id: OktaAppId,
+    /// How Okta people are linked to Identity Center users.
+    pub links: LinkPolicy,
+    /// How far back to read CloudTrail activity (LookupEvents keeps 90 days).
+    pub activity_window: Duration,
+}
+
+/// One shard of the inventory: some permission sets. `index` of `of` shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub of: usize,
+    pub permission_sets: Vec<PermissionSetArn>,
+}
+
+/// What the plan step hands on: every permission set (described once) and the shards over them. The shards are
+/// the Distributed Map's items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InventoryPlan {
+    pub permission_sets: Vec<PermissionSet>,
+    pub shards: Vec<Shard>,
+}
+
+/// One shard's result: the provisioned accounts and assignments of its permission sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardResult {
+    pub shard: Shard,
+    pub sets: Vec<ProvisionedSet>,
+}
+
+/// Everything but the per-permission-set part: both directories' people and groups, the organization's accounts,
+/// and the activity of the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InventoryBase {
+    pub collected_at: DateTime<Utc>,
+    pub instance: IdcInstance,
+    pub okta: OktaSide,
+    pub idc_users: Vec<IdcUser>,
+    pub idc_groups: Vec<IdcGroup>,
+    pub accounts: Vec<AccountId>,
+    pub activity: Vec<ActivityEvent>,
+    /// Where the activity read starts (the window's start).
+    pub activity_since: DateTime<Utc>,
+}
+
+/// What the state machine (`statemachine/access-review.asl.json`) asks the access-review function to do, by the
+/// payload's `mode`. The function keeps the plan and the results in the report bucket under `work_prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum InventoryStep {
+    /// `plan`, then write `InventoryPlan` to `plan_key` and its shards (a JSON array, the Distributed Map's
+    /// ItemReader) to `shards_key`; answer `{"run_id", "shards_key"}`.
+    Plan { run_id: String, kind: String },
+    /// `collect_shard`, then write the `ShardResult` to `shard_key`; answer `{"result_key"}`.
+    Shard { run_id: String, shard: Shard },
+    /// `collect_base`, read the plan and every shard result, `merge`, then judge and report as a one-process run.
+    Merge { run_id: String, kind: String },
+}
+
+/// Where a run's inventory work lives in the report bucket.
+pub fn work_prefix(run_id: &str) -> String {
+    format!("inventory/{run_id}/")
+}
+
+pub fn plan_key(run_id: &str) -> String {
+    format!("{}plan.json", work_prefix(run_id))
+}
+
+pub fn shards_key(run_id: &str) -> String {
+    format!("{}shards.json", work_prefix(run_id))
+}
+
+pub fn shard_key(run_id: &str, index: usize) -> String {
+    format!("{}shard-{index:05}.json", work_prefix(run_id))
+}
+
+/// Cuts the permission sets into shards of at most `sets_per_shard` (at least one set each; one empty shard when
+/// there are no sets, so a run always has a shard to merge). Pure.
+pub fn plan_shards(permission_sets: Vec<PermissionSet>, sets_per_shard: usize) -> InventoryPlan {
+    let size = sets_per_shard.max(1);
+    let arns: Vec<PermissionSetArn> = permission_sets.iter().map(|p| p.arn.clone()).collect();
+    let chunks: Vec<Vec<PermissionSetArn>> = if arns.is_empty() {
+        vec![Vec::new()]
+    } else {
+        arns.chunks(size).map(<[PermissionSetArn]>::to_vec).collect()
+    };
+    let of = chunks.len();
+    InventoryPlan {
+        permission_sets,
+        shards: chunks
+            .into_iter()
+            .enumerate()
+            .map(|(index, permission_sets)| Shard {
+                index,
+                of,
+                permission_sets,
+            })
+            .collect(),
+    }
+}
+
+/// Reads and describes every permission set, then plans the shards.
+pub async fn plan(identity_center: &impl IdentityCenter, sets_per_shard: usize) -> Result<InventoryPlan> {
+    let sets = identity_center.permission_sets().await?;
+    Ok(plan_shards(sets, sets_per_shard))
+}
+
+/// One shard: its permission sets' provisioned accounts and assignments.
+pub async fn collect_shard(identity_center: &impl IdentityCenter, shard: &Shard) -> Result<ShardResult> {
+    let sets = identity_center.provisioned_sets(&shard.permission_sets).await?;
+    Ok(ShardResult {
+        shard: shard.clone(),
+        sets,
+    })
+}
+
+/// Okta (users, the app's users, push mappings and keys, the groups the app uses with their members, the
+/// window's deprovisions), the identity store (users with UserStatus, groups with members), the organization's
+/// accounts, and the window's portal and SCIM calls — the four families side by side.
+pub async fn collect_base(
+    directory: &impl Directory,
+    identity_center: &impl IdentityCenter,
+    activity_log: &impl ActivityLog,
+    options: &CollectOptions,
+    now: DateTime<Utc>,
+) -> Result<InventoryBase> {
+    let (okta, (idc_users, idc_groups, accounts), activity) = tokio::try_join!(
+        collect_okta(directory, options, now),
+        async {
+            tokio::try_join!(
+                identity_center.users(),
+                identity_center.groups(),
+                identity_center.accounts()
+            )
+        },
+        collect_activity(activity_log, options, now),
+    )?;
+    Ok(InventoryBase {
+        collected_at: now,
+        instance: identity_center.instance().clone(),
+        okta,
+        idc_users,
+        idc_groups,
+        accounts,
+        activity,
+        activity_since: now - options.activity_window,
+    })
+}
+
+async fn collect_okta(directory: &impl Directory, options: &CollectOptions, now: DateTime<Utc>) -> Result<OktaSide> {
+    let log = LogQuery {
+        since: now - options.activity_window,
+        until: now,
+        event_types: watched_event_types(),
+    };
+    let (users, (app, groups), deprovisions) = tokio::try_join!(
+        directory.users(),
+        directory.app_and_groups(&options.app_id),
+        directory.system_log(&log)
+    )?;
+    Ok(OktaSide {
+        org_url: options.org_url.clone(),
+        users,
+        groups,
+        app,
+        deprovisions,
+    })
+}
+
+/// One CloudTrail query per event source over the whole window — the portal (sign-ins to accounts: `Federate`,
+/// `GetRoleCredentials`) and SCIM (Okta's provisioning calls, for propagation latency) — filtered in memory. No
+/// call per past leaver: whose activity matters is decided by the rules, over these events.
+async fn collect_activity(
+    activity_log: &impl ActivityLog,
+    options: &CollectOptions,
+    now: DateTime<Utc>,
+) -> Result<Vec<ActivityEvent>> {
+    let start = now - options.activity_window;
+    let query = |source: &str| ActivityQuery::new(LookupAttribute::EventSource(source.to_owned()), start, now);
+    let (portal, scim) = (query(PORTAL_EVENT_SOURCE), query(SCIM_EVENT_SOURCE));
+    let (portal_read, scim_read) = tokio::try_join!(activity_log.lookup(&portal), activity_log.lookup(&scim))?;
+    let mut events: Vec<ActivityEvent> = Vec::new();
+    for (source, read) in [(PORTAL_EVENT_SOURCE, portal_read), (SCIM_EVENT_SOURCE, scim_read)] {
+        if !read.complete {
+            tracing::warn!(
+                source,
+                pages = ActivityQuery::DEFAULT_MAX_PAGES,
+                "CloudTrail read stopped at its page cap: the snapshot's activity is partial"
+            );
+        }
+        events.extend(read.events);
+    }
+    events.sort_by(|a, b| {
+        a.event_time
+            .cmp(&b.event_time)
+            .then_with(|| a.event_id.cmp(&b.event_id))
+    });
+    events.dedup_by(|a, b| a.event_id == b.event_id);
+    Ok(events)
+}
+
+/// The snapshot from a plan, its base and every shard's result (in any order). Fails, naming the shard, when a
+/// shard is missing, repeated or from another plan: a partial inventory is never judged as if it were whole. Pure.
+pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResult>) -> Result<OrgSnapshot> {
+    let expected = plan.shards.len();
+    shards.sort_by_key(|s| s.shard.index);
+    for (position, planned) in plan.shards.iter().enumerate() {
+        let found = shards.get(position).map(|s| &s.shard);
+        if found != Some(planned) {
+            return Err(Error::Inventory(format!(
+                "shard {} of {expected} is {}",
+                planned.index,
+                match found {
+                    Some(other) if other.index == planned.index => "not the one planned (other permission sets)",
+                    _ => "missing",
+                }
+            )));
+        }
+    }
+    if shards.len() != expected {
+        return Err(Error::Inventory(format!(
+            "{} shard results for {expected} planned shards",
+            shards.len()
+        )));
+    }
+    let sets: Vec<ProvisionedSet> = shards.into_iter().flat_map(|s| s.sets).collect();
+    let provisioned = sets
+        .iter()
+        .map(|s| Provisioning {
+            permission_set_arn: s.permission_set_arn.clone(),
+            accounts: s.accounts.clone(),
+        })
+        .collect();
+    let assignments = sets.into_iter().flat_map(|s| s.assignments).collect();
+    Ok(OrgSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        collected_at: base.collected_at,
+        okta: base.okta,
+        idc: IdcSide {
+            instance: base.instance,
+            users: base.idc_users,
+            groups: base.idc_groups,
+            permission_sets: plan.permission_sets,
+            accounts: base.accounts,
+            assignments,
+            provisioned,
+        },
+        activity: base.activity,
+        // The access review's inactivity rule says how far back the activity reaches.
+        activity_since: Some(base.activity_since),
+    })
+}
+
+/// The whole inventory in one process: the base beside plan → every shard, then the merge. The same functions
+/// the Distributed Map runs, so a sharded run and this one give the same snapshot.
+pub async fn collect_snapshot(
+    directory: &impl Directory,
+    identity_center: &impl IdentityCenter,
+    activity_log: &impl ActivityLog,
+    options: &CollectOptions,
+    now: DateTime<Utc>,
+    sets_per_shard: usize,
+) -> Result<OrgSnapshot> {
+    let shards = async {
+        let plan = plan(identity_center, sets_per_shard).await?;
+        let results =
+            futures_util::future::try_join_all(plan.shards.iter().map(|s| collect_shard(identity_center, s))).await?;
+        Ok::<_, Error>((plan, results))
+    };
+    let (base, (plan, results)) = tokio::try_join!(
+        collect_base(directory, identity_center, activity_log, options, now),
+        shards
+    )?;
+    merge(plan, base, results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountAssignment, IdentityStoreId, InstanceArn, Principal};
+
+    fn set(n: usize) -> PermissionSet {
+        PermissionSet {
+            arn: PermissionSetArn::parse(format!(
+                "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-{n:016x}"
+            ))
+            .expect("arn"),
+            name: format!("Set{n}"),
+            session_duration: Some("PT1H".into()),
+        }
+    }
+
+    fn base() -> InventoryBase {
+        InventoryBase {
+            collected_at: DateTime::<Utc>::UNIX_EPOCH,
+            instance: IdcInstance {
+                instance_arn: InstanceArn::parse("arn:aws:sso:::instance/ssoins-1234567890abcdef").expect("arn"),
+                identity_store_id: IdentityStoreId::parse("d-1234567890").expect("id"),
+            },
+            okta: OktaSide {
+                org_url: "https://acme.okta.com".into(),
+                users: vec![],
+                groups: vec![],
+                app: crate::domain::OktaApp {
+                    id: OktaAppId::parse("0oa1awsidc00000001").expect("id"),
+                    label: "AWS".into(),
+                    app_users: vec![],
+                    group_push_mappings: vec![],
+                    signing_keys: vec![],
+                },
+                deprovisions: vec![],
+            },
+            idc_users: vec![],
+            idc_groups: vec![],
+            accounts: vec![],
+            activity: vec![],
+            activity_since: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn result_of(shard: &Shard) -> ShardResult {
+        let account = AccountId::parse("111122223333").expect("id");
+        ShardResult {
+            shard: shard.clone(),
+            sets: shard
+                .permission_sets
+                .iter()
+                .map(|arn| ProvisionedSet {
+                    permission_set_arn: arn.clone(),
+                    accounts: vec![account.clone()],
+                    assignments: vec![AccountAssignment {
+                        account_id: account.clone(),
+                        permission_set_arn: arn.clone(),
+                        principal: Principal::Group(crate::domain::IdcGroupId::parse("g-1").expect("id")),
+                    }],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_set_once_in_order() {
+        let plan = plan_shards((0..7).map(set).collect(), 3);
+        let sizes: Vec<usize> = plan.shards.iter().map(|s| s.permission_sets.len()).collect();
+        assert_eq!(sizes, [3, 3, 1]);
+        assert!(plan.shards.iter().all(|s| s.of == 3));
+        let flat: Vec<_> = plan.shards.iter().flat_map(|s| s.permission_sets.clone()).collect();
+        assert_eq!(
+            flat,
+            plan.permission_sets.iter().map(|p| p.arn.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            plan_shards(vec![], 3).shards.len(),
+            1,
+            "an org without sets still has a shard"
+        );
+        assert_eq!(
+            plan_shards((0..2).map(set).collect(), 0).shards.len(),
+            2,
+            "a size of 0 means 1"
+        );
+    }
+
+    #[test]
+    fn merged_shards_in_any_order_give_the_same_snapshot() {
+        let plan = plan_shards((0..5).map(set).collect(), 2);
+        let results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
+        let mut reversed = results.clone();
+        reversed.reverse();
+        let merged = merge(plan.clone(), base(), results).expect("merged");
+        assert_eq!(merged, merge(plan.clone(), base(), reversed).expect("merged"));
+        assert_eq!(merged.idc.assignments.len(), 5);
+        assert_eq!(merged.idc.provisioned.len(), 5);
+        let one = plan_shards((0..5).map(set).collect(), 10);
+        let single = merge(one.clone(), base(), one.shards.iter().map(result_of).collect()).expect("merged");
+        assert_eq!(merged, single, "shard size does not change the result");
+    }
+
+    #[test]
+    fn a_missing_or_repeated_shard_is_an_error_not_a_smaller_inventory() {
+        let plan = plan_shards((0..5).map(set).collect(), 2);
+        let mut results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
+        results.remove(1);
+        let error = merge(plan.clone(), base(), results.clone()).unwrap_err();
+        assert!(error.to_string().contains("shard 1 of 3 is missing"), "{error}");
+        results.insert(1, result_of(&plan.shards[0]));
+        assert!(merge(plan.clone(), base(), results).is_err());
+        let mut results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
+        results.push(result_of(&plan.shards[2]));
+        assert!(merge(plan.clone(), base(), results).is_err(), "a shard twice");
+        let other = plan_shards((10..15).map(set).collect(), 2);
+        let results: Vec<ShardResult> = other.shards.iter().map(result_of).collect();
+        assert!(merge(plan, base(), results).is_err(), "another plan's shards");
+    }
+}

@@ -1,0 +1,510 @@
+//! The access review end to end: an org seeded into moto (Identity Center, Organizations, CloudTrail) and the Okta
+//! fake, the review's state and suppression list in moto S3, findings on moto SNS read back through a subscribed
+//! queue. Each rule's finding on the seeded org, a daily run publishing only what changed, a suppressed finding
+//! reported as suppressed, the diff between two runs after the org changed.
+
+use aws_sdk_identitystore::types::MemberId;
+use aws_sdk_ssoadmin::types::{PrincipalType, TargetType};
+use chrono::{DateTime, Duration, Utc};
+use integration_tests::moto::MotoAccount;
+use integration_tests::okta_fake::{OktaFake, api_token};
+use integration_tests::queues::{bodies, drain, subscribed_topic};
+use integration_tests::seed::{OrgSeed, SeededOrg};
+use serde_json::Value;
+use shared::aws::{CloudTrailActivityLog, IdentityCenterClient, S3ReviewState, SnsNotifier};
+use shared::domain::review::{FindingStatus, ReviewKind, ReviewReport};
+use shared::domain::{
+    AppUser, AppUserStatus, GroupPushMapping, IdcGroupId, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogin,
+    OktaSide, OktaUser, OktaUserId, OktaUserStatus, PushMappingStatus, Rule, SyncState,
+};
+use shared::handlers::access_review::{AccessReviewConfig, AccessReviewPorts};
+use shared::okta::OktaClient;
+use shared::ports::{ReviewStateStore, StateSlot};
+use shared::rules::ReviewPolicy;
+
+const APP: &str = "0oa1awsidc00000001";
+const SUPPRESSIONS: &str = "config/suppressions.json";
+
+type Ports = AccessReviewPorts<OktaClient, IdentityCenterClient, CloudTrailActivityLog, SnsNotifier, S3ReviewState>;
+
+struct World {
+    account: MotoAccount,
+    org: SeededOrg,
+    _okta: OktaFake,
+    ports: Ports,
+    config: AccessReviewConfig,
+    queue_url: String,
+    bucket: String,
+}
+
+fn okta_user(id: &str, login: &str, status: OktaUserStatus, last_login: DateTime<Utc>) -> OktaUser {
+    OktaUser {
+        id: OktaUserId::parse(id).expect("id"),
+        login: OktaLogin::parse(login).expect("login"),
+        email: Some(login.into()),
+        status,
+        transitioning_to_status: None,
+        status_changed: Some(last_login),
+        last_login: Some(last_login),
+    }
+}
+
+fn okta_group(id: &str, name: &str, members: &[&str]) -> OktaGroup {
+    OktaGroup {
+        id: OktaGroupId::parse(id).expect("id"),
+        name: name.into(),
+        members: members.iter().map(|m| OktaUserId::parse(*m).expect("id")).collect(),
+    }
+}
+
+fn push(id: &str, source: &str, target: &IdcGroupId, status: PushMappingStatus) -> GroupPushMapping {
+    GroupPushMapping {
+        id: id.into(),
+        source_group_id: OktaGroupId::parse(source).expect("id"),
+        target_group_id: Some(target.clone()),
+        status,
+        error_summary: (status == PushMappingStatus::Error).then(|| "Error while updating group membership".into()),
+        last_push: None,
+    }
+}
+
+/// An org like the guides describe, with one of each problem the review's rules look for:
+/// bob deactivated in Okta but still enabled (and his app user in syncState ERROR); greg active but last signed in
+/// 200 days ago; stray in Identity Center only; aws-breakglass-admins assigned Operations with no members and no
+/// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer assigned to
+/// nobody; the aws-production-operations push in ERROR.
+async fn world(name: &str, now: DateTime<Utc>) -> World {
+    let account = MotoAccount::new().await;
+    let org = OrgSeed::new()
+        .user("alice@acme.example")
+        .user("bob@acme.example")
+        .user("greg@acme.example")
+        .user("stray@partner.example")
+        .group("aws-production-developers", &["alice@acme.example", "bob@acme.example"])
+        .group(
+            "aws-all-engineering",
+            &["alice@acme.example", "bob@acme.example", "greg@acme.example"],
+        )
+        .group("aws-production-operations", &["alice@acme.example"])
+        .group("aws-breakglass-admins", &[])
+        .permission_set("Developer", "PT8H")
+        .permission_set("Operations", "PT1H")
+        .permission_set("BillingViewer", "PT4H")
+        .account("staging")
+        .assign_group("aws-production-developers", "Developer", "production")
+        .assign_group("aws-all-engineering", "Operations", "staging")
+        .assign_group("aws-breakglass-admins", "Operations", "production")
+        .seed(&account)
+        .await;
+    let app_user = |okta: &str, idc: &str, sync: SyncState| AppUser {
+        user_id: OktaUserId::parse(okta).expect("id"),
+        external_id: Some(org.user(idc).to_string()),
+        user_name: None,
+        status: AppUserStatus::Provisioned,
+        sync_state: Some(sync),
+        last_sync: None,
+    };
+    let okta = OktaFake::start(
+        OktaSide {
+            org_url: "https://acme.okta.com".into(),
+            users: vec![
+                okta_user(
+                    "00u1alice",
+                    "alice@acme.example",
+                    OktaUserStatus::Active,
+                    now - Duration::days(1),
+                ),
+                okta_user(
+                    "00u1bob",
+                    "bob@acme.example",
+                    OktaUserStatus::Deprovisioned,
+                    now - Duration::days(3),
+                ),
+                okta_user(
+                    "00u1greg",
+                    "greg@acme.example",
+                    OktaUserStatus::Active,
+                    now - Duration::days(200),
+                ),
+            ],
+            groups: vec![
+                okta_group("00g1devs", "aws-production-developers", &["00u1alice"]),
+                okta_group("00g1eng", "aws-all-engineering", &["00u1alice", "00u1greg"]),
+                okta_group("00g1ops", "aws-production-operations", &["00u1alice"]),
+            ],
+            app: OktaApp {
+                id: OktaAppId::parse(APP).expect("id"),
+                label: "AWS IAM Identity Center".into(),
+                app_users: vec![
+                    app_user("00u1alice", "alice@acme.example", SyncState::Synchronized),
+                    app_user("00u1bob", "bob@acme.example", SyncState::Error),
+                    app_user("00u1greg", "greg@acme.example", SyncState::Synchronized),
+                ],
+                group_push_mappings: vec![
+                    push(
+                        "gPm1devs",
+                        "00g1devs",
+                        org.group("aws-production-developers"),
+                        PushMappingStatus::Active,
+                    ),
+                    push(
+                        "gPm1eng",
+                        "00g1eng",
+                        org.group("aws-all-engineering"),
+                        PushMappingStatus::Active,
+                    ),
+                    push(
+                        "gPm1ops",
+                        "00g1ops",
+                        org.group("aws-production-operations"),
+                        PushMappingStatus::Error,
+                    ),
+                ],
+                signing_keys: vec![],
+            },
+            deprovisions: vec![],
+        },
+        vec![],
+    )
+    .await;
+    let (topic_arn, queue_url) =
+        subscribed_topic(&account, &format!("{name}-findings"), &format!("{name}-q"), true).await;
+    let bucket = format!("{name}-reports");
+    aws_sdk_s3::Client::new(account.sdk_config())
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let ports = AccessReviewPorts {
+        directory: OktaClient::new(okta.client_config(api_token())).expect("client"),
+        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
+        activity: CloudTrailActivityLog::new(account.sdk_config()),
+        notifier: SnsNotifier::new(account.sdk_config(), topic_arn),
+        state: S3ReviewState::new(account.sdk_config(), bucket.clone(), SUPPRESSIONS),
+    };
+    let config = AccessReviewConfig {
+        org_url: "https://acme.okta.com".into(),
+        app_id: OktaAppId::parse(APP).expect("id"),
+        links: shared::domain::LinkPolicy::default(),
+        review: ReviewPolicy {
+            inactive_after: Duration::days(90),
+            privileged_permission_sets: ["Operations".to_owned()].into(),
+            large_group_members: 3,
+        },
+        activity_window: Duration::days(7),
+    };
+    World {
+        account,
+        org,
+        _okta: okta,
+        ports,
+        config,
+        queue_url,
+        bucket,
+    }
+}
+
+impl World {
+    async fn run(&self, kind: ReviewKind, now: DateTime<Utc>) -> (ReviewReport, Vec<Value>) {
+        let report = self.ports.handle(&self.config, kind, now).await.expect("a review run");
+        (report, bodies(&drain(&self.account, &self.queue_url).await))
+    }
+
+    async fn put_suppressions(&self, list: &Value) {
+        aws_sdk_s3::Client::new(self.account.sdk_config())
+            .put_object()
+            .bucket(&self.bucket)
+            .key(SUPPRESSIONS)
+            .body(serde_json::to_vec(list).expect("json").into())
+            .send()
+            .await
+            .expect("PutObject");
+    }
+
+    async fn add_member(&self, group: &str, user: &str) {
+        aws_sdk_identitystore::Client::new(self.account.sdk_config())
+            .create_group_membership()
+            .identity_store_id(self.org.instance.identity_store_id.as_str())
+            .group_id(self.org.group(group).as_str())
+            .member_id(MemberId::UserId(self.org.user(user).to_string()))
+            .send()
+            .await
+            .expect("CreateGroupMembership");
+    }
+
+    async fn assign_user(&self, user: &str, set: &str, account: &str) {
+        aws_sdk_ssoadmin::Client::new(self.account.sdk_config())
+            .create_account_assignment()
+            .instance_arn(self.org.instance.instance_arn.as_str())
+            .target_type(TargetType::AwsAccount)
+            .target_id(self.org.account(account).as_str())
+            .permission_set_arn(self.org.permission_set(set).as_str())
+            .principal_type(PrincipalType::User)
+            .principal_id(self.org.user(user).to_string())
+            .send()
+            .await
+            .expect("CreateAccountAssignment");
+    }
+}
+
+fn rules(report: &ReviewReport) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = report.findings.iter().map(|f| f.finding.rule).collect();
+    rules.sort();
+    rules
+}
+
+fn published_rules(messages: &[Value]) -> Vec<String> {
+    let mut rules: Vec<String> = messages
+        .iter()
+        .map(|m| m["rule"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[tokio::test]
+async fn a_quarterly_review_of_a_seeded_org_raises_each_rule_and_publishes_every_finding() {
+    let now = Utc::now();
+    let world = world("review-rules", now).await;
+    let (report, messages) = world.run(ReviewKind::Quarterly, now).await;
+
+    assert_eq!(
+        rules(&report),
+        [
+            Rule::DeprovisionedUserEnabled,
+            Rule::OrphanedIdcUser,
+            Rule::GroupAssignedWithoutMembers,
+            Rule::IdcGroupNotPushed,
+            Rule::PermissionSetUnassigned,
+            Rule::InactiveUser,
+            Rule::PrivilegedViaLargeGroup,
+            Rule::AppUserSyncError,
+            Rule::GroupPushError,
+        ],
+        "{:#?}",
+        report.findings.iter().map(|f| &f.finding.title).collect::<Vec<_>>()
+    );
+    let by_rule = |rule: Rule| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.finding.rule == rule)
+            .map(|f| &f.finding)
+            .expect("found")
+    };
+    assert_eq!(
+        by_rule(Rule::InactiveUser).subject.okta_login.as_deref(),
+        Some("greg@acme.example")
+    );
+    assert_eq!(
+        by_rule(Rule::GroupAssignedWithoutMembers).subject.group_id.as_deref(),
+        Some(world.org.group("aws-breakglass-admins").as_str())
+    );
+    assert_eq!(
+        by_rule(Rule::IdcGroupNotPushed).subject.group_id.as_deref(),
+        Some(world.org.group("aws-breakglass-admins").as_str())
+    );
+    assert_eq!(
+        by_rule(Rule::PermissionSetUnassigned)
+            .subject
+            .permission_set_arn
+            .as_deref(),
+        Some(world.org.permission_set("BillingViewer").as_str())
+    );
+    assert_eq!(
+        by_rule(Rule::PrivilegedViaLargeGroup).subject.group_id.as_deref(),
+        Some(world.org.group("aws-all-engineering").as_str())
+    );
+    assert_eq!(
+        by_rule(Rule::GroupPushError).subject.group_id.as_deref(),
+        Some("00g1ops")
+    );
+    assert!(report.findings.iter().all(|f| f.status == FindingStatus::New));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| !f.controls.is_empty() && f.controls.iter().any(|c| c.starts_with("SOC2")))
+    );
+    // Effective access: alice (developers, all-engineering), bob (both), greg (all-engineering).
+    assert_eq!(report.access.len(), 5);
+    assert_eq!(report.diff.access_added.len(), 5, "the first run: everything is added");
+
+    assert_eq!(
+        messages.len(),
+        report.findings.len(),
+        "the quarterly run publishes every finding"
+    );
+    let mut expected: Vec<String> = rules(&report).iter().map(|r| r.as_str().to_owned()).collect();
+    expected.sort();
+    assert_eq!(published_rules(&messages), expected);
+    let saved = world
+        .ports
+        .state
+        .load(StateSlot::Latest)
+        .await
+        .expect("read")
+        .expect("saved");
+    assert_eq!(saved.run_id, report.run_id);
+    assert!(
+        world
+            .ports
+            .state
+            .load(StateSlot::Quarterly)
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_daily_run_publishes_only_what_changed_and_the_diff_names_it() {
+    let now = Utc::now();
+    let world = world("review-daily", now).await;
+    let (first, _) = world.run(ReviewKind::Quarterly, now).await;
+
+    // Nothing changed: the daily run publishes nothing.
+    let (quiet, messages) = world.run(ReviewKind::Daily, now + Duration::hours(1)).await;
+    assert!(messages.is_empty(), "{messages:#?}");
+    assert!(quiet.findings.iter().all(|f| f.status == FindingStatus::Open));
+    assert!(
+        quiet.findings.iter().all(|f| f.first_seen == first.generated_at),
+        "first seen kept"
+    );
+
+    // The org changes: someone is put in the empty break-glass group, and alice gets Developer directly.
+    world.add_member("aws-breakglass-admins", "alice@acme.example").await;
+    world.assign_user("alice@acme.example", "Developer", "staging").await;
+    let later = now + Duration::days(1);
+    let (daily, messages) = world.run(ReviewKind::Daily, later).await;
+
+    let new: Vec<Rule> = daily
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::New)
+        .map(|f| f.finding.rule)
+        .collect();
+    assert_eq!(new, [Rule::DirectUserAssignment]);
+    let resolved: Vec<Rule> = daily
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Resolved)
+        .map(|f| f.finding.rule)
+        .collect();
+    assert_eq!(resolved, [Rule::GroupAssignedWithoutMembers]);
+
+    assert_eq!(
+        messages.len(),
+        2,
+        "one new finding, one resolution notice: {messages:#?}"
+    );
+    let notice = messages
+        .iter()
+        .find(|m| m["title"].as_str().is_some_and(|t| t.starts_with("Resolved: ")))
+        .expect("a resolution notice");
+    assert_eq!(notice["rule"], "group-assigned-without-members");
+    assert_eq!(notice["severity"], "info");
+    let original = daily
+        .findings
+        .iter()
+        .find(|f| f.status == FindingStatus::Resolved)
+        .map(|f| f.finding.finding_id.to_string())
+        .expect("resolved");
+    assert_eq!(notice["subject"]["resolves"], original.as_str());
+    assert_ne!(notice["finding_id"], original.as_str());
+    assert!(messages.iter().any(|m| m["rule"] == "direct-user-assignment"));
+
+    // The diff against the previous run: alice's two new ways in, nothing removed.
+    assert_eq!(daily.diff.previous_run.as_deref(), Some(quiet.run_id.as_str()));
+    let mut added: Vec<(String, Option<String>)> = daily
+        .diff
+        .access_added
+        .iter()
+        .map(|r| (r.permission_set_name.clone(), r.via_group.clone()))
+        .collect();
+    added.sort();
+    assert_eq!(
+        added,
+        [
+            ("Developer".to_owned(), None),
+            ("Operations".to_owned(), Some("aws-breakglass-admins".to_owned()))
+        ]
+    );
+    assert!(daily.diff.access_removed.is_empty());
+    let resolved_ids: Vec<String> = daily.diff.findings_resolved.iter().map(|id| id.to_string()).collect();
+    assert_eq!(resolved_ids, [original]);
+
+    // The next quarterly review diffs against the previous quarterly one: the same changes, seen from there.
+    let (quarter, _) = world.run(ReviewKind::Quarterly, later + Duration::hours(1)).await;
+    assert_eq!(quarter.diff.previous_run.as_deref(), Some(first.run_id.as_str()));
+    assert_eq!(quarter.diff.access_added.len(), 2);
+    assert_eq!(
+        quarter.diff.findings_resolved.len(),
+        1,
+        "resolved since the last quarter"
+    );
+}
+
+#[tokio::test]
+async fn a_suppressed_finding_is_reported_as_suppressed_until_its_end_date() {
+    let now = Utc::now();
+    let world = world("review-suppressed", now).await;
+    let until = now + Duration::days(30);
+    world
+        .put_suppressions(&serde_json::json!({
+            "suppressions": [{
+                "owner": "secops@acme.example",
+                "reason": "Okta support case 01234: push fix scheduled",
+                "until": until,
+                "rule": "group-push-error",
+                "subject": {"group_id": "00g1ops"}
+            }, {
+                "owner": "nobody@acme.example",
+                "reason": "expired last month",
+                "until": now - Duration::days(30),
+                "rule": "inactive-user"
+            }]
+        }))
+        .await;
+    let (report, messages) = world.run(ReviewKind::Quarterly, now).await;
+    let push = report
+        .findings
+        .iter()
+        .find(|f| f.finding.rule == Rule::GroupPushError)
+        .expect("reported, not dropped");
+    assert_eq!(
+        push.status,
+        FindingStatus::Suppressed {
+            owner: "secops@acme.example".into(),
+            reason: "Okta support case 01234: push fix scheduled".into(),
+            until,
+        }
+    );
+    let inactive = report
+        .findings
+        .iter()
+        .find(|f| f.finding.rule == Rule::InactiveUser)
+        .expect("found");
+    assert_eq!(
+        inactive.status,
+        FindingStatus::New,
+        "an expired suppression no longer applies"
+    );
+    assert!(!messages.iter().any(|m| m["rule"] == "group-push-error"), "not paged");
+    assert_eq!(messages.len(), report.findings.len() - 1);
+
+    // After the end date the finding is open again, and the quarterly run publishes it.
+    let (after, messages) = world.run(ReviewKind::Quarterly, until + Duration::hours(1)).await;
+    let push = after
+        .findings
+        .iter()
+        .find(|f| f.finding.rule == Rule::GroupPushError)
+        .expect("found");
+    assert_eq!(push.status, FindingStatus::Open);
+    assert_eq!(
+        push.first_seen, report.generated_at,
+        "its history kept through the suppression"
+    );
+    assert!(messages.iter().any(|m| m["rule"] == "group-push-error"));
+}

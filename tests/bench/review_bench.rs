@@ -1,0 +1,431 @@
+//! The review's inventory at scale: seeds a moto org (bulk, through the launcher's test-only SeedOrgForTest), an
+//! Okta fake of the same people, and runs `inventory::collect_snapshot` through a local front that enforces each
+//! AWS family's documented TPS (AWS throttling errors past it) and adds a latency to every call. Prints calls made
+//! vs the minimum for the shape, wall time vs the calls ÷ TPS bound, peak RSS, and the rules' time.
+//!
+//! ```text
+//! cargo run --release -p integration-tests --bin review-bench -- [--scale 1.0] [--latency-ms 50]
+//!     [--users 10000] [--groups 1000] [--accounts 200] [--permission-sets 50] [--assignments 20000]
+//! ```
+//! `--scale` multiplies users, groups, accounts and assignments (not permission sets). Needs moto like the tests
+//! (`DEPROV_MOTO_PYTHON` or the workspace `.venv`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration as StdDuration, Instant};
+
+use aws_sdk_organizations::types::OrganizationFeatureSet;
+use chrono::{Duration, Utc};
+use integration_tests::aws_front::{AwsFront, documented_limits};
+use integration_tests::moto::{self, MotoAccount};
+use integration_tests::okta_fake::{OktaFake, api_token};
+use serde_json::{Value, json};
+use shared::aws::{CloudTrailActivityLog, IdentityCenterClient};
+use shared::domain::{
+    AppUser, AppUserStatus, GroupPushMapping, IdcGroupId, IdcInstance, IdentityStoreId, InstanceArn, LinkPolicy,
+    OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogin, OktaSide, OktaUser, OktaUserId, OktaUserStatus, Principal,
+    PushMappingStatus,
+};
+use shared::inventory::{self, CollectOptions, DEFAULT_SETS_PER_SHARD};
+use shared::okta::OktaClient;
+use shared::rate_limit::{ApiFamily, RateLimits};
+use shared::rules::{Policy, evaluate};
+
+const APP: &str = "0oa1awsidc00000001";
+/// Groups each user is in.
+const GROUPS_PER_USER: usize = 2;
+/// Of the assignments on one (set, account) pair, how many are groups (the rest: one direct user assignment).
+const GROUP_ASSIGNMENTS_PER_PAIR: usize = 4;
+
+#[derive(Debug, Clone)]
+struct Shape {
+    users: usize,
+    groups: usize,
+    accounts: usize,
+    permission_sets: usize,
+    assignments: usize,
+    latency: StdDuration,
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn shape() -> Shape {
+    let args: Vec<String> = std::env::args().collect();
+    let number = |name: &str, default: f64| -> f64 {
+        arg(&args, name)
+            .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} wants a number, not {v}")))
+            .unwrap_or(default)
+    };
+    let scale = number("--scale", 1.0);
+    let scaled = |name: &str, default: f64| ((number(name, default) * scale).round() as usize).max(1);
+    Shape {
+        users: scaled("--users", 10_000.0),
+        groups: scaled("--groups", 1_000.0),
+        accounts: scaled("--accounts", 200.0),
+        permission_sets: number("--permission-sets", 50.0).max(1.0) as usize,
+        assignments: scaled("--assignments", 20_000.0),
+        latency: StdDuration::from_millis(number("--latency-ms", 50.0) as u64),
+    }
+}
+
+/// The (set, account) pairs assignments go on: each set on the same number of accounts, spread over them.
+fn pairs(shape: &Shape) -> Vec<(usize, usize)> {
+    let per_pair = GROUP_ASSIGNMENTS_PER_PAIR + 1;
+    let pairs = shape.assignments.div_ceil(per_pair).max(1);
+    let per_set = pairs.div_ceil(shape.permission_sets).min(shape.accounts).max(1);
+    (0..shape.permission_sets)
+        .flat_map(|set| (0..per_set).map(move |k| (set, (set * 7 + k) % shape.accounts.max(1))))
+        .take(pairs)
+        .collect()
+}
+
+fn member_groups(shape: &Shape, user: usize) -> Vec<usize> {
+    let mut groups: Vec<usize> = (0..GROUPS_PER_USER)
+        .map(|k| (user + k * (shape.groups / GROUPS_PER_USER).max(1)) % shape.groups)
+        .collect();
+    groups.dedup();
+    groups
+}
+
+#[tokio::main]
+async fn main() {
+    let shape = shape();
+    eprintln!("shape: {shape:?}");
+    let started = Instant::now();
+    let account = MotoAccount::new().await;
+    let (instance, accounts, user_ids, group_ids, members) = seed(&account, &shape).await;
+    let okta = OktaFake::start(okta_side(&shape, &user_ids, &group_ids, &members), vec![]).await;
+    eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+
+    let front = AwsFront::start(moto::endpoint(), shape.latency, &documented_limits()).await;
+    // Production's retry (standard, 3 attempts), pointed at the front.
+    let config = account
+        .sdk_config()
+        .clone()
+        .into_builder()
+        .endpoint_url(front.url())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build();
+    let limits = RateLimits::default();
+    let gates = limits.gates();
+    let identity_center = IdentityCenterClient::gated(&config, instance.clone(), &gates);
+    let activity = CloudTrailActivityLog::gated(&config, &gates);
+    let mut okta_config = okta.client_config(api_token());
+    // The fake's client pages by 2 and times out after 2 s to test paging and faults; here, Okta's own maxima and
+    // the production timeout (the fake builds each page from the whole org).
+    okta_config.page_size = 10_000;
+    okta_config.timeout = StdDuration::from_secs(30);
+    let directory = OktaClient::new(okta_config).expect("Okta client").gated(gates.clone());
+    let options = CollectOptions {
+        org_url: "https://acme.okta.com".into(),
+        app_id: OktaAppId::parse(APP).expect("id"),
+        links: LinkPolicy::default(),
+        activity_window: Duration::days(1),
+    };
+
+    let rss_before = peak_rss_kib();
+    let now = Utc::now();
+    let run = Instant::now();
+    let snapshot = inventory::collect_snapshot(
+        &directory,
+        &identity_center,
+        &activity,
+        &options,
+        now,
+        DEFAULT_SETS_PER_SHARD,
+    )
+    .await
+    .expect("the inventory");
+    let wall = run.elapsed();
+    let rss_after = peak_rss_kib();
+
+    let rows = effective_rows(&snapshot);
+    let rules_started = Instant::now();
+    let findings = evaluate(&snapshot, &Policy::at(now));
+    let rules = rules_started.elapsed();
+
+    // What the front saw (AWS) and what the gates let through (Okta, and AWS for a cross-check).
+    let traffic = front.traffic();
+    let gate_calls: BTreeMap<String, u64> = gates.calls().into_iter().collect();
+    let minimum = minimum_calls(&shape, &accounts, &members);
+    println!("# review-bench");
+    println!(
+        "shape: {} users, {} groups, {} accounts, {} permission sets, {} assignments ({} pairs), {} ms a call",
+        shape.users,
+        shape.groups,
+        shape.accounts,
+        shape.permission_sets,
+        snapshot.idc.assignments.len(),
+        pairs(&shape).len(),
+        shape.latency.as_millis()
+    );
+    println!();
+    println!("| family | calls | minimum | × min | throttled | peak in flight | rate /s | calls ÷ rate (s) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut bound = 0.0f64;
+    let mut all_calls = 0u64;
+    let mut all_minimum = 0u64;
+    for family in ApiFamily::ALL {
+        let name = family.name();
+        let (calls, throttled, peak) = match traffic.get(name) {
+            Some(t) => (t.total(), t.throttled.to_string(), t.peak_in_flight.to_string()),
+            None => (gate_calls.get(name).copied().unwrap_or(0), "-".into(), "-".into()),
+        };
+        let min = minimum.get(name).copied().unwrap_or(0);
+        if calls == 0 && min == 0 {
+            continue;
+        }
+        let rate = limits.limit(family).per_second;
+        let seconds = calls as f64 / rate;
+        bound = bound.max(seconds);
+        all_calls += calls;
+        all_minimum += min;
+        println!(
+            "| {name} | {calls} | {min} | {:.2} | {throttled} | {peak} | {rate:.2} | {seconds:.1} |",
+            calls as f64 / (min.max(1)) as f64
+        );
+    }
+    println!();
+    println!(
+        "calls: {all_calls} made, {all_minimum} minimum ({:.3}× the minimum)",
+        all_calls as f64 / all_minimum.max(1) as f64
+    );
+    println!(
+        "wall: {:.1} s; bound (the busiest family's calls ÷ its rate): {bound:.1} s ({:.2}× the bound)",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / bound.max(1e-9)
+    );
+    println!(
+        "peak RSS of the process: {:.1} MiB before the run (moto client, Okta fake with its org, front), {:.1} MiB after",
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0
+    );
+    println!(
+        "rules: {} findings over {} effective-access rows in {:.3} s",
+        findings.len(),
+        rows,
+        rules.as_secs_f64()
+    );
+    let mut per_op: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in traffic.values() {
+        for (op, n) in &t.calls {
+            *per_op.entry(op.as_str()).or_default() += n;
+        }
+    }
+    eprintln!("AWS calls by operation: {per_op:?}");
+    eprintln!("gate calls: {gate_calls:?}");
+}
+
+/// The fewest calls this shape allows: every list at its largest page, per set then per pair.
+fn minimum_calls(shape: &Shape, accounts: &[String], members: &[Vec<usize>]) -> BTreeMap<&'static str, u64> {
+    let pages = |n: usize, page: usize| n.div_ceil(page).max(1) as u64;
+    let pairs = pairs(shape);
+    let mut per_set: HashMap<usize, usize> = HashMap::new();
+    for (set, _) in &pairs {
+        *per_set.entry(*set).or_default() += 1;
+    }
+    let per_pair = GROUP_ASSIGNMENTS_PER_PAIR + 1;
+    let mut min = BTreeMap::new();
+    min.insert(
+        "identitystore",
+        pages(shape.users, 100) + pages(shape.groups, 100) + members.iter().map(|m| pages(m.len(), 100)).sum::<u64>(),
+    );
+    min.insert(
+        "sso-admin",
+        pages(shape.permission_sets, 100)
+            + shape.permission_sets as u64
+            + (0..shape.permission_sets)
+                .map(|s| pages(per_set.get(&s).copied().unwrap_or(0), 100))
+                .sum::<u64>()
+            + pairs.len() as u64 * pages(per_pair, 100),
+    );
+    // ListAccounts: the management account and the members, 20 a page.
+    min.insert("organizations", pages(accounts.len() + 1, 20));
+    // One LookupEvents per event source (portal, SCIM), one page each here (no events seeded).
+    min.insert("cloudtrail", 2);
+    // Users: the plain list (200 a page) and the DEPROVISIONED filter (one page here).
+    min.insert("okta-users", pages(shape.users, 200) + 1);
+    // The app, its users (500 a page), push mappings (1,000), keys, and the app's assigned groups (200).
+    min.insert(
+        "okta-apps",
+        1 + pages(shape.users, 500) + pages(shape.groups, 1000) + 1 + 1,
+    );
+    // Every group (10,000 a page), then the members of each pushed group (1,000 a page).
+    min.insert(
+        "okta-groups",
+        pages(shape.groups, 10_000) + members.iter().map(|m| pages(m.len(), 1000)).sum::<u64>(),
+    );
+    // The window's System Log (one page here).
+    min.insert("okta-logs", 1);
+    min
+}
+
+/// Effective-access rows: per assignment, one per member of a group (or the one user).
+fn effective_rows(snapshot: &shared::domain::OrgSnapshot) -> usize {
+    let sizes: HashMap<&IdcGroupId, usize> = snapshot.idc.groups.iter().map(|g| (&g.id, g.members.len())).collect();
+    snapshot
+        .idc
+        .assignments
+        .iter()
+        .map(|a| match &a.principal {
+            Principal::User(_) => 1,
+            Principal::Group(g) => sizes.get(g).copied().unwrap_or(0),
+        })
+        .sum()
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+type Seeded = (IdcInstance, Vec<String>, Vec<String>, Vec<String>, Vec<Vec<usize>>);
+
+async fn seed(account: &MotoAccount, shape: &Shape) -> Seeded {
+    let config = account.sdk_config();
+    let organizations = aws_sdk_organizations::Client::new(config);
+    organizations
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let mut accounts = Vec::with_capacity(shape.accounts);
+    for n in 0..shape.accounts {
+        let status = organizations
+            .create_account()
+            .account_name(format!("bench-{n}"))
+            .email(format!("aws+bench-{n}@example.com"))
+            .send()
+            .await
+            .expect("CreateAccount")
+            .create_account_status
+            .expect("a status");
+        accounts.push(status.account_id.expect("an account id"));
+    }
+    let listed = aws_sdk_ssoadmin::Client::new(config)
+        .list_instances()
+        .send()
+        .await
+        .expect("ListInstances");
+    let metadata = listed.instances().first().expect("an instance");
+    let instance = IdcInstance {
+        instance_arn: InstanceArn::parse(metadata.instance_arn().expect("arn")).expect("arn"),
+        identity_store_id: IdentityStoreId::parse(metadata.identity_store_id().expect("id")).expect("id"),
+    };
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); shape.groups];
+    for user in 0..shape.users {
+        for group in member_groups(shape, user) {
+            members[group].push(user);
+        }
+    }
+    let users: Vec<Value> = (0..shape.users)
+        .map(|n| json!({"UserName": format!("user{n:05}@acme.example")}))
+        .collect();
+    let groups: Vec<Value> = members
+        .iter()
+        .enumerate()
+        .map(|(n, m)| json!({"DisplayName": format!("aws-team-{n:04}"), "Members": m}))
+        .collect();
+    let sets: Vec<Value> = (0..shape.permission_sets)
+        .map(|n| json!({"Name": format!("Set{n:02}"), "SessionDuration": "PT4H"}))
+        .collect();
+    let mut assignments = Vec::new();
+    for (pair, (set, account)) in pairs(shape).into_iter().enumerate() {
+        for k in 0..GROUP_ASSIGNMENTS_PER_PAIR {
+            let group = (pair * GROUP_ASSIGNMENTS_PER_PAIR + k) % shape.groups;
+            assignments.push(json!({"AccountId": accounts[account], "PermissionSet": set,
+                "PrincipalType": "GROUP", "Principal": group}));
+        }
+        assignments.push(json!({"AccountId": accounts[account], "PermissionSet": set,
+            "PrincipalType": "USER", "Principal": pair % shape.users}));
+    }
+    let answer = account
+        .call_json(
+            "sso",
+            "SWBExternalService.SeedOrgForTest",
+            &json!({
+                "IdentityStoreId": instance.identity_store_id.as_str(),
+                "InstanceArn": instance.instance_arn.as_str(),
+                "Users": users, "Groups": groups, "PermissionSets": sets, "Assignments": assignments,
+            }),
+        )
+        .await;
+    let strings = |key: &str| -> Vec<String> {
+        answer[key]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|v| v.as_str().expect("an id").to_owned())
+            .collect()
+    };
+    (instance, accounts, strings("UserIds"), strings("GroupIds"), members)
+}
+
+/// The same people in Okta: ACTIVE users, each an app user linked by externalId, and every IdC group pushed
+/// from an Okta group of the same members.
+fn okta_side(shape: &Shape, user_ids: &[String], group_ids: &[String], members: &[Vec<usize>]) -> OktaSide {
+    let okta_id = |n: usize| OktaUserId::parse(format!("00u{n:017}")).expect("id");
+    OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: (0..shape.users)
+            .map(|n| OktaUser {
+                id: okta_id(n),
+                login: OktaLogin::parse(format!("user{n:05}@acme.example")).expect("login"),
+                email: Some(format!("user{n:05}@acme.example")),
+                status: OktaUserStatus::Active,
+                transitioning_to_status: None,
+                status_changed: None,
+                last_login: None,
+            })
+            .collect(),
+        groups: members
+            .iter()
+            .enumerate()
+            .map(|(n, m)| OktaGroup {
+                id: OktaGroupId::parse(format!("00g{n:017}")).expect("id"),
+                name: format!("aws-team-{n:04}"),
+                members: m.iter().map(|u| okta_id(*u)).collect(),
+            })
+            .collect(),
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: user_ids
+                .iter()
+                .enumerate()
+                .map(|(n, id)| AppUser {
+                    user_id: okta_id(n),
+                    external_id: Some(id.clone()),
+                    user_name: Some(format!("user{n:05}@acme.example")),
+                    status: AppUserStatus::Provisioned,
+                    sync_state: None,
+                    last_sync: None,
+                })
+                .collect(),
+            group_push_mappings: group_ids
+                .iter()
+                .enumerate()
+                .map(|(n, id)| GroupPushMapping {
+                    id: format!("gpm{n:05}"),
+                    source_group_id: OktaGroupId::parse(format!("00g{n:017}")).expect("id"),
+                    target_group_id: Some(IdcGroupId::parse(id.clone()).expect("id")),
+                    status: PushMappingStatus::Active,
+                    error_summary: None,
+                    last_push: None,
+                })
+                .collect(),
+            signing_keys: vec![],
+        },
+        deprovisions: vec![],
+    }
+}
