@@ -445,6 +445,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_findings_tables_list_every_rule() {
+        let readme = include_str!("../../../README.md");
+        for rule in Rule::ALL {
+            assert!(
+                readme.contains(&format!("| `{}` |", rule.as_str())),
+                "README lacks {rule}"
+            );
+        }
+    }
+
+    #[test]
     fn a_resolution_notice_has_an_id_of_its_own() {
         let open = subject("00u1");
         let notice = Subject {

@@ -264,7 +264,7 @@ where
             wall_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         let report = review_snapshot(&snapshot, config, kind, &history, now, inventory);
-        let publish = to_publish(&report);
+        let publish = to_publish(&report, history.latest.as_ref());
         // Issue 10 §6 (the report helper's part): the report files in REPORT_BUCKET under `report.run_id` and the
         // one SNS summary finding linking them are written here once that code is merged.
         self.notifier.publish(&publish).await?;

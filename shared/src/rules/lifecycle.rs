@@ -266,16 +266,30 @@ pub fn resolution_notice(reviewed: &ReviewedFinding, run_id: &str, now: DateTime
 }
 
 /// What a run publishes to SNS. Quarterly: every new and open finding, and a notice per resolved one. Daily:
-/// only what changed — new findings and a notice per resolved one. Suppressed findings are never published (the
-/// report lists them as suppressed).
-pub fn to_publish(report: &ReviewReport) -> Vec<Finding> {
+/// only what changed since `previous` (the state the run's lifecycle was read from) — new findings, findings whose
+/// suppression ended (never published while it held), and a notice per resolved one. Suppressed findings are
+/// never published (the report lists them as suppressed).
+pub fn to_publish(report: &ReviewReport, previous: Option<&ReviewState>) -> Vec<Finding> {
+    let suppressed_before: HashSet<&FindingId> = previous
+        .map(|state| {
+            state
+                .findings
+                .iter()
+                .filter(|f| matches!(f.status, FindingStatus::Suppressed { .. }))
+                .map(|f| &f.finding.finding_id)
+                .collect()
+        })
+        .unwrap_or_default();
     report
         .findings
         .iter()
         .filter_map(|f| match (&f.status, report.kind) {
             (FindingStatus::New, _) | (FindingStatus::Open, ReviewKind::Quarterly) => Some(f.finding.clone()),
+            (FindingStatus::Open, ReviewKind::Daily) => suppressed_before
+                .contains(&f.finding.finding_id)
+                .then(|| f.finding.clone()),
             (FindingStatus::Resolved, _) => Some(resolution_notice(f, &report.run_id, report.generated_at)),
-            (FindingStatus::Open, ReviewKind::Daily) | (FindingStatus::Suppressed { .. }, _) => None,
+            (FindingStatus::Suppressed { .. }, _) => None,
         })
         .collect()
 }
@@ -332,7 +346,7 @@ mod tests {
         let findings = evaluate(&snapshot, &Policy::at(snapshot.collected_at));
         let first = run(ReviewKind::Daily, "r1", &findings, None, &[], at(0));
         assert!(first.findings.iter().all(|f| f.status == FindingStatus::New));
-        assert_eq!(to_publish(&first).len(), findings.len());
+        assert_eq!(to_publish(&first, None).len(), findings.len());
 
         let second = run(
             ReviewKind::Daily,
@@ -349,7 +363,10 @@ mod tests {
                 .iter()
                 .all(|f| f.first_seen == at(0) && f.last_seen == at(24))
         );
-        assert!(to_publish(&second).is_empty(), "a daily run publishes only changes");
+        assert!(
+            to_publish(&second, Some(&ReviewState::of(&first))).is_empty(),
+            "a daily run publishes only changes"
+        );
         assert!(second.diff.findings_new.is_empty() && second.diff.findings_resolved.is_empty());
 
         let fewer: Vec<Finding> = findings
@@ -373,7 +390,7 @@ mod tests {
         assert_eq!(resolved.len(), 1);
         assert_eq!(resolved[0].finding.rule, Rule::DirectUserAssignment);
         assert_eq!((resolved[0].first_seen, resolved[0].last_seen), (at(0), at(24)));
-        let published = to_publish(&third);
+        let published = to_publish(&third, Some(&ReviewState::of(&second)));
         assert_eq!(published.len(), 1);
         assert_eq!(published[0].severity, Severity::Info);
         assert!(published[0].title.starts_with("Resolved: "));
@@ -393,7 +410,7 @@ mod tests {
             "resolved once, not again"
         );
         assert_eq!(
-            to_publish(&fourth).len(),
+            to_publish(&fourth, Some(&ReviewState::of(&third))).len(),
             fewer.len(),
             "a quarterly run publishes everything open"
         );
@@ -427,7 +444,11 @@ mod tests {
             status_of(&first, Rule::DirectUserAssignment)[..],
             [FindingStatus::Suppressed { owner, .. }] if owner == "secops@acme.example"
         ));
-        assert!(to_publish(&first).iter().all(|f| f.rule != Rule::DirectUserAssignment));
+        assert!(
+            to_publish(&first, None)
+                .iter()
+                .all(|f| f.rule != Rule::DirectUserAssignment)
+        );
         assert!(
             status_of(&first, Rule::OrphanedIdcUser)
                 .iter()
@@ -443,6 +464,12 @@ mod tests {
             at(48),
         );
         assert_eq!(status_of(&expired, Rule::DirectUserAssignment), [&FindingStatus::Open]);
+        let published = to_publish(&expired, Some(&ReviewState::of(&first)));
+        assert_eq!(
+            published.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            [Rule::DirectUserAssignment],
+            "a daily run publishes a finding whose suppression ended, and nothing else"
+        );
     }
 
     #[test]
