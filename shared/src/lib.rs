@@ -17,6 +17,7 @@ pub mod notify;
 pub mod okta;
 pub mod ports;
 pub mod report;
+pub mod review_report;
 pub mod rules;
 pub mod saml;
 

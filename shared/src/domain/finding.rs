@@ -78,10 +78,13 @@ pub enum Rule {
     PrivilegedPermissionSetAssigned,
     /// AWS Health: the SCIM bearer token expires soon; provisioning stops when it does.
     ScimTokenExpiring,
+    /// An access review run: its counts and where its report is (one per run; the review's findings go out on
+    /// their own).
+    AccessReviewSummary,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -101,6 +104,7 @@ impl Rule {
         Rule::PermissionSetSessionTooLong,
         Rule::PrivilegedPermissionSetAssigned,
         Rule::ScimTokenExpiring,
+        Rule::AccessReviewSummary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +128,7 @@ impl Rule {
             Self::PermissionSetSessionTooLong => "permission-set-session-too-long",
             Self::PrivilegedPermissionSetAssigned => "privileged-permission-set-assigned",
             Self::ScimTokenExpiring => "scim-token-expiring",
+            Self::AccessReviewSummary => "access-review-summary",
         }
     }
 }
