@@ -1,5 +1,6 @@
 //! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail, SNS, SQS, Secrets Manager,
-//! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor).
+//! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor), S3 (the review's report files and
+//! the checker's verdict archive).
 //!
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
@@ -8,20 +9,24 @@ mod activity_log;
 mod activity_record;
 mod identity_center;
 mod job_queue;
+mod report_store;
 mod saml_providers;
 mod secrets;
 mod sns;
 mod sweep_cursor;
+mod verdict_archive;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
 pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
 pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
+pub use report_store::{ObjectLock, REPORT_PREFIX, ReportStoreSettings, S3ReportStore};
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
 pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};
+pub use verdict_archive::{MAX_PERIOD_DAYS, S3VerdictArchive, VERDICT_PREFIX};
 pub use verdict_ledger::DynamoDbVerdictLedger;
 
 /// The activity record table's partition and sort key attributes (`pk`, `sk`), for whoever creates the table.
