@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use shared::review_report::example::{HOSTILE_NAME, example_report};
 use shared::review_report::{ReportFiles, write_to_directory};
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f718e4d2c70";
+/// The W3C WebDriver web element identifier.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 const INSTALL_HINT: &str = "install Debian's chromium and chromium-driver (scripts/test-all does: \
                             apt-get install -y chromium chromium-driver), or set DEPROV_CHROMEDRIVER and DEPROV_CHROMIUM";
 
@@ -107,7 +108,10 @@ impl Browser {
         let found = self
             .call("POST", "/element", json!({"using": "css selector", "value": css}))
             .await;
-        found[ELEMENT_KEY].as_str().expect("an element").to_owned()
+        match found[ELEMENT_KEY].as_str() {
+            Some(id) => id.to_owned(),
+            None => panic!("no element {css}: {found}"),
+        }
     }
 
     async fn click(&self, css: &str) {

@@ -112,19 +112,20 @@ async fn with_object_lock_set_every_file_is_retained_in_that_mode_for_those_days
         .await
         .expect("stored");
     for name in ["report.json", "access.csv", "report.md", "index.html", "manifest.json"] {
-        let retention = s3
-            .get_object_retention()
+        // HeadObject carries the lock (moto 5.2.5 answers GetObjectRetention with the object itself).
+        let head = s3
+            .head_object()
             .bucket(&bucket)
             .key(format!("reviews/2026-q3/{name}"))
             .send()
             .await
-            .expect("GetObjectRetention");
-        let retention = retention.retention().expect("a retention");
+            .expect("HeadObject");
         assert_eq!(
-            retention.mode(),
-            Some(&aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
+            head.object_lock_mode(),
+            Some(&aws_sdk_s3::types::ObjectLockMode::Governance),
+            "{name}"
         );
-        let until = retention.retain_until_date().expect("until").secs();
+        let until = head.object_lock_retain_until_date().expect("until").secs();
         let expected = (before + Duration::days(400)).timestamp();
         assert!(
             (until - expected).abs() < 120,

@@ -7,7 +7,7 @@ use aws_sdk_s3 as s3;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use s3::primitives::{ByteStream, DateTime as SmithyDateTime};
-use s3::types::ObjectLockMode;
+use s3::types::{ChecksumAlgorithm, ObjectLockMode};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Env, optional};
@@ -126,6 +126,8 @@ impl ReportStore for S3ReportStore {
                 .bucket(&self.settings.bucket)
                 .key(&key)
                 .content_type(file.content_type)
+                // Object lock needs the algorithm named (x-amz-sdk-checksum-algorithm) beside the value.
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .checksum_sha256(checksum)
                 .body(ByteStream::from(file.bytes.clone()));
             if let Some(lock) = self.settings.object_lock {
