@@ -28,6 +28,10 @@ mod okta_directory;
 mod identity_center_watch;
 // The okta-hook handler with events/okta-hook/ against SQS in moto, and the built binary via the runtime API.
 mod okta_hook;
+// The review's HTML report in headless Chromium over WebDriver: renders, sorts, filters.
+mod report_browser;
+// The review's report files and the verdict archive in S3 (moto), the summary finding through SNS.
+mod review_report;
 // The propagation checker against moto Identity Center + SQS, the Okta fake and an in-memory CloudTrail.
 mod propagation_check;
 // deprov-audit revoke: the plan, apply and the built binary against moto sso-admin and the Okta fake.

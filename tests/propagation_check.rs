@@ -1889,3 +1889,99 @@ async fn the_ledger_keeps_each_episodes_reach_merged_and_never_shrunk() {
         "each episode its own"
     );
 }
+
+/// issue 10's verdict archive: the checker keeps each final verdict in S3 (through its notifier), and the review
+/// reads the period's deprovisions back as records: the verified one with its SCIM call and latency, the overdue one
+/// (another org, the same archive) with its finding.
+#[tokio::test]
+async fn each_final_verdict_is_archived_and_the_review_reads_the_period_back() {
+    use shared::ports::{ArchivingNotifier, VerdictArchive};
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    let bucket = format!("verdicts-{}", w.account.id());
+    aws_sdk_s3::Client::new(w.account.sdk_config())
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let archive = shared::aws::S3VerdictArchive::new(w.account.sdk_config(), bucket);
+    w.ports
+        .activity
+        .push(scim_patch(w.org.user(BOB), published() + Duration::seconds(212)));
+    let ports = CheckPorts {
+        directory: w.ports.directory,
+        identity_center: w.ports.identity_center,
+        activity: w.ports.activity,
+        notifier: ArchivingNotifier {
+            notifier: RecordingNotifier::default(),
+            archive: archive.clone(),
+        },
+        queue: w.ports.queue,
+        ledger: w.ports.ledger,
+        org: (),
+    };
+    let verified = published_findings(
+        ports
+            .check(
+                &config(),
+                &job(DeprovisionKind::Deactivated),
+                published() + Duration::minutes(15),
+            )
+            .await,
+    );
+    assert_eq!(verified[0].rule, Rule::PropagationVerified);
+    // Another deprovision a day later, in an org where it never reached Identity Center (Bob still ENABLED past
+    // the maximum window), its verdict kept in the same archive.
+    let later = published() + Duration::days(1);
+    let w2 = world(true, OktaUserStatus::Deprovisioned, vec![]).await;
+    let ports2 = CheckPorts {
+        directory: w2.ports.directory,
+        identity_center: w2.ports.identity_center,
+        activity: w2.ports.activity,
+        notifier: ArchivingNotifier {
+            notifier: RecordingNotifier::default(),
+            archive: archive.clone(),
+        },
+        queue: w2.ports.queue,
+        ledger: w2.ports.ledger,
+        org: (),
+    };
+    let late_job = job_of(
+        "cd73d1cd-2837-11eb-9823-9fb8f750c5a9",
+        "user.lifecycle.deactivate",
+        DeprovisionKind::Deactivated,
+        later,
+    );
+    let overdue = published_findings(ports2.check(&config(), &late_job, later + Duration::minutes(61)).await);
+    let overdue: Vec<_> = of_rule(&overdue, Rule::PropagationOverdue);
+    assert_eq!(overdue.len(), 1, "{overdue:#?}");
+
+    let period = archive
+        .period(published() - Duration::days(90), later + Duration::hours(1), 1000)
+        .await
+        .expect("the period read back");
+    assert!(period.complete);
+    let records = period.records();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(records[0].okta_event_id, "ab62c0bc-2837-11eb-9823-9fb8f750c5a9");
+    assert_eq!(records[0].event_type, "user.lifecycle.deactivate");
+    assert_eq!(records[0].login.as_deref(), Some(BOB));
+    assert_eq!(records[0].published, published());
+    assert_eq!(records[0].scim_call_at, Some(published() + Duration::seconds(212)));
+    assert_eq!(records[0].latency_seconds, Some(212));
+    assert_eq!(records[0].rule, "propagation-verified");
+    assert_eq!(records[0].finding_id, verified[0].finding_id);
+    assert_eq!(records[1].published, later);
+    assert_eq!(
+        (records[1].rule.as_str(), records[1].latency_seconds),
+        ("propagation-overdue", None)
+    );
+    assert_eq!(records[1].finding_id, overdue[0].finding_id);
+    assert!(records[1].final_state.contains("ENABLED"), "{}", records[1].final_state);
+    // A period that ends before both holds neither.
+    let before = archive
+        .period(published() - Duration::days(90), published(), 1000)
+        .await
+        .expect("read");
+    assert!(before.verdicts.is_empty());
+}

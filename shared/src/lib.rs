@@ -19,6 +19,7 @@ pub mod okta;
 pub mod ports;
 pub mod rate_limit;
 pub mod report;
+pub mod review_report;
 pub mod rules;
 pub mod saml;
 

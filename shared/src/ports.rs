@@ -377,6 +377,100 @@ pub trait SamlProviders: Sync {
 pub trait Notifier: Sync {
     /// Delivers every finding or fails naming the ones that were not delivered.
     fn publish(&self, findings: &[Finding]) -> impl Future<Output = Result<()>> + Send;
+
+    /// Keeps a final verdict for the access review. Default: not kept; `ArchivingNotifier` keeps it in a
+    /// `VerdictArchive`. (On the notifier so the checker's ports stay as they are: its verdicts go out through it.)
+    fn archive_verdict(
+        &self,
+        verdict: &crate::domain::archived_verdict::ArchivedVerdict,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = verdict;
+        async { Ok(()) }
+    }
+}
+
+/// Where the access review's report files go: one folder per run.
+pub trait ReportStore: Sync {
+    /// Writes every file under the run's own folder in the order given (the manifest last), and says where.
+    fn store(
+        &self,
+        files: &crate::review_report::ReportFiles,
+    ) -> impl Future<Output = Result<crate::review_report::ReportLocation>> + Send;
+}
+
+/// The checker's final verdicts, kept long enough for a quarterly review to list the period's deprovisions.
+pub trait VerdictArchive: Sync {
+    /// Keeps one verdict; keeping the same episode's verdict again replaces it.
+    fn record(
+        &self,
+        verdict: &crate::domain::archived_verdict::ArchivedVerdict,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The verdicts of deprovisions published in `[start, end)`, oldest first, at most `max_records`.
+    fn period(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        max_records: usize,
+    ) -> impl Future<Output = Result<ArchivedPeriod>> + Send;
+}
+
+/// What a read of the archive found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArchivedPeriod {
+    pub verdicts: Vec<crate::domain::archived_verdict::ArchivedVerdict>,
+    /// `false`: the read stopped at its cap (or there is no archive): the period may hold more.
+    pub complete: bool,
+}
+
+impl ArchivedPeriod {
+    /// The review's records, oldest first.
+    pub fn records(&self) -> Vec<crate::domain::review::DeprovisionRecord> {
+        self.verdicts.iter().map(|v| v.record.clone()).collect()
+    }
+}
+
+/// No archive (a deployment without a bucket): keeps nothing, and a read says it is not complete.
+impl VerdictArchive for () {
+    async fn record(&self, _verdict: &crate::domain::archived_verdict::ArchivedVerdict) -> Result<()> {
+        Ok(())
+    }
+
+    async fn period(&self, _start: DateTime<Utc>, _end: DateTime<Utc>, _max_records: usize) -> Result<ArchivedPeriod> {
+        Ok(ArchivedPeriod::default())
+    }
+}
+
+impl<V: VerdictArchive> VerdictArchive for Option<V> {
+    async fn record(&self, verdict: &crate::domain::archived_verdict::ArchivedVerdict) -> Result<()> {
+        match self {
+            Some(archive) => archive.record(verdict).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn period(&self, start: DateTime<Utc>, end: DateTime<Utc>, max_records: usize) -> Result<ArchivedPeriod> {
+        match self {
+            Some(archive) => archive.period(start, end, max_records).await,
+            None => Ok(ArchivedPeriod::default()),
+        }
+    }
+}
+
+/// A notifier that also keeps the final verdicts it is handed in an archive.
+#[derive(Debug, Clone)]
+pub struct ArchivingNotifier<N, V> {
+    pub notifier: N,
+    pub archive: V,
+}
+
+impl<N: Notifier, V: VerdictArchive> Notifier for ArchivingNotifier<N, V> {
+    async fn publish(&self, findings: &[Finding]) -> Result<()> {
+        self.notifier.publish(findings).await
+    }
+
+    async fn archive_verdict(&self, verdict: &crate::domain::archived_verdict::ArchivedVerdict) -> Result<()> {
+        self.archive.record(verdict).await
+    }
 }
 
 /// Work for the verification queue and how long the queue should hold it back.

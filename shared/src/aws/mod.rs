@@ -1,6 +1,7 @@
 //! AWS adapters: Identity Center (identity store + sso-admin + Organizations), CloudTrail (the deploy account's, and
-//! member accounts' through a role there), SNS, SQS, Secrets Manager,
-//! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor).
+//! member accounts' through a role there; Athena over the org trail; CloudTrail Lake), SNS, SQS, Secrets Manager,
+//! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor), S3 (the review's state, report
+//! files and the checker's verdict archive).
 //!
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
@@ -14,12 +15,14 @@ mod job_queue;
 mod lake_activity;
 mod member_activity;
 mod org_activity;
+mod report_store;
 mod review_state;
 mod saml_providers;
 mod secrets;
 mod sns;
 mod sql_activity;
 mod sweep_cursor;
+mod verdict_archive;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
@@ -31,11 +34,13 @@ pub use job_queue::SqsJobQueue;
 pub use lake_activity::{LakeActivity, LakeQueryFailed, LakeSettings, lake_query};
 pub use member_activity::{MemberActivitySettings, MemberLookupActivity};
 pub use org_activity::OrgActivitySource;
+pub use report_store::{ObjectLock, REPORT_PREFIX, ReportStoreSettings, S3ReportStore};
 pub use review_state::{DEFAULT_SUPPRESSIONS_KEY, S3ReviewState};
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};
 pub use secrets::{SecretsManagerSecret, secret_string};
 pub use sns::SnsNotifier;
 pub use sweep_cursor::{DynamoDbSweepCursor, item_key as sweep_cursor_key};
+pub use verdict_archive::{MAX_PERIOD_DAYS, S3VerdictArchive, VERDICT_PREFIX};
 pub use verdict_ledger::DynamoDbVerdictLedger;
 
 /// The activity record table's partition and sort key attributes (`pk`, `sk`), for whoever creates the table.

@@ -92,10 +92,13 @@ pub enum Rule {
     AppUserSyncError,
     /// An Okta group push mapping in ERROR: Okta does not push membership changes (removals included).
     GroupPushError,
+    /// An access review run: its counts and where its report is (one per run; the review's findings go out on
+    /// their own).
+    AccessReviewSummary,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 27] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -122,6 +125,7 @@ impl Rule {
         Rule::PrivilegedViaLargeGroup,
         Rule::AppUserSyncError,
         Rule::GroupPushError,
+        Rule::AccessReviewSummary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +156,7 @@ impl Rule {
             Self::PrivilegedViaLargeGroup => "privileged-via-large-group",
             Self::AppUserSyncError => "app-user-sync-error",
             Self::GroupPushError => "group-push-error",
+            Self::AccessReviewSummary => "access-review-summary",
         }
     }
 
@@ -191,6 +196,7 @@ impl Rule {
             | Self::SamlCertDrift
             | Self::SamlCertRotationPending
             | Self::SamlCertUnreadable => AUTHENTICATION,
+            Self::AccessReviewSummary => REMOVAL_AND_ROLES,
         }
     }
 }

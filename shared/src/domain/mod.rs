@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod activity_record;
+pub mod archived_verdict;
 pub mod certificate;
 pub mod deprovision;
 pub mod episode;

@@ -19,6 +19,7 @@ use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
 use crate::domain::activity::{HeldPermissionSet, Reach};
 use crate::domain::activity_record::RecordKey;
+use crate::domain::archived_verdict::ArchivedVerdict;
 use crate::domain::deprovision::Watch;
 use crate::domain::deprovision::{
     FUTURE_SKEW, GroupUnassignment, MAX_QUEUE_DELAY_SECONDS, QueuedWork, job_from_status,
@@ -747,6 +748,11 @@ where
                 .enqueue(&[ScheduledJob::after(follow_up, FOLLOW_UP_DELAY_SECONDS)])
                 .await?;
         }
+        // Kept for the access review before it goes out: a failed write fails the verdict, whose retry writes both.
+        let episode = job.episode_id.clone().unwrap_or_else(|| job.key());
+        if let Some(verdict) = ArchivedVerdict::from_final(job, &episode, findings, latency_seconds, now) {
+            self.notifier.archive_verdict(&verdict).await?;
+        }
         if !findings.is_empty() {
             self.notifier.publish(findings).await?;
         }
@@ -1100,6 +1106,8 @@ pub struct PropagationCheckSettings {
     pub idc_instance: Option<crate::domain::IdcInstance>,
     /// identity-center-watch's activity record (`ACTIVITY_TABLE_NAME`), read before CloudTrail when set.
     pub activity_table: Option<String>,
+    /// Where final verdicts are kept for the access review (`VERDICT_ARCHIVE_BUCKET`); none kept when unset.
+    pub verdict_archive_bucket: Option<String>,
     /// How many checker instances may run at once (the SQS event source's maximum concurrency plus the sweep):
     /// each spaces its LookupEvents calls so that together they stay within 2 per second.
     pub lookup_events_sharers: u32,
@@ -1161,6 +1169,7 @@ impl PropagationCheckSettings {
             verdict_table: required(env, "VERDICT_TABLE_NAME")?,
             idc_instance,
             activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
+            verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
             lookup_events_sharers: sharers,
             activity_source: {
                 let source = optional(env, "ACTIVITY_SOURCE");
@@ -1186,7 +1195,7 @@ pub type ProductionPorts = CheckPorts<
     crate::okta::OktaClient,
     crate::aws::IdentityCenterClient,
     crate::aws::RecordFirst<Option<crate::aws::DynamoDbActivityRecord>, crate::aws::CloudTrailActivityLog>,
-    crate::aws::SnsNotifier,
+    crate::ports::ArchivingNotifier<crate::aws::SnsNotifier, Option<crate::aws::S3VerdictArchive>>,
     crate::aws::SqsJobQueue,
     crate::aws::DynamoDbVerdictLedger,
     crate::aws::OrgActivitySource,
@@ -1251,7 +1260,13 @@ impl ProductionPorts {
                     .map(|table| crate::aws::DynamoDbActivityRecord::new(sdk, table.clone(), Duration::days(400))),
                 cloudtrail: readers.activity,
             },
-            notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
+            notifier: crate::ports::ArchivingNotifier {
+                notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
+                archive: settings
+                    .verdict_archive_bucket
+                    .as_ref()
+                    .map(|bucket| crate::aws::S3VerdictArchive::new(sdk, bucket.clone())),
+            },
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
             ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
             // The slot for the production adapters: `OrgActivitySource` gains a variant per `ACTIVITY_SOURCE`.

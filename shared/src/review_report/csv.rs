@@ -1,0 +1,74 @@
+//! `access.csv`: one row per effective access, RFC 4180 (comma-separated, CRLF line ends, a field quoted when it
+//! holds a comma, a quote or a line break, quotes doubled), with a header row.
+//!
+//! Formula injection: a spreadsheet opening the file runs a cell that starts with `=`, `+`, `-` or `@` (and, in some,
+//! a tab or carriage return) as a formula. User names, logins and group names come from Okta and AWS, where anyone
+//! who can edit a profile picks them, so such a cell is prefixed with `'`, which spreadsheets show as text. The value
+//! stays readable; the JSON file keeps the exact value for machines.
+
+use crate::domain::review::{AccessRow, ReviewReport};
+
+const HEADER: [&str; 11] = [
+    "user",
+    "idc_user_id",
+    "okta_login",
+    "idc_status",
+    "okta_status",
+    "account_id",
+    "permission_set",
+    "permission_set_arn",
+    "via_group",
+    "last_sign_in",
+    "last_sign_in_source",
+];
+
+/// The CSV text: the header, then one row per access in the report's order.
+pub fn access_csv(report: &ReviewReport) -> String {
+    let mut out = String::new();
+    push_row(&mut out, HEADER.iter().map(|h| (*h).to_owned()));
+    for row in &report.access {
+        push_row(&mut out, cells(row));
+    }
+    out
+}
+
+fn cells(row: &AccessRow) -> [String; 11] {
+    [
+        row.user_name.clone(),
+        row.idc_user_id.to_string(),
+        row.okta_login.clone().unwrap_or_default(),
+        row.idc_status.clone(),
+        row.okta_status.clone().unwrap_or_default(),
+        row.account_id.to_string(),
+        row.permission_set_name.clone(),
+        row.permission_set_arn.to_string(),
+        // Empty: a direct user assignment.
+        row.via_group.clone().unwrap_or_default(),
+        row.last_sign_in.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        row.last_sign_in_source.clone().unwrap_or_default(),
+    ]
+}
+
+fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&field(&cell));
+    }
+    out.push_str("\r\n");
+}
+
+/// One field: defused against formulas, then quoted if RFC 4180 needs it.
+pub(crate) fn field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
