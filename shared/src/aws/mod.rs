@@ -33,7 +33,7 @@ pub use identity_center::IdentityCenterClient;
 pub use job_queue::SqsJobQueue;
 pub use lake_activity::{LakeActivity, LakeQueryFailed, LakeSettings, lake_query};
 pub use member_activity::{MemberActivitySettings, MemberLookupActivity};
-pub use org_activity::OrgActivitySource;
+pub use org_activity::{OrgActivitySettings, OrgActivitySource};
 pub use report_store::{ObjectLock, REPORT_PREFIX, ReportStoreSettings, S3ReportStore};
 pub use review_state::{DEFAULT_SUPPRESSIONS_KEY, S3ReviewState};
 pub use saml_providers::{IamSamlProviders, MAX_PROVIDERS_PER_ACCOUNT};

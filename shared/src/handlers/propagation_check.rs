@@ -1111,8 +1111,9 @@ pub struct PropagationCheckSettings {
     /// How many checker instances may run at once (the SQS event source's maximum concurrency plus the sweep):
     /// each spaces its LookupEvents calls so that together they stay within 2 per second.
     pub lookup_events_sharers: u32,
-    /// The org-wide activity source (`ACTIVITY_SOURCE`; unset: none, member accounts are not watched).
-    pub activity_source: Option<String>,
+    /// The org-wide activity source (`ACTIVITY_SOURCE` and its settings; unset: none, member accounts are not
+    /// watched).
+    pub activity_source: crate::aws::OrgActivitySettings,
     pub check: CheckConfig,
 }
 
@@ -1171,12 +1172,7 @@ impl PropagationCheckSettings {
             activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
             verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
             lookup_events_sharers: sharers,
-            activity_source: {
-                let source = optional(env, "ACTIVITY_SOURCE");
-                // Validated at cold start: a name this build does not know is an error naming the variable.
-                crate::aws::OrgActivitySource::from_setting(source.as_deref())?;
-                source
-            },
+            activity_source: crate::aws::OrgActivitySettings::from_env(env)?,
             check,
         })
     }
@@ -1270,7 +1266,7 @@ impl ProductionPorts {
             queue: crate::aws::SqsJobQueue::new(sdk, settings.queue_url.clone()),
             ledger: crate::aws::DynamoDbVerdictLedger::new(sdk, settings.verdict_table.clone()),
             // The slot for the production adapters: `OrgActivitySource` gains a variant per `ACTIVITY_SOURCE`.
-            org: crate::aws::OrgActivitySource::from_setting(settings.activity_source.as_deref())?,
+            org: crate::aws::OrgActivitySource::new(sdk, &settings.activity_source),
         })
     }
 }
