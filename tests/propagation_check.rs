@@ -1985,3 +1985,139 @@ async fn each_final_verdict_is_archived_and_the_review_reads_the_period_back() {
         .expect("read");
     assert!(before.verdicts.is_empty());
 }
+
+// ---- the same watch scenarios over the real adapters, each in its test world (issue 8: tests per adapter) ----
+//
+// The lag scenario stays with the in-memory source: a real adapter's `caught_up_to` is the wall clock less the
+// delivery lag, and these scenarios run in November 2026's fixed times (the adapters' own tests check their lag).
+
+/// The role-session calls a scenario seeds, as a member account's trail records them.
+fn member_calls(events: &[ActivityEvent]) -> Vec<Value> {
+    events
+        .iter()
+        .map(|e| {
+            let permission_set = e
+                .role_name
+                .as_deref()
+                .and_then(|role| role.strip_prefix("AWSReservedSSO_"))
+                .and_then(|rest| rest.rsplit_once('_'))
+                .map(|(set, _hash)| set.to_owned())
+                .expect("a scenario seeds AWSReservedSSO_ role sessions");
+            integration_tests::cloudtrail::MemberCall {
+                event_id: e.event_id.clone(),
+                account_id: e.account_id.clone().expect("an account"),
+                region: e.region.clone().expect("a Region"),
+                event_source: e.event_source.clone(),
+                event_name: e.event_name.clone(),
+                time: e.event_time,
+                permission_set,
+                session_name: e.actor_user_name.clone().expect("a session name"),
+            }
+            .record()
+        })
+        .collect()
+}
+
+/// Athena over the org trail: log files delivered to moto S3, the adapter's query run in DuckDB.
+struct AthenaWorld {
+    account: MotoAccount,
+    trail: tokio::sync::Mutex<integration_tests::org_trail::OrgTrail>,
+    source: shared::aws::AthenaActivity,
+}
+
+impl AthenaWorld {
+    async fn new() -> Self {
+        let account = MotoAccount::new().await;
+        let trail = integration_tests::org_trail::OrgTrail::create(&account).await;
+        let source = shared::aws::AthenaActivity::new(account.sdk_config(), trail.settings(900));
+        Self {
+            account,
+            trail: tokio::sync::Mutex::new(trail),
+            source,
+        }
+    }
+}
+
+impl shared::ports::OrgActivity for AthenaWorld {
+    fn source(&self) -> &'static str {
+        self.source.source()
+    }
+
+    async fn use_of_aws(&self, query: &shared::ports::UseQuery) -> shared::error::Result<shared::ports::UseRead> {
+        self.source.use_of_aws(query).await
+    }
+}
+
+impl WatchedSource for AthenaWorld {
+    async fn seed(&self, events: Vec<ActivityEvent>) {
+        self.trail
+            .lock()
+            .await
+            .deliver(&self.account, &member_calls(&events))
+            .await;
+    }
+
+    async fn lag_until(&self, at: Option<DateTime<Utc>>) {
+        assert!(at.is_none(), "the Athena world's lag is the wall clock's");
+    }
+}
+
+/// CloudTrail Lake: events seeded into the launcher's event data store, the adapter's query run in DuckDB.
+struct LakeWorld {
+    account: MotoAccount,
+    store: integration_tests::org_trail::LakeStore,
+    source: shared::aws::LakeActivity,
+}
+
+impl LakeWorld {
+    async fn new() -> Self {
+        let account = MotoAccount::new().await;
+        let store = integration_tests::org_trail::LakeStore::seeded(&account, &[]).await;
+        let source = shared::aws::LakeActivity::new(account.sdk_config(), store.settings(900));
+        Self { account, store, source }
+    }
+}
+
+impl shared::ports::OrgActivity for LakeWorld {
+    fn source(&self) -> &'static str {
+        self.source.source()
+    }
+
+    async fn use_of_aws(&self, query: &shared::ports::UseQuery) -> shared::error::Result<shared::ports::UseRead> {
+        self.source.use_of_aws(query).await
+    }
+}
+
+impl WatchedSource for LakeWorld {
+    async fn seed(&self, events: Vec<ActivityEvent>) {
+        self.store.seed(&self.account, &member_calls(&events)).await;
+    }
+
+    async fn lag_until(&self, at: Option<DateTime<Utc>>) {
+        assert!(at.is_none(), "the Lake world's lag is the wall clock's");
+    }
+}
+
+#[tokio::test]
+async fn athena_member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none() {
+    member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none(AthenaWorld::new().await).await;
+}
+
+#[tokio::test]
+async fn athena_use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision() {
+    use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision(
+        AthenaWorld::new().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn lake_member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none() {
+    member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none(LakeWorld::new().await).await;
+}
+
+#[tokio::test]
+async fn lake_use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision() {
+    use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision(LakeWorld::new().await)
+        .await;
+}
