@@ -1991,31 +1991,30 @@ async fn each_final_verdict_is_archived_and_the_review_reads_the_period_back() {
 // The lag scenario stays with the in-memory source: a real adapter's `caught_up_to` is the wall clock less the
 // delivery lag, and these scenarios run in November 2026's fixed times (the adapters' own tests check their lag).
 
-/// The role-session calls a scenario seeds, as a member account's trail records them.
+/// A role session a scenario seeds, as the member account's CloudTrail records it.
+fn member_call(e: &ActivityEvent) -> integration_tests::cloudtrail::MemberCall {
+    let permission_set = e
+        .role_name
+        .as_deref()
+        .and_then(|role| role.strip_prefix("AWSReservedSSO_"))
+        .and_then(|rest| rest.rsplit_once('_'))
+        .map(|(set, _hash)| set.to_owned())
+        .expect("a scenario seeds AWSReservedSSO_ role sessions");
+    integration_tests::cloudtrail::MemberCall {
+        event_id: e.event_id.clone(),
+        account_id: e.account_id.clone().expect("an account"),
+        region: e.region.clone().expect("a Region"),
+        event_source: e.event_source.clone(),
+        event_name: e.event_name.clone(),
+        time: e.event_time,
+        permission_set,
+        session_name: e.actor_user_name.clone().expect("a session name"),
+    }
+}
+
+/// The role-session calls a scenario seeds, as member accounts' trails record them.
 fn member_calls(events: &[ActivityEvent]) -> Vec<Value> {
-    events
-        .iter()
-        .map(|e| {
-            let permission_set = e
-                .role_name
-                .as_deref()
-                .and_then(|role| role.strip_prefix("AWSReservedSSO_"))
-                .and_then(|rest| rest.rsplit_once('_'))
-                .map(|(set, _hash)| set.to_owned())
-                .expect("a scenario seeds AWSReservedSSO_ role sessions");
-            integration_tests::cloudtrail::MemberCall {
-                event_id: e.event_id.clone(),
-                account_id: e.account_id.clone().expect("an account"),
-                region: e.region.clone().expect("a Region"),
-                event_source: e.event_source.clone(),
-                event_name: e.event_name.clone(),
-                time: e.event_time,
-                permission_set,
-                session_name: e.actor_user_name.clone().expect("a session name"),
-            }
-            .record()
-        })
-        .collect()
+    events.iter().map(|e| member_call(e).record()).collect()
 }
 
 /// Athena over the org trail: log files delivered to moto S3, the adapter's query run in DuckDB.
@@ -2120,4 +2119,65 @@ async fn lake_member_account_use_after_the_deprovision_is_one_high_finding_and_u
 async fn lake_use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision() {
     use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision(LakeWorld::new().await)
         .await;
+}
+
+/// LookupEvents in each member account, through a role assumed there: each call seeded into its account's event
+/// history in its Region.
+struct MemberLookupWorld {
+    _deploy: MotoAccount,
+    source: shared::aws::MemberLookupActivity,
+}
+
+impl MemberLookupWorld {
+    async fn new() -> Self {
+        let deploy = MotoAccount::new().await;
+        let env = |name: &str| match name {
+            "ACTIVITY_MEMBER_ROLE_NAME" => Some("deprov-audit-activity-read".to_owned()),
+            "ACTIVITY_REGIONS" => Some("us-east-1,eu-west-1,ap-southeast-2".to_owned()),
+            "AWS_REGION" => Some("us-east-1".to_owned()),
+            "LOOKUP_EVENTS_SHARERS" => Some("1".to_owned()),
+            _ => None,
+        };
+        let settings = shared::aws::MemberActivitySettings::from_env(&env).expect("settings");
+        let source = shared::aws::MemberLookupActivity::new(deploy.sdk_config(), settings);
+        Self {
+            _deploy: deploy,
+            source,
+        }
+    }
+}
+
+impl shared::ports::OrgActivity for MemberLookupWorld {
+    fn source(&self) -> &'static str {
+        self.source.source()
+    }
+
+    async fn use_of_aws(&self, query: &shared::ports::UseQuery) -> shared::error::Result<shared::ports::UseRead> {
+        self.source.use_of_aws(query).await
+    }
+}
+
+impl WatchedSource for MemberLookupWorld {
+    async fn seed(&self, events: Vec<ActivityEvent>) {
+        let calls: Vec<_> = events.iter().map(member_call).collect();
+        integration_tests::member_trail::seed_member_calls(&calls).await;
+    }
+
+    async fn lag_until(&self, at: Option<DateTime<Utc>>) {
+        assert!(at.is_none(), "the member-lookup world's lag is the wall clock's");
+    }
+}
+
+#[tokio::test]
+async fn member_lookup_member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none() {
+    member_account_use_after_the_deprovision_is_one_high_finding_and_use_before_none(MemberLookupWorld::new().await)
+        .await;
+}
+
+#[tokio::test]
+async fn member_lookup_use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision() {
+    use_at_six_hours_under_a_twelve_hour_session_is_reported_by_a_later_look_as_a_new_revision(
+        MemberLookupWorld::new().await,
+    )
+    .await;
 }
