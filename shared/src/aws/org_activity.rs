@@ -45,7 +45,8 @@ pub enum OrgActivitySource {
     None,
     Athena(AthenaActivity),
     Lake(LakeActivity),
-    MemberLookup(MemberLookupActivity),
+    // Boxed: the member-lookup adapter (clients and credentials per account) is far larger than the others.
+    MemberLookup(Box<MemberLookupActivity>),
 }
 
 impl OrgActivitySource {
@@ -55,7 +56,9 @@ impl OrgActivitySource {
             OrgActivitySettings::None => Self::None,
             OrgActivitySettings::Athena(s) => Self::Athena(AthenaActivity::new(sdk, s.clone())),
             OrgActivitySettings::Lake(s) => Self::Lake(LakeActivity::new(sdk, s.clone())),
-            OrgActivitySettings::MemberLookup(s) => Self::MemberLookup(MemberLookupActivity::new(sdk, s.clone())),
+            OrgActivitySettings::MemberLookup(s) => {
+                Self::MemberLookup(Box::new(MemberLookupActivity::new(sdk, s.clone())))
+            }
         }
     }
 }
