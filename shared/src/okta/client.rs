@@ -573,7 +573,10 @@ mod tests {
     fn a_base_url_with_a_path_keeps_it() {
         let client = client("https://proxy.example/okta").unwrap();
         let url = client.list_url(&["api", "v1", "groups"], &[]);
-        assert_eq!(url.as_str(), "https://proxy.example/okta/api/v1/groups?limit=200");
+        assert_eq!(
+            url.as_str(), // The groups list takes Okta's largest page (10,000).
+            "https://proxy.example/okta/api/v1/groups?limit=10000"
+        );
     }
 
     #[test]

@@ -266,7 +266,7 @@ mod tests {
             .expect("the member-account event is quoted");
         assert_eq!(
             line.observation,
-            "secretsmanager.amazonaws.com GetSecretValue as AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b in account \
+            "secretsmanager.amazonaws.com GetSecretValue as AWSReservedSSO_Developer_0a1b2c3d4e5f6a7b (permission set Developer) in account \
              111122223333 in eu-west-1"
         );
         assert_eq!(activity.severity, Severity::High);
