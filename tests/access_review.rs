@@ -11,7 +11,11 @@ use integration_tests::okta_fake::{OktaFake, api_token};
 use integration_tests::queues::{bodies, drain, subscribed_topic};
 use integration_tests::seed::{OrgSeed, SeededOrg};
 use serde_json::Value;
-use shared::aws::{CloudTrailActivityLog, IdentityCenterClient, S3ReviewState, SnsNotifier};
+use sha2::Digest;
+use shared::aws::{
+    CloudTrailActivityLog, IdentityCenterClient, ReportStoreSettings, S3ReportStore, S3ReviewState, S3VerdictArchive,
+    SnsNotifier,
+};
 use shared::domain::review::{FindingStatus, ReviewKind, ReviewReport};
 use shared::domain::{
     AppUser, AppUserStatus, GroupPushMapping, IdcGroupId, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogin,
@@ -25,7 +29,15 @@ use shared::rules::ReviewPolicy;
 const APP: &str = "0oa1awsidc00000001";
 const SUPPRESSIONS: &str = "config/suppressions.json";
 
-type Ports = AccessReviewPorts<OktaClient, IdentityCenterClient, CloudTrailActivityLog, SnsNotifier, S3ReviewState>;
+type Ports = AccessReviewPorts<
+    OktaClient,
+    IdentityCenterClient,
+    CloudTrailActivityLog,
+    SnsNotifier,
+    S3ReviewState,
+    S3ReportStore,
+    Option<S3VerdictArchive>,
+>;
 
 struct World {
     account: MotoAccount,
@@ -182,6 +194,15 @@ async fn world(name: &str, now: DateTime<Utc>) -> World {
         activity: CloudTrailActivityLog::new(account.sdk_config()),
         notifier: SnsNotifier::new(account.sdk_config(), topic_arn),
         state: S3ReviewState::new(account.sdk_config(), bucket.clone(), SUPPRESSIONS),
+        reports: S3ReportStore::new(
+            account.sdk_config(),
+            ReportStoreSettings {
+                bucket: bucket.clone(),
+                object_lock: None,
+            },
+        ),
+        // The same bucket as the template: the checker's verdicts under verdicts/ (none in this world).
+        verdicts: Some(S3VerdictArchive::new(account.sdk_config(), bucket.clone())),
     };
     let config = AccessReviewConfig {
         org_url: "https://acme.okta.com".into(),
@@ -333,12 +354,70 @@ async fn a_quarterly_review_of_a_seeded_org_raises_each_rule_and_publishes_every
 
     assert_eq!(
         messages.len(),
-        report.findings.len(),
-        "the quarterly run publishes every finding"
+        report.findings.len() + 1,
+        "the quarterly run publishes every finding and its summary"
     );
     let mut expected: Vec<String> = rules(&report).iter().map(|r| r.as_str().to_owned()).collect();
+    expected.push(Rule::AccessReviewSummary.as_str().to_owned());
     expected.sort();
     assert_eq!(published_rules(&messages), expected);
+
+    // The report files in S3 under reviews/<run_id>/, each the one its manifest names (SHA-256 and size).
+    let s3 = aws_sdk_s3::Client::new(world.account.sdk_config());
+    let prefix = format!("reviews/{}/", report.run_id);
+    let read = |key: String| {
+        let s3 = s3.clone();
+        let bucket = world.bucket.clone();
+        async move {
+            let object = s3.get_object().bucket(&bucket).key(&key).send().await;
+            let object = object.unwrap_or_else(|e| panic!("GetObject {key}: {e:?}"));
+            object.body.collect().await.expect("body").into_bytes().to_vec()
+        }
+    };
+    let manifest: Value = serde_json::from_slice(&read(format!("{prefix}manifest.json")).await).expect("manifest json");
+    assert_eq!(manifest["run_id"], report.run_id.as_str());
+    let mut names: Vec<&str> = manifest["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["access.csv", "index.html", "report.json", "report.md"]);
+    for entry in manifest["files"].as_array().expect("files") {
+        let name = entry["name"].as_str().expect("name");
+        let bytes = read(format!("{prefix}{name}")).await;
+        let digest: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(entry["sha256"].as_str(), Some(digest.as_str()), "{name}");
+        assert_eq!(entry["bytes"].as_u64(), u64::try_from(bytes.len()).ok(), "{name}");
+    }
+    let stored: ReviewReport =
+        serde_json::from_slice(&read(format!("{prefix}report.json")).await).expect("report.json");
+    assert_eq!(stored.run_id, report.run_id);
+    assert_eq!(stored.findings.len(), report.findings.len());
+    assert!(stored.deprovisions.is_empty(), "no verdict archived in this world");
+
+    // The one summary finding, read back from SNS: it links the stored report.
+    let summary = messages
+        .iter()
+        .find(|m| m["rule"] == Rule::AccessReviewSummary.as_str())
+        .expect("the summary finding");
+    assert_eq!(summary["severity"], "info");
+    let references: Vec<&str> = summary["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter_map(|e| e["reference"].as_str())
+        .collect();
+    let base = format!("s3://{}/{prefix}", world.bucket);
+    assert!(references.contains(&base.as_str()), "{references:?}");
+    assert!(
+        references.contains(&format!("{base}manifest.json").as_str()),
+        "{references:?}"
+    );
     let saved = world
         .ports
         .state
@@ -492,7 +571,11 @@ async fn a_suppressed_finding_is_reported_as_suppressed_until_its_end_date() {
         "an expired suppression no longer applies"
     );
     assert!(!messages.iter().any(|m| m["rule"] == "group-push-error"), "not paged");
-    assert_eq!(messages.len(), report.findings.len() - 1);
+    assert_eq!(
+        messages.len(),
+        report.findings.len(),
+        "every finding but the suppressed one, and the summary"
+    );
 
     // After the end date the finding is open again: the daily run publishes it (it was never paged), and only it.
     let (after, messages) = world.run(ReviewKind::Daily, until + Duration::hours(1)).await;

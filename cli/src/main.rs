@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,10 +10,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use shared::collect::{CollectOptions, collect_snapshot};
 use shared::config::{OktaSettings, ProcessEnv, idc_instance_from_env, link_policy_from_env};
+use shared::domain::review::{InventoryStats, ReviewKind};
 use shared::domain::{Finding, LinkPolicy, OrgSnapshot};
-use shared::handlers::access_review::{activity_window_from_env, review_policy_from_env};
+use shared::handlers::access_review::{
+    AccessReviewConfig, History, activity_window_from_env, review_policy_from_env, review_snapshot,
+};
 use shared::handlers::propagation_check::{CheckConfig, ReadPorts};
 use shared::ports::{ActivityQuery, VerdictLedger};
+use shared::review_report;
 use shared::rules::propagation::{PropagationPolicy, Verdict, activity_after_deprovision, judge};
 use shared::rules::{Policy, evaluate};
 
@@ -87,6 +91,11 @@ enum Command {
         /// Live: also save what was read as a snapshot file.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the report files (JSON, CSV, Markdown, HTML and the SHA-256 manifest) into this directory,
+        /// as the function writes them to S3 (a quarterly review with no previous run; no verdict archive is read,
+        /// so no deprovisions are listed).
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -132,17 +141,19 @@ async fn main() -> ExitCode {
         Command::Demo { format } => demo(format),
         Command::Review {
             snapshot: Some(snapshot),
+            report_dir,
             format,
             ..
         } => match std::fs::read_to_string(&snapshot) {
-            Ok(text) => review(&text, &snapshot.display().to_string(), format),
+            Ok(text) => review(&text, &snapshot.display().to_string(), report_dir.as_deref(), format),
             Err(e) => Err(format!("cannot read {}: {e}", snapshot.display())),
         },
         Command::Review {
             snapshot: None,
             out,
+            report_dir,
             format,
-        } => live_review(out.as_deref(), format).await,
+        } => live_review(out.as_deref(), report_dir.as_deref(), format).await,
         Command::Verify { login, since, format } => verify(&login, since, format).await,
         Command::Snapshot { out, activity_days } => snapshot(&out, activity_days).await,
         Command::Certs { inventory, out, format } => certs(inventory.as_deref(), out.as_deref(), format).await,
@@ -178,13 +189,40 @@ fn demo(format: Format) -> Result<(), String> {
 }
 
 /// Evaluates a snapshot as of the moment it was collected, so the same file always gives the same findings.
-fn review(snapshot_json: &str, name: &str, format: Format) -> Result<(), String> {
+fn review(snapshot_json: &str, name: &str, report_dir: Option<&Path>, format: Format) -> Result<(), String> {
     let snapshot: OrgSnapshot =
         serde_json::from_str(snapshot_json).map_err(|e| format!("{name} is not a valid org snapshot: {e}"))?;
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    if let Some(dir) = report_dir {
+        write_report(dir, &snapshot, &policy, snapshot.collected_at)?;
+    }
     let findings = evaluate(&snapshot, &policy);
     print_findings(&findings, format)
+}
+
+/// The review's report files for `--report-dir`: the function's `review_snapshot` (a quarterly run with no
+/// history), rendered and written with its manifest; says on stderr where the page is.
+fn write_report(dir: &Path, snapshot: &OrgSnapshot, policy: &Policy, now: DateTime<Utc>) -> Result<(), String> {
+    let config = AccessReviewConfig {
+        org_url: snapshot.okta.org_url.trim_end_matches('/').to_owned(),
+        app_id: snapshot.okta.app.id.clone(),
+        links: policy.links.clone(),
+        review: policy.review.clone(),
+        activity_window: activity_window_from_env(&ProcessEnv).map_err(|e| e.to_string())?,
+    };
+    let report = review_snapshot(
+        snapshot,
+        &config,
+        ReviewKind::Quarterly,
+        &History::default(),
+        now,
+        InventoryStats::default(),
+    );
+    let files = review_report::ReportFiles::render(&report).map_err(|e| chain(&e))?;
+    let location = review_report::write_to_directory(dir, &files).map_err(|e| chain(&e))?;
+    eprintln!("report written: {} (manifest {})", location.index, location.manifest);
+    Ok(())
 }
 
 /// A spinner on stderr when it is a terminal; hidden (nothing drawn) when it is not, so piped output stays clean.
@@ -201,7 +239,7 @@ fn progress() -> ProgressBar {
 }
 
 /// The access review, live: collect (Okta, Identity Center, CloudTrail), judge, print.
-async fn live_review(out: Option<&std::path::Path>, format: Format) -> Result<(), String> {
+async fn live_review(out: Option<&Path>, report_dir: Option<&Path>, format: Format) -> Result<(), String> {
     let review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let activity_window = activity_window_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let bar = progress();
@@ -240,6 +278,9 @@ async fn live_review(out: Option<&std::path::Path>, format: Format) -> Result<()
     let mut policy = Policy::at(now);
     policy.links = links.clone();
     policy.review = review;
+    if let Some(dir) = report_dir {
+        write_report(dir, &snapshot, &policy, now)?;
+    }
     let findings = evaluate(&snapshot, &policy);
     let identity = shared::domain::IdentityLinks::build(&snapshot.okta, &snapshot.idc, &links);
     let access = shared::rules::access::access_rows(&snapshot, &identity);

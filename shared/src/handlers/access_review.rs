@@ -13,7 +13,10 @@ use crate::config::{Env, OktaSettings, idc_instance_from_env, link_policy_from_e
 use crate::domain::review::{InventoryStats, ReviewKind, ReviewReport, ReviewState, SuppressionList};
 use crate::domain::{IdcInstance, IdentityLinks, LinkPolicy, OktaAppId, OrgSnapshot};
 use crate::error::{Error, Result};
-use crate::ports::{ActivityLog, Directory, IdentityCenter, Notifier, ReviewStateStore, StateSlot};
+use crate::ports::{
+    ActivityLog, Directory, IdentityCenter, Notifier, ReportStore, ReviewStateStore, StateSlot, VerdictArchive,
+};
+use crate::review_report::{ReportFiles, summary_finding};
 use crate::rules::lifecycle::{RunInput, review_report, to_publish};
 use crate::rules::{Policy, ReviewPolicy, evaluate};
 
@@ -32,7 +35,10 @@ pub struct AccessReviewConfig {
 /// `LOGIN_MAPPING`, `IDC_EXTERNAL_ID_ISSUER`, `FINDINGS_TOPIC_ARN`, `REPORT_BUCKET` (state and suppressions),
 /// `REVIEW_SUPPRESSIONS_KEY` (default `config/suppressions.json`), `REVIEW_INACTIVE_DAYS` (default 90),
 /// `REVIEW_ACTIVITY_DAYS` (default 30), `PRIVILEGED_PERMISSION_SETS` (names or ARNs, comma-separated: the same
-/// variable identity-center-watch reads), `REVIEW_LARGE_GROUP_MEMBERS` (default 10).
+/// variable identity-center-watch reads), `REVIEW_LARGE_GROUP_MEMBERS` (default 10); the report files go to
+/// `REPORT_BUCKET` under `reviews/<run_id>/` (`REPORT_OBJECT_LOCK_MODE`/`_DAYS` optional, see
+/// `ReportStoreSettings`); the period's deprovisions are read from `VERDICT_ARCHIVE_BUCKET` (the checker's
+/// variable; unset: none listed).
 #[derive(Debug)]
 pub struct AccessReviewSettings {
     pub okta: OktaSettings,
@@ -40,8 +46,13 @@ pub struct AccessReviewSettings {
     pub topic_arn: String,
     pub report_bucket: String,
     pub suppressions_key: String,
+    pub report_store: crate::aws::ReportStoreSettings,
+    pub verdict_archive_bucket: Option<String>,
     pub config: AccessReviewConfig,
 }
+
+/// At most this many verdicts are listed in one report (a quarter of a large org's leavers, with room).
+pub const MAX_DEPROVISION_RECORDS: usize = 10_000;
 
 fn whole_number(env: &impl Env, name: &'static str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64> {
     match optional(env, name) {
@@ -96,6 +107,8 @@ impl AccessReviewSettings {
             report_bucket: required(env, "REPORT_BUCKET")?,
             suppressions_key: optional(env, "REVIEW_SUPPRESSIONS_KEY")
                 .unwrap_or_else(|| crate::aws::DEFAULT_SUPPRESSIONS_KEY.to_owned()),
+            report_store: crate::aws::ReportStoreSettings::from_env(env)?,
+            verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
             okta,
             config,
         })
@@ -173,14 +186,17 @@ pub fn review_snapshot(
     })
 }
 
-/// The ports one review run uses.
+/// The ports one review run uses. `verdicts` is any `VerdictArchive`: `Option<_>` (`None`: no deprovisions listed)
+/// or `()` for none.
 #[derive(Debug)]
-pub struct AccessReviewPorts<D, I, A, N, S> {
+pub struct AccessReviewPorts<D, I, A, N, S, R, V> {
     pub directory: D,
     pub identity_center: I,
     pub activity: A,
     pub notifier: N,
     pub state: S,
+    pub reports: R,
+    pub verdicts: V,
 }
 
 /// The production ports.
@@ -190,6 +206,8 @@ pub type ProductionPorts = AccessReviewPorts<
     crate::aws::CloudTrailActivityLog,
     crate::aws::SnsNotifier,
     crate::aws::S3ReviewState,
+    crate::aws::S3ReportStore,
+    Option<crate::aws::S3VerdictArchive>,
 >;
 
 impl ProductionPorts {
@@ -212,17 +230,24 @@ impl ProductionPorts {
                 settings.report_bucket.clone(),
                 settings.suppressions_key.clone(),
             ),
+            reports: crate::aws::S3ReportStore::new(sdk, settings.report_store.clone()),
+            verdicts: settings
+                .verdict_archive_bucket
+                .as_ref()
+                .map(|bucket| crate::aws::S3VerdictArchive::new(sdk, bucket.clone())),
         })
     }
 }
 
-impl<D, I, A, N, S> AccessReviewPorts<D, I, A, N, S>
+impl<D, I, A, N, S, R, V> AccessReviewPorts<D, I, A, N, S, R, V>
 where
     D: Directory,
     I: IdentityCenter,
     A: ActivityLog,
     N: Notifier,
     S: ReviewStateStore,
+    R: ReportStore,
+    V: VerdictArchive,
 {
     /// The previous runs' state and the suppression list.
     pub async fn history(&self, kind: ReviewKind) -> Result<History> {
@@ -241,7 +266,9 @@ where
         })
     }
 
-    /// One run: collect, judge, publish, then save the state.
+    /// One run: collect, judge, list the period's deprovisions, write the report files, publish (the quarterly run
+    /// adds the one summary finding linking the report; the daily run writes its report but publishes only what
+    /// changed), then save the state.
     pub async fn handle(
         &self,
         config: &AccessReviewConfig,
@@ -263,10 +290,31 @@ where
             calls: Vec::new(),
             wall_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
-        let report = review_snapshot(&snapshot, config, kind, &history, now, inventory);
-        let publish = to_publish(&report, history.latest.as_ref());
-        // Issue 10 §6 (the report helper's part): the report files in REPORT_BUCKET under `report.run_id` and the
-        // one SNS summary finding linking them are written here once that code is merged.
+        let mut report = review_snapshot(&snapshot, config, kind, &history, now, inventory);
+        // The archive refuses a period longer than MAX_PERIOD_DAYS (a previous quarterly run long ago): read the
+        // most recent part of it.
+        let archive_start = report
+            .period_start
+            .max(report.period_end - Duration::days(crate::aws::MAX_PERIOD_DAYS));
+        let archived = self
+            .verdicts
+            .period(archive_start, report.period_end, MAX_DEPROVISION_RECORDS)
+            .await?;
+        if !archived.complete {
+            // The report has no field for it: the log says so (no archive configured, or the read hit its cap).
+            tracing::warn!(
+                run_id = %report.run_id,
+                listed = archived.verdicts.len(),
+                "the verdict archive read is not complete: the report's deprovisions may be missing some"
+            );
+        }
+        report.deprovisions = archived.records();
+        let mut publish = to_publish(&report, history.latest.as_ref());
+        let files = ReportFiles::render(&report)?;
+        let location = self.reports.store(&files).await?;
+        if kind == ReviewKind::Quarterly {
+            publish.push(summary_finding(&report, &location, now));
+        }
         self.notifier.publish(&publish).await?;
         let state = ReviewState::of(&report);
         self.state.save(StateSlot::Latest, &state).await?;
@@ -280,6 +328,8 @@ where
             access_rows = report.access.len(),
             access_added = report.diff.access_added.len(),
             access_removed = report.diff.access_removed.len(),
+            deprovisions = report.deprovisions.len(),
+            report = %location.index,
             "access review done"
         );
         Ok(report)
