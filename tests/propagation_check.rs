@@ -1825,10 +1825,27 @@ pub async fn a_lagging_source_is_not_yet_and_the_watch_ends_after_the_longest_se
     w.ports.org.lag_until(Some(published() + Duration::hours(7))).await;
     let (still, _) = look(&w, &next, until + Duration::minutes(59)).await;
     assert!(still.is_some(), "inside the lag allowance: not yet");
-    let (stopped, _) = look(&w, &next, until + Duration::minutes(61)).await;
+    let (stopped, found) = look(&w, &next, until + Duration::minutes(61)).await;
     assert!(
         stopped.is_none(),
         "no later than the longest session plus the lag allowance"
+    );
+    // A watch it could not finish is a finding, not a log line: use in the gap cannot be ruled out.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].rule, found[0].severity),
+        (Rule::PropagationUnverifiable, Severity::Medium)
+    );
+    assert!(
+        found[0].title.contains("could not be watched to the end"),
+        "{}",
+        found[0].title
+    );
+    assert!(
+        of_rule(&w.ports.notifier.findings(), Rule::PropagationUnverifiable)
+            .iter()
+            .any(|f| f.finding_id == found[0].finding_id),
+        "published"
     );
 }
 

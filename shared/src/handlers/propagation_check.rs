@@ -37,7 +37,8 @@ use crate::ports::{
 };
 use crate::rules::propagation::{
     AccountSeen, Observation, OrgWatch, PropagationPolicy, SCIM_CLOCK_SKEW, Verdict, WatchStep,
-    activity_after_deprovision, is_back_in_okta, judge, lists_access, nothing_to_verify, watch_step, watch_until,
+    activity_after_deprovision, is_back_in_okta, judge, lists_access, nothing_to_verify, watch_gave_up, watch_step,
+    watch_until,
 };
 
 /// CloudTrail delivers events within about 5 minutes on average, not guaranteed (historically 15): the follow-up
@@ -516,9 +517,13 @@ where
                 self.requeue(next, delay, findings).await
             }
             step => {
+                let mut findings = findings;
                 if step == WatchStep::GaveUp {
                     tracing::warn!(episode = %episode_id, source = self.org.source(), caught_up_to = %read.caught_up_to,
                         until = %until, "the watch stops at its bound: the source had not caught up to its end");
+                    let gave_up = watch_gave_up(job, &seen, self.org.source(), read.caught_up_to, until, now);
+                    self.notifier.publish(std::slice::from_ref(&gave_up)).await?;
+                    findings.push(gave_up);
                 }
                 if findings.is_empty() {
                     return Ok(CheckOutcome::NothingToVerify(match step {

@@ -757,6 +757,52 @@ pub fn watch_step(job: &VerificationJob, watch: &Watch, caught_up_to: DateTime<U
     }
 }
 
+/// The watch stopped at its bound before the org-wide source caught up with the end of the person's last possible
+/// session: use of AWS in that gap cannot be ruled out. A verdict that cannot be reached is a finding, not a log
+/// line — medium, like every unverifiable propagation; one per episode (the watch's end is in its identity).
+pub fn watch_gave_up(
+    job: &VerificationJob,
+    seen: &Observation,
+    source: &str,
+    caught_up_to: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Finding {
+    let subject = Subject {
+        first_event_id: Some(format!("watch-until-{}", until.format("%Y-%m-%dT%H:%M:%SZ"))),
+        ..subject(job, seen)
+    };
+    Finding::new(
+        Rule::PropagationUnverifiable,
+        Severity::Medium,
+        format!(
+            "{}'s use of AWS after the deprovision could not be watched to the end: the {source} source had caught \
+             up only to {} of {}",
+            who(job),
+            caught_up_to.format("%Y-%m-%d %H:%M UTC"),
+            until.format("%Y-%m-%d %H:%M UTC")
+        ),
+        subject,
+        now,
+    )
+    .with_evidence(vec![
+        okta_evidence(job),
+        Evidence::new(
+            source,
+            format!(
+                "the source held events up to {caught_up_to}; the person's last role session can have lasted until \
+                 {until}; the watch stops at its bound ({} after that)",
+                elapsed(MAX_SOURCE_LAG)
+            ),
+        ),
+    ])
+    .with_remedy(format!(
+        "Read the org trail (or each account's CloudTrail) for the person's AWSReservedSSO_ sessions between \
+         {caught_up_to} and {until}, and check why the {source} source lags (CloudTrail delivery, Athena table \
+         partitions, the member-account role)."
+    ))
+}
+
 /// Use of AWS by the person after the deprovision, as the episode's one high finding: only events not in
 /// `reported`. The finding's id is the episode's (rule + person + episode), so each later look that finds new use
 /// publishes the same finding again with the new events and a higher `revision` (the number of events reported
