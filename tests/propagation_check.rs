@@ -2198,3 +2198,21 @@ async fn member_lookup_use_at_six_hours_under_a_twelve_hour_session_is_reported_
     )
     .await;
 }
+
+/// A read cut short on the last look (a page cap, the budget, an account not read) is not "no activity": the watch
+/// does not end as over; it reads the stretch again, and a gap that never fills ends at the bound as an
+/// unverifiable finding.
+#[tokio::test]
+async fn watch_an_incomplete_read_never_ends_the_watch_as_clean() {
+    let w = watched(shared::in_memory::FakeOrgActivity::default(), &[]).await;
+    let first = verdict_and_watch(&w).await;
+    let until = published() + Duration::hours(8);
+    w.ports.org.cut_short(true);
+    let (next, found) = look(&w, &first, until + Duration::minutes(10)).await;
+    assert!(found.is_empty(), "{found:#?}");
+    let next = next.expect("caught up by the clock, but the read was cut short: the watch goes on");
+    let (stopped, found) = look(&w, &next, until + Duration::minutes(61)).await;
+    assert!(stopped.is_none(), "bounded");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].rule, Rule::PropagationUnverifiable);
+}

@@ -620,9 +620,16 @@ pub struct FakeOrgActivity {
     /// `None`: caught up to the end of every query.
     caught_up_to: Mutex<Option<DateTime<Utc>>>,
     queries: Mutex<Vec<crate::ports::UseQuery>>,
+    /// Reads stop short (a page cap, the budget): `complete: false`.
+    cut_short: Mutex<bool>,
 }
 
 impl FakeOrgActivity {
+    /// Every read from now on stops short (`true`) or reads to the end (`false`).
+    pub fn cut_short(&self, yes: bool) {
+        *locked(&self.cut_short) = yes;
+    }
+
     pub fn new(events: Vec<ActivityEvent>) -> Self {
         Self {
             events: Mutex::new(events),
@@ -671,7 +678,7 @@ impl crate::ports::OrgActivity for FakeOrgActivity {
         events.sort_by_key(|e| e.event_time);
         Ok(crate::ports::UseRead {
             events,
-            complete: true,
+            complete: !*locked(&self.cut_short),
             caught_up_to,
             unread_accounts: Vec::new(),
         })

@@ -479,29 +479,33 @@ where
         let events: Vec<ActivityEvent> = read.events.into_iter().filter(|e| reach.names(e)).collect();
         let reach = self.widen_reach(&episode_id, reach, &events, now).await?;
         let until = watch_until(job, &reach, &events, Some(watch.until));
-        // The next look goes on from where the source is complete; a read cut short from its last event.
-        let read_from = if read.complete {
+        // A read cut short (page cap, budget, an account not read, no account to read) counts as not caught up: the
+        // next look reads the same stretch again (the reported set keeps findings single), and a gap that never
+        // fills ends at the bound as an unverifiable finding — never as "over, no use of AWS".
+        let complete = read.complete && read.unread_accounts.is_empty() && !reach.accounts.is_empty();
+        let caught_up_to = if complete { read.caught_up_to } else { watch.read_from };
+        let read_from = if complete {
             read.caught_up_to.min(now)
         } else {
-            events.iter().map(|e| e.event_time).max().unwrap_or(watch.read_from)
+            watch.read_from
         }
         .max(watch.read_from);
         let seen = Observation {
             okta_status_now,
             activity: events,
-            activity_incomplete: !read.complete,
+            activity_incomplete: !complete,
             episode_id: Some(episode_id.clone()),
             reach,
             org_watch: Some(OrgWatch::Watched {
                 source: self.org.source(),
-                caught_up_to: read.caught_up_to,
+                caught_up_to,
                 until,
             }),
             ..Observation::default()
         };
         let findings = self.report_activity(job, &seen, now).await?;
         let next = Watch { until, read_from };
-        match watch_step(job, &next, read.caught_up_to, now) {
+        match watch_step(job, &next, caught_up_to, now) {
             WatchStep::GoOn if !okta_status_now.is_some_and(is_back_in_okta) => {
                 let wait = if now < until {
                     (until - now).num_seconds()
@@ -519,9 +523,9 @@ where
             step => {
                 let mut findings = findings;
                 if step == WatchStep::GaveUp {
-                    tracing::warn!(episode = %episode_id, source = self.org.source(), caught_up_to = %read.caught_up_to,
+                    tracing::warn!(episode = %episode_id, source = self.org.source(), caught_up_to = %caught_up_to,
                         until = %until, "the watch stops at its bound: the source had not caught up to its end");
-                    let gave_up = watch_gave_up(job, &seen, self.org.source(), read.caught_up_to, until, now);
+                    let gave_up = watch_gave_up(job, &seen, self.org.source(), caught_up_to, until, now);
                     self.notifier.publish(std::slice::from_ref(&gave_up)).await?;
                     findings.push(gave_up);
                 }
