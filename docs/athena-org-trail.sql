@@ -7,7 +7,8 @@
 -- account_id is an *injected* projection (new member accounts need no DDL change; every query must name its
 -- accounts, which the auditor's does), region an enum of the Regions the trail logs, log_date a date range.
 --
--- Replace <bucket>, <org-id> and (if you log other Regions) the region list, then run it once in Athena
+-- Replace <bucket>, <org-id> and the region list (a Region not in projection.region.values is never scanned: list
+-- every Region the trail logs, opt-in Regions included), then run it once in Athena
 -- (database: CREATE DATABASE cloudtrail;). Set ATHENA_DATABASE=cloudtrail, ATHENA_TABLE=org_trail.
 -- The test world runs this file as written (placeholders substituted) behind moto's Athena API.
 CREATE EXTERNAL TABLE IF NOT EXISTS org_trail (

@@ -106,7 +106,7 @@ impl MemberActivitySettings {
         if regions.is_empty() || regions.len() > 40 {
             return Err(Error::config("ACTIVITY_REGIONS", "must name 1 to 40 Regions"));
         }
-        let lag = seconds(env, "ACTIVITY_DELIVERY_LAG_SECONDS", 900, 86_400)?;
+        let lag = super::sql_activity::delivery_lag_from_env(env)?;
         Ok(Self {
             role_name,
             partition: optional(env, "AWS_PARTITION").unwrap_or_else(|| "aws".to_owned()),

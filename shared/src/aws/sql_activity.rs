@@ -120,10 +120,13 @@ pub(super) fn caught_up_to(now: DateTime<Utc>, lag: Duration, end: DateTime<Utc>
 /// guaranteed." (CloudTrail User Guide, "Getting and viewing your CloudTrail log files"); 15 minutes, the figure AWS
 /// quoted before 2023, is the default margin.
 const DEFAULT_DELIVERY_LAG_SECONDS: i64 = 900;
-const MAX_DELIVERY_LAG_SECONDS: i64 = 86_400;
+/// The checker's watch waits `MAX_SOURCE_LAG` (1 h) past the longest session for the source to catch up, looking
+/// every 15 minutes: a source trusted only further behind than 45 minutes could never catch up in time, and every
+/// watch would end as unverifiable. A larger setting is refused at cold start rather than silently useless.
+const MAX_DELIVERY_LAG_SECONDS: i64 = crate::rules::propagation::MAX_SOURCE_LAG.num_seconds() - 900;
 
-/// `ACTIVITY_DELIVERY_LAG_SECONDS` (default 900, at most a day): how far behind now the source is trusted to hold
-/// every event.
+/// `ACTIVITY_DELIVERY_LAG_SECONDS` (default 900, at most 2,700): how far behind now the source is trusted to hold
+/// every event. One setting for every org-wide source.
 pub(super) fn delivery_lag_from_env(env: &impl crate::config::Env) -> Result<Duration> {
     crate::config::seconds(
         env,
@@ -242,6 +245,23 @@ mod tests {
         assert!(named.complete);
         assert!(!named.is_empty());
         assert!(Named::from_reach(&Reach::default()).is_empty());
+    }
+
+    #[test]
+    fn a_lag_the_watch_could_never_outwait_is_refused_at_cold_start() {
+        let lag = |value: &'static str| {
+            delivery_lag_from_env(&move |name: &str| {
+                (name == "ACTIVITY_DELIVERY_LAG_SECONDS").then(|| value.to_owned())
+            })
+        };
+        assert_eq!(lag("2700").unwrap(), Duration::seconds(2700));
+        let refused = lag("3600").unwrap_err().to_string();
+        assert!(refused.contains("ACTIVITY_DELIVERY_LAG_SECONDS"), "{refused}");
+        // What is accepted leaves the watch at least one 15-minute look after the source caught up.
+        assert!(
+            Duration::seconds(MAX_DELIVERY_LAG_SECONDS) + Duration::minutes(15)
+                <= crate::rules::propagation::MAX_SOURCE_LAG
+        );
     }
 
     #[test]
