@@ -24,8 +24,8 @@ use crate::error::{AwsCause, AwsFailure, Error, Result};
 use crate::ports::{OrgActivity, UseQuery, UseRead};
 
 use super::sql_activity::{
-    Deadline, EVENT_TIME_FORMAT, Named, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row, in_order,
-    people_filter,
+    Deadline, EVENT_TIME_FORMAT, Named, QueryState, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row,
+    in_order, people_filter, poll_until_finished,
 };
 
 const SERVICE: &str = "athena";
@@ -34,9 +34,6 @@ pub const SOURCE: &str = "athena";
 const PAGE_SIZE: i32 = 1000;
 /// Pages read at most (50,000 rows): more is handed back as an incomplete read.
 const MAX_PAGES: usize = 50;
-/// GetQueryExecution polls: 200 ms, doubling to at most 2 s.
-const FIRST_POLL: Duration = Duration::from_millis(200);
-const LONGEST_POLL: Duration = Duration::from_secs(2);
 /// The `log_date` partition's format (`projection.log_date.format`).
 const LOG_DATE_FORMAT: &str = "%Y/%m/%d";
 
@@ -202,24 +199,16 @@ impl AthenaActivity {
 
     /// Polls until the query succeeds (`true`), fails (an error with Athena's reason) or the budget ends (`false`).
     async fn wait(&self, id: &str, deadline: Deadline) -> Result<bool> {
-        let mut pause = FIRST_POLL;
-        loop {
-            let Some(left) = deadline.left() else {
-                return Ok(false);
-            };
-            let call = self.client.get_query_execution().query_execution_id(id).send();
-            let Ok(answer) = tokio::time::timeout(left, call).await else {
-                return Ok(false);
-            };
-            let answer = answer.map_err(|e| Error::aws(SERVICE, "GetQueryExecution", e))?;
+        poll_until_finished(deadline, || async {
+            let answer = (self.client.get_query_execution().query_execution_id(id).send().await)
+                .map_err(|e| Error::aws(SERVICE, "GetQueryExecution", e))?;
             let status = answer.query_execution.and_then(|q| q.status);
-            let state = status.as_ref().and_then(|s| s.state.clone());
-            match state {
-                Some(QueryExecutionState::Succeeded) => return Ok(true),
-                Some(QueryExecutionState::Queued | QueryExecutionState::Running) => {}
+            match status.as_ref().and_then(|s| s.state.clone()) {
+                Some(QueryExecutionState::Succeeded) => Ok(QueryState::Finished),
+                Some(QueryExecutionState::Queued | QueryExecutionState::Running) => Ok(QueryState::Running),
                 Some(state @ (QueryExecutionState::Failed | QueryExecutionState::Cancelled)) => {
                     let status = status.unwrap_or_else(|| athena::types::QueryExecutionStatus::builder().build());
-                    return Err(Error::aws(
+                    Err(Error::aws(
                         SERVICE,
                         "GetQueryExecution",
                         QueryFailed {
@@ -228,22 +217,16 @@ impl AthenaActivity {
                             error_type: status.athena_error.as_ref().and_then(|e| e.error_type),
                             reason: status.state_change_reason.clone(),
                         },
-                    ));
+                    ))
                 }
-                other => {
-                    return Err(Error::AwsContract {
-                        service: SERVICE,
-                        operation: "GetQueryExecution",
-                        problem: format!("query {id} is in state {other:?}"),
-                    });
-                }
+                other => Err(Error::AwsContract {
+                    service: SERVICE,
+                    operation: "GetQueryExecution",
+                    problem: format!("query {id} is in state {other:?}"),
+                }),
             }
-            let Some(left) = deadline.left() else {
-                return Ok(false);
-            };
-            tokio::time::sleep(pause.min(left)).await;
-            pause = pause.saturating_mul(2).min(LONGEST_POLL);
-        }
+        })
+        .await
     }
 
     /// Stops a query the read no longer waits for (its scan is paid while it runs). A failure to stop is logged,

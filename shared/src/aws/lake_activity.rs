@@ -26,7 +26,8 @@ use crate::error::{AwsCause, AwsFailure, Error, Result};
 use crate::ports::{OrgActivity, UseQuery, UseRead};
 
 use super::sql_activity::{
-    Deadline, Named, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row, in_order, people_filter,
+    Deadline, Named, QueryState, RowColumns, caught_up_to, delivery_lag_from_env, event_from_row, in_order,
+    people_filter, poll_until_finished,
 };
 
 const SERVICE: &str = "cloudtrail";
@@ -34,8 +35,6 @@ pub const SOURCE: &str = "cloudtrail-lake";
 /// GetQueryResults' largest page (`MaxQueryResults` 1-1000).
 const PAGE_SIZE: i32 = 1000;
 const MAX_PAGES: usize = 50;
-const FIRST_POLL: Duration = Duration::from_millis(200);
-const LONGEST_POLL: Duration = Duration::from_secs(2);
 /// Lake's `eventTime` is a timestamp; a literal compares as `yyyy-MM-dd HH:mm:ss` (UTC).
 const LAKE_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -128,21 +127,14 @@ impl LakeActivity {
     /// Polls DescribeQuery until the query finishes (`true`), fails (an error with Lake's message) or the budget
     /// ends (`false`).
     async fn wait(&self, id: &str, deadline: Deadline) -> Result<bool> {
-        let mut pause = FIRST_POLL;
-        loop {
-            let Some(left) = deadline.left() else {
-                return Ok(false);
-            };
-            let call = self.client.describe_query().query_id(id).send();
-            let Ok(answer) = tokio::time::timeout(left, call).await else {
-                return Ok(false);
-            };
-            let answer = answer.map_err(|e| Error::aws(SERVICE, "DescribeQuery", e))?;
+        poll_until_finished(deadline, || async {
+            let answer = (self.client.describe_query().query_id(id).send().await)
+                .map_err(|e| Error::aws(SERVICE, "DescribeQuery", e))?;
             match answer.query_status {
-                Some(QueryStatus::Finished) => return Ok(true),
-                Some(QueryStatus::Queued | QueryStatus::Running) => {}
+                Some(QueryStatus::Finished) => Ok(QueryState::Finished),
+                Some(QueryStatus::Queued | QueryStatus::Running) => Ok(QueryState::Running),
                 Some(status @ (QueryStatus::Failed | QueryStatus::Cancelled | QueryStatus::TimedOut)) => {
-                    return Err(Error::aws(
+                    Err(Error::aws(
                         SERVICE,
                         "DescribeQuery",
                         LakeQueryFailed {
@@ -150,22 +142,16 @@ impl LakeActivity {
                             status: status.as_str().to_owned(),
                             message: answer.error_message,
                         },
-                    ));
+                    ))
                 }
-                other => {
-                    return Err(Error::AwsContract {
-                        service: SERVICE,
-                        operation: "DescribeQuery",
-                        problem: format!("query {id} has status {other:?}"),
-                    });
-                }
+                other => Err(Error::AwsContract {
+                    service: SERVICE,
+                    operation: "DescribeQuery",
+                    problem: format!("query {id} has status {other:?}"),
+                }),
             }
-            let Some(left) = deadline.left() else {
-                return Ok(false);
-            };
-            tokio::time::sleep(pause.min(left)).await;
-            pause = pause.saturating_mul(2).min(LONGEST_POLL);
-        }
+        })
+        .await
     }
 
     /// Cancels a query the read no longer waits for; a failure is logged, the read already says it is incomplete.

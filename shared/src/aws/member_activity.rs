@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::config::{Env, optional, seconds};
+use crate::config::{Env, optional};
 use crate::domain::{AccountId, ActivityEvent};
 use crate::error::{Error, Result};
 use crate::ports::{ActivityLog, ActivityQuery, LookupAttribute, OrgActivity, UseQuery, UseRead};

@@ -152,6 +152,43 @@ impl Deadline {
     }
 }
 
+/// What one look at a running query says.
+pub(super) enum QueryState {
+    Finished,
+    Running,
+}
+
+/// The first pause between two looks at a running query, doubled after each look up to `LONGEST_POLL`.
+const FIRST_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+const LONGEST_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Looks at a query with `look` until it has finished (`true`), `look` fails (its error: the engine's reason) or
+/// the deadline passes (`false`, also when a look itself outlives it): 200 ms between looks, doubling to 2 s, never
+/// sleeping past the deadline. Athena's and Lake's one polling loop.
+pub(super) async fn poll_until_finished<F, Fut>(deadline: Deadline, mut look: F) -> Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<QueryState>>,
+{
+    let mut pause = FIRST_POLL;
+    loop {
+        let Some(left) = deadline.left() else {
+            return Ok(false);
+        };
+        let Ok(state) = tokio::time::timeout(left, look()).await else {
+            return Ok(false);
+        };
+        if let QueryState::Finished = state? {
+            return Ok(true);
+        }
+        let Some(left) = deadline.left() else {
+            return Ok(false);
+        };
+        tokio::time::sleep(pause.min(left)).await;
+        pause = pause.saturating_mul(2).min(LONGEST_POLL);
+    }
+}
+
 /// The columns a query selects, by the names the engine answers with (lower-cased before lookup).
 pub(super) struct RowColumns<'a> {
     pub event_id: Option<&'a str>,
