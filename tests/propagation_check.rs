@@ -2199,6 +2199,42 @@ async fn member_lookup_use_at_six_hours_under_a_twelve_hour_session_is_reported_
     .await;
 }
 
+/// The verdict's own org-wide read cut short: the watch's first look reads from the deprovision, not from where
+/// the source's clock was, so use the short read missed is still found.
+#[tokio::test]
+async fn watch_a_verdict_read_cut_short_is_read_again_from_the_deprovision() {
+    let w = watched(shared::in_memory::FakeOrgActivity::default(), &[]).await;
+    w.ports.org.cut_short(true);
+    let first = verdict_and_watch(&w).await;
+    let watch = first.watch.clone().expect("a watch");
+    assert_eq!(
+        watch.read_from,
+        published(),
+        "the verdict's read was cut short: nothing after the deprovision is known yet"
+    );
+    // Use of AWS that the cut-short read may have missed is found by the first look, once reads are whole again.
+    w.ports.org.cut_short(false);
+    let production = w.org.account("production").to_string();
+    w.ports.org.push(role_session(
+        "ct-missed",
+        "Developer",
+        &production,
+        "eu-west-1",
+        "DeleteBucket",
+        published() + Duration::minutes(5),
+    ));
+    look(&w, &first, published() + Duration::minutes(40)).await;
+    let found = activity_findings(&w.ports.notifier);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .evidence
+            .iter()
+            .any(|e| e.reference.as_deref() == Some("ct-missed")),
+        "{found:#?}"
+    );
+}
+
 /// A read cut short on the last look (a page cap, the budget, an account not read) is not "no activity": the watch
 /// does not end as over; it reads the stretch again, and a gap that never fills ends at the bound as an
 /// unverifiable finding.

@@ -323,6 +323,20 @@ pub struct UseRead {
     pub unread_accounts: Vec<AccountId>,
 }
 
+impl UseRead {
+    /// How far this read can be trusted for `reach`, read from `from`: `caught_up_to` when the read was whole —
+    /// not cut short (page cap, budget), every account read, and some account to read — else `from`, nothing after
+    /// it being known. A read cut short is never taken as "no use of AWS" up to the source's clock.
+    pub fn trusted_to(&self, reach: &crate::domain::activity::Reach, from: DateTime<Utc>) -> DateTime<Utc> {
+        if self.is_whole(reach) { self.caught_up_to } else { from }
+    }
+
+    /// Not cut short, every account of `reach` read, and `reach` has an account to read.
+    pub fn is_whole(&self, reach: &crate::domain::activity::Reach) -> bool {
+        self.complete && self.unread_accounts.is_empty() && !reach.accounts.is_empty()
+    }
+}
+
 /// Use of AWS anywhere in the organization — member accounts, every Region — not only the deploy account's own
 /// CloudTrail. Adapters (chosen by `ACTIVITY_SOURCE`): Athena over the organization trail, CloudTrail Lake, or
 /// LookupEvents through a read-only role in each member account.

@@ -476,20 +476,15 @@ where
                 budget: config.record_budget / 4,
             })
             .await?;
-        let events: Vec<ActivityEvent> = read.events.into_iter().filter(|e| reach.names(e)).collect();
-        let reach = self.widen_reach(&episode_id, reach, &events, now).await?;
-        let until = watch_until(job, &reach, &events, Some(watch.until));
         // A read cut short (page cap, budget, an account not read, no account to read) counts as not caught up: the
         // next look reads the same stretch again (the reported set keeps findings single), and a gap that never
         // fills ends at the bound as an unverifiable finding — never as "over, no use of AWS".
-        let complete = read.complete && read.unread_accounts.is_empty() && !reach.accounts.is_empty();
-        let caught_up_to = if complete { read.caught_up_to } else { watch.read_from };
-        let read_from = if complete {
-            read.caught_up_to.min(now)
-        } else {
-            watch.read_from
-        }
-        .max(watch.read_from);
+        let complete = read.is_whole(&reach);
+        let caught_up_to = read.trusted_to(&reach, watch.read_from);
+        let events: Vec<ActivityEvent> = read.events.into_iter().filter(|e| reach.names(e)).collect();
+        let reach = self.widen_reach(&episode_id, reach, &events, now).await?;
+        let until = watch_until(job, &reach, &events, Some(watch.until));
+        let read_from = caught_up_to.min(now).max(watch.read_from);
         let seen = Observation {
             okta_status_now,
             activity: events,
@@ -601,6 +596,8 @@ where
             })
             .await?;
         seen.activity_incomplete |= !read.complete;
+        // The watch's first look reads again from the deprovision if this read was cut short.
+        let caught_up_to = read.trusted_to(&reach, job.published);
         for event in read.events.into_iter().filter(|e| reach.names(e)) {
             if !seen.activity.iter().any(|known| known.event_id == event.event_id) {
                 seen.activity.push(event);
@@ -609,7 +606,7 @@ where
         let reach = self.widen_reach(episode_id, reach, &seen.activity, now).await?;
         seen.org_watch = Some(OrgWatch::Watched {
             source: self.org.source(),
-            caught_up_to: read.caught_up_to,
+            caught_up_to,
             until: watch_until(job, &reach, &seen.activity, None),
         });
         seen.reach = reach;
