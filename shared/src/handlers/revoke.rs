@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::domain::identity::{LinkedAccount, PersonLinks, PersonRecord, link_candidates};
+use crate::domain::identity::{LinkCandidate, LinkKey, LinkedAccount, PersonLinks, PersonRecord, link_candidates};
 use crate::domain::{
     AccountId, IdcUser, IdcUserId, IdcUserStatus, LinkPolicy, OktaAppId, OktaUser, PermissionSetArn, Principal,
     RememberedLink,
@@ -86,12 +86,17 @@ pub struct RevokePlan {
     pub denied: Vec<LinkedAccount<IdcUser>>,
     /// Linked by login or email only, and not denied (without `include_weak_links`).
     pub not_denied: Vec<LinkedAccount<IdcUser>>,
+    /// Identity Center user ids a strong link names (Okta's record, the checker's memory) that the identity store
+    /// no longer has — deleted, as SCIM does on some deprovisions. Their role sessions outlive the user: the Deny
+    /// names these ids too (a Deny on an id nobody holds blocks nobody).
+    pub deleted: Vec<LinkCandidate>,
     pub sets: Vec<SetPlan>,
 }
 
 impl RevokePlan {
+    /// The ids the Deny names: the linked users, then the deleted ones.
     pub fn user_ids(&self) -> Vec<IdcUserId> {
-        self.denied.iter().map(|a| a.user.id.clone()).collect()
+        denied_ids(&self.denied, &self.deleted)
     }
 
     /// Something `apply` would write.
@@ -101,12 +106,24 @@ impl RevokePlan {
 
     /// Some set cannot take the Deny (or does not exist): the revoke is not complete.
     pub fn has_problems(&self) -> bool {
-        self.denied.is_empty()
+        self.user_ids().is_empty()
             || self
                 .sets
                 .iter()
                 .any(|s| matches!(s.change, SetChange::LeftAlone(_) | SetChange::Unknown))
     }
+}
+
+fn denied_ids(denied: &[LinkedAccount<IdcUser>], deleted: &[LinkCandidate]) -> Vec<IdcUserId> {
+    let mut ids: Vec<IdcUserId> = denied.iter().map(|a| a.user.id.clone()).collect();
+    for candidate in deleted {
+        if let LinkKey::UserId(id) = &candidate.key
+            && !ids.contains(id)
+        {
+            ids.push(id.clone());
+        }
+    }
+    ids
 }
 
 /// Links the person (Okta's record first: `link_candidates`, the one linking rule), lists the permission sets their
@@ -133,6 +150,12 @@ pub async fn plan(
         answers.push((candidate, found));
     }
     let links = PersonLinks::resolve(answers, |u: &IdcUser| &u.id);
+    let mut deleted: Vec<LinkCandidate> = Vec::new();
+    for candidate in links.dangling {
+        if matches!(candidate.key, LinkKey::UserId(_)) && !deleted.iter().any(|known| known.key == candidate.key) {
+            deleted.push(candidate);
+        }
+    }
     let (denied, not_denied): (Vec<_>, Vec<_>) = links
         .accounts
         .into_iter()
@@ -166,8 +189,8 @@ pub async fn plan(
         }
     }
 
-    let user_ids: Vec<IdcUserId> = denied.iter().map(|a| a.user.id.clone()).collect();
     let mut sets = Vec::with_capacity(wanted.len());
+    let user_ids = denied_ids(&denied, &deleted);
     if !user_ids.is_empty() && !wanted.is_empty() {
         let known = identity_center.permission_sets().await?;
         for (arn, source) in wanted {
@@ -198,6 +221,7 @@ pub async fn plan(
         person: person.clone(),
         denied,
         not_denied,
+        deleted,
         sets,
     })
 }
@@ -351,7 +375,7 @@ pub fn render_plan(plan: &RevokePlan, applying: bool) -> String {
             "  warning: Okta has this person ACTIVE; the Deny blocks them in AWS until it is removed by hand"
         );
     }
-    if plan.denied.is_empty() {
+    if plan.denied.is_empty() && plan.deleted.is_empty() {
         let _ = writeln!(out, "Identity Center users denied: none linked to this person");
     } else {
         let _ = writeln!(out, "Identity Center users denied:");
@@ -364,6 +388,20 @@ pub fn render_plan(plan: &RevokePlan, applying: bool) -> String {
                 status_label(a.user.status),
                 a.basis.describe(),
                 if a.remembered {
+                    ", remembered by the checker"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    for candidate in &plan.deleted {
+        if let LinkKey::UserId(id) = &candidate.key {
+            let _ = writeln!(
+                out,
+                "  {id} (deleted from Identity Center: its role sessions live on until they expire), linked by {}{}",
+                candidate.basis.describe(),
+                if candidate.remembered {
                     ", remembered by the checker"
                 } else {
                     ""
@@ -429,7 +467,7 @@ pub fn render_plan(plan: &RevokePlan, applying: bool) -> String {
         plan.sets.iter().filter(|s| s.change.writes()).count(),
         count(|c| matches!(c, SetChange::AlreadyDenied { stale } if stale.is_empty())),
         count(|c| matches!(c, SetChange::LeftAlone(_) | SetChange::Unknown)),
-        plan.denied.len()
+        plan.user_ids().len()
     );
     let _ = writeln!(
         out,
@@ -651,6 +689,35 @@ mod tests {
         let done = apply(&editor, &plan, ProvisionWait::default()).await;
         assert_eq!(done[0].1, Applied::Reprovisioned(ProvisionStatus::Succeeded));
         assert_eq!(editor.writes(), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_user_scim_deleted_is_still_denied_by_the_id_okta_recorded() {
+        const GONE: &str = "94d00cd8-e9e6-4810-b177-b08e84775435";
+        // Okta's app user still names the IdC user SCIM deleted; the set is named, as the dry run's note says.
+        let (directory, idc) = world(Some(GONE));
+        let editor = FakePermissionSetEditor::default().with_set(arn(DEV), None, &[account(PROD)]);
+        let person = bob();
+        let app = OktaAppId::parse("0oa1awsidc00000001").expect("app");
+        let named = [arn(DEV)];
+        let plan = plan(&directory, &idc, &editor, &request(&person, &named, &app))
+            .await
+            .expect("a plan");
+        assert!(
+            plan.denied.is_empty(),
+            "bob's live account is linked only by login: {plan:#?}"
+        );
+        assert_eq!(plan.user_ids(), [IdcUserId::parse(GONE).expect("id")]);
+        let SetChange::Add { statement, .. } = &plan.sets[0].change else {
+            panic!("the named set takes the Deny: {plan:#?}");
+        };
+        assert_eq!(*statement, deny_statement(&plan.user_ids()));
+        assert!(!plan.has_problems(), "{plan:#?}");
+        let text = render_plan(&plan, false);
+        assert!(
+            text.contains(&format!("{GONE} (deleted from Identity Center")),
+            "{text}"
+        );
     }
 
     #[tokio::test]
