@@ -375,10 +375,12 @@ pub fn read_event(envelope: &Value) -> ReadEvent {
             Some(call) => ReadEvent::Event(WatchEvent::ApiCall(Box::new(call))),
             None => ReadEvent::Unrecognised("a CloudTrail detail without eventID, eventName, eventSource, eventTime"),
         },
-        // Native identity-store notifications ("User Created", …): their detail fields are UNVERIFIED (see the
-        // protocol notes §3.6); not read yet.
+        // Native identity-store notifications ("User Created", "Group Updated", …): AWS documents their envelope and
+        // a `detail` holding only `event-version` (protocol notes §3.6; the rest UNVERIFIED). They name no caller,
+        // so a SCIM write cannot be told from a manual one: `manual-identity-change` is judged on the CloudTrail
+        // event of the same change (which says who), and these are counted only.
         Some(_) if text("/source") == Some("aws.identitystore") => {
-            ReadEvent::Unrecognised("an identity-store notification (not read yet)")
+            ReadEvent::Unrecognised("identity-store notification (names no caller; counted)")
         }
         _ => ReadEvent::Unrecognised("a detail-type the watch does not read"),
     }
