@@ -58,9 +58,9 @@ const LEDGER_RETENTION_DAYS: i64 = 14;
 const LINK_RETENTION_DAYS: i64 = 400;
 /// `SCIM_SILENT_AFTER_HOURS` by default.
 const DEFAULT_SCIM_SILENT_HOURS: i64 = 4;
-/// A deprovision noted as waiting for its SCIM call is forgotten after this (the silent stretch's finding keeps its
-/// id: that is the last SCIM call before it).
-const AWAITED_SCIM_MAX_DAYS: i64 = 30;
+/// A deprovision noted as waiting for its SCIM call is forgotten after this, as long as the ledger keeps the item
+/// (the silent stretch's finding keeps its id: that is the last SCIM call before it).
+const AWAITED_SCIM_MAX_DAYS: i64 = LEDGER_RETENTION_DAYS;
 /// A claim whose job died (crash, timeout) is free again after this: longer than the function's timeout (300 s),
 /// shorter than the queue's visibility timeout (1800 s), so the redelivered message can publish.
 const LEDGER_LEASE_SECONDS: i64 = 600;
@@ -1239,7 +1239,7 @@ impl PropagationCheckSettings {
 /// The `scim-silent` heartbeat, run with each sweep: the deprovisions noted as waiting for their SCIM call
 /// (ledger) against the latest SCIM call the activity record saw. A silent stretch is published once (claimed in
 /// the ledger under its finding id), however many sweeps see it. Deprovisions a later SCIM call answered, or
-/// older than 30 days, are forgotten. No record configured: no heartbeat (`None`).
+/// older than 14 days, are forgotten. No record configured: no heartbeat (`None`).
 pub async fn scim_heartbeat(
     activity: &impl ActivityLog,
     ledger: &impl VerdictLedger,
