@@ -156,6 +156,7 @@ fn config() -> CheckConfig {
         sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(60),
         cloudtrail_max_pages: 20,
+        scim_silent_after: chrono::Duration::hours(4),
     }
 }
 

@@ -675,3 +675,120 @@ async fn the_built_binary_judges_a_batch_through_the_lambda_runtime_api() {
         .expect("a read");
     assert_eq!(read.events.len(), 1);
 }
+
+/// The `scim-silent` heartbeat over moto: the watch records a SCIM call (the record's meta item), the checker's
+/// ledger holds a deprovision waiting for its own; silent for the threshold → one finding on SNS, read back; the
+/// next sweeps of the same stretch publish nothing; a SCIM call recorded afterwards answers it (no finding, and
+/// the waiting deprovision is forgotten).
+#[tokio::test]
+async fn a_silent_scim_channel_pages_once_and_a_scim_call_ends_it() {
+    use shared::aws::RecordFirst;
+    use shared::handlers::propagation_check::scim_heartbeat;
+    use shared::in_memory::FakeActivityLog;
+    use shared::ports::VerdictLedger;
+
+    let topic = findings_topic().await;
+    integration_tests::ledger::activity_table(&topic.account, "activity").await;
+    let ledger = integration_tests::ledger::verdict_ledger(&topic.account, "verdicts").await;
+    let record = DynamoDbActivityRecord::new(topic.account.sdk_config(), "activity", chrono::Duration::days(400));
+    let watch = IdentityCenterWatch {
+        record: Some(record.clone()),
+        ..topic.watch()
+    };
+    let activity = RecordFirst {
+        record: Some(record),
+        cloudtrail: FakeActivityLog::default(),
+    };
+    let at = |t: &str| -> DateTime<Utc> { t.parse().expect("a time") };
+    let four_hours = chrono::Duration::hours(4);
+    // The last SCIM call the watch sees: 09:14:07.
+    let response = watch
+        .handle_trigger(sqs_batch(&[sample("benign-scim-patch-user.json")]), now())
+        .await
+        .expect("a batch response");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    let keep = at("2027-01-01T00:00:00Z");
+    // A deprovision at 10:00 still without its SCIM call; one at 09:00 was followed by the 09:14 call.
+    ledger
+        .await_scim("episode-bob", at("2026-11-20T10:00:00Z"), keep)
+        .await
+        .expect("noted");
+    ledger
+        .await_scim("episode-old", at("2026-11-20T09:00:00Z"), keep)
+        .await
+        .expect("noted");
+
+    let before = scim_heartbeat(
+        &activity,
+        &ledger,
+        &topic.watch().notifier,
+        four_hours,
+        at("2026-11-20T13:59:00Z"),
+    )
+    .await
+    .expect("a heartbeat");
+    assert!(before.is_none(), "not silent for four hours yet");
+    assert_eq!(
+        ledger.awaiting_scim().await.expect("a read"),
+        [("episode-bob".to_owned(), at("2026-11-20T10:00:00Z"))],
+        "the deprovision the 09:14 call followed is forgotten"
+    );
+    let paged = scim_heartbeat(
+        &activity,
+        &ledger,
+        &topic.watch().notifier,
+        four_hours,
+        at("2026-11-20T14:00:00Z"),
+    )
+    .await
+    .expect("a heartbeat")
+    .expect("silent for four hours");
+    let published = topic.published().await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].1, "scim-silent");
+    assert_eq!(published[0].0.finding_id, paged.finding_id);
+    assert!(
+        published[0]
+            .0
+            .evidence
+            .iter()
+            .any(|e| e.observation.contains("2026-11-20T09:14:07")),
+        "{:?}",
+        published[0].0.evidence
+    );
+    // The 15-minute sweeps that follow see the same stretch: no second page.
+    for minutes in [15, 30, 45] {
+        let again = scim_heartbeat(
+            &activity,
+            &ledger,
+            &topic.watch().notifier,
+            four_hours,
+            at("2026-11-20T14:00:00Z") + chrono::Duration::minutes(minutes),
+        )
+        .await
+        .expect("a heartbeat");
+        assert!(again.is_none(), "published once per stretch");
+    }
+    assert!(topic.published().await.is_empty(), "no duplicate page");
+
+    // SCIM speaks again (a SCIM call at 15:10): the stretch is over, the waiting deprovision answered.
+    let mut later = sample("benign-scim-patch-user.json");
+    later["detail"]["eventID"] = json!("0b7f3c2e-5d41-4a8e-9c6b-2f1e0d9a8b7c");
+    later["detail"]["eventTime"] = json!("2026-11-20T15:10:00Z");
+    watch
+        .handle_trigger(sqs_batch(&[later]), now())
+        .await
+        .expect("a batch response");
+    let after = scim_heartbeat(
+        &activity,
+        &ledger,
+        &topic.watch().notifier,
+        four_hours,
+        at("2026-11-20T20:00:00Z"),
+    )
+    .await
+    .expect("a heartbeat");
+    assert!(after.is_none());
+    assert!(ledger.awaiting_scim().await.expect("a read").is_empty());
+    assert!(topic.published().await.is_empty());
+}

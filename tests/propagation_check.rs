@@ -60,6 +60,7 @@ fn config() -> CheckConfig {
         sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(30),
         cloudtrail_max_pages: 20,
+        scim_silent_after: chrono::Duration::hours(4),
     }
 }
 
@@ -837,6 +838,12 @@ async fn still_enabled_is_rechecked_then_overdue_at_the_max_window_with_the_rema
         ),
         "{first:?}"
     );
+    // No SCIM call yet: the deprovision is noted as waiting for one, for the scim-silent heartbeat.
+    let awaiting = shared::ports::VerdictLedger::awaiting_scim(&w.ports.ledger)
+        .await
+        .expect("a ledger read");
+    assert_eq!(awaiting.len(), 1, "{awaiting:?}");
+    assert_eq!(awaiting[0].1, published());
     assert_eq!(
         count_all(&w.account, &w.queue_url).await,
         1,

@@ -332,6 +332,7 @@ async fn verify(login: &str, since: Option<DateTime<Utc>>, format: Format) -> Re
         sweep_max_pages: 20,
         record_budget: std::time::Duration::from_secs(600),
         cloudtrail_max_pages: ActivityQuery::DEFAULT_MAX_PAGES,
+        scim_silent_after: chrono::Duration::hours(4),
     };
     let remembered = remembered_links(&sdk, &job.okta_user_id).await?;
     let seen = ports

@@ -400,6 +400,7 @@ pub struct InMemoryVerdictLedger {
     reported: Mutex<HashMap<String, HashSet<String>>>,
     links: Mutex<HashMap<String, Vec<RememberedLink>>>,
     reach: Mutex<HashMap<String, crate::domain::activity::Reach>>,
+    awaiting_scim: Mutex<HashMap<String, DateTime<Utc>>>,
     pub sweep_cursor: InMemorySweepCursor,
 }
 
@@ -554,6 +555,28 @@ impl crate::ports::VerdictLedger for InMemoryVerdictLedger {
 
     fn sweep_cursor(&self, _app_id: &OktaAppId) -> impl SweepCursor + '_ {
         &self.sweep_cursor
+    }
+
+    async fn await_scim(&self, episode_id: &str, okta_time: DateTime<Utc>, _keep_until: DateTime<Utc>) -> Result<()> {
+        locked(&self.awaiting_scim).insert(episode_id.to_owned(), okta_time);
+        Ok(())
+    }
+
+    async fn scim_arrived(&self, episode_ids: &[String]) -> Result<()> {
+        let mut awaiting = locked(&self.awaiting_scim);
+        for id in episode_ids {
+            awaiting.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn awaiting_scim(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let mut awaiting: Vec<(String, DateTime<Utc>)> = locked(&self.awaiting_scim)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        awaiting.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(awaiting)
     }
 
     async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {

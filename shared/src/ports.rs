@@ -294,6 +294,12 @@ pub trait ActivityLog: Sync {
     ) -> impl Future<Output = Result<Option<ActivityRead>>> + Send {
         async { Ok(None) }
     }
+
+    /// What the record knows of Okta's SCIM channel (for the `scim-silent` heartbeat); no record: nothing
+    /// (`record_since` `None`), and no heartbeat.
+    fn scim_heartbeat(&self) -> impl Future<Output = Result<crate::domain::activity_record::ScimHeartbeat>> + Send {
+        async { Ok(crate::domain::activity_record::ScimHeartbeat::default()) }
+    }
 }
 
 /// What an org-wide activity source is asked: every use of AWS by the people in `reach`, in its accounts, between
@@ -629,6 +635,19 @@ pub trait VerdictLedger: Sync {
 
     /// The System Log sweep's cursor for the AWS app, kept in the same table.
     fn sweep_cursor(&self, app_id: &OktaAppId) -> impl SweepCursor + '_;
+
+    /// Notes that the episode's Okta deprovision (at `okta_time`) was checked and its SCIM call had not come: the
+    /// `scim-silent` heartbeat measures from the earliest of these. Noting it again changes nothing.
+    fn await_scim(
+        &self,
+        episode_id: &str,
+        okta_time: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The episodes' SCIM calls came (or are no longer awaited): forgets them.
+    fn scim_arrived(&self, episode_ids: &[String]) -> impl Future<Output = Result<()>> + Send;
+    /// Every deprovision noted as waiting for its SCIM call: (episode id, Okta event time).
+    fn awaiting_scim(&self) -> impl Future<Output = Result<Vec<(String, DateTime<Utc>)>>> + Send;
 }
 
 /// Where the System Log sweep stopped reading: the `LogPoll::next` of its last run, kept between runs so a run
@@ -659,6 +678,10 @@ pub trait ActivityRecord: Sync {
     /// earlier time must read CloudTrail. `None`: nothing appended yet. (EventBridge delivers CloudTrail events best
     /// effort: even after this time an event can be missing, so a reader that finds nothing may still look.)
     fn reaches_back_to(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+    /// Notes that a SCIM call (any `identitystore-scim` event) happened at `at`; the record keeps the latest.
+    fn note_scim_call(&self, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
+    /// How far back the record reaches and the latest SCIM call noted, in one read.
+    fn scim_heartbeat(&self) -> impl Future<Output = Result<crate::domain::activity_record::ScimHeartbeat>> + Send;
 }
 
 /// No record configured: appends nothing, and a read says it is incomplete (read CloudTrail instead).
@@ -686,6 +709,20 @@ impl<R: ActivityRecord> ActivityRecord for Option<R> {
         match self {
             Some(record) => record.reaches_back_to().await,
             None => Ok(None),
+        }
+    }
+
+    async fn note_scim_call(&self, at: DateTime<Utc>) -> Result<()> {
+        match self {
+            Some(record) => record.note_scim_call(at).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn scim_heartbeat(&self) -> Result<crate::domain::activity_record::ScimHeartbeat> {
+        match self {
+            Some(record) => record.scim_heartbeat().await,
+            None => Ok(crate::domain::activity_record::ScimHeartbeat::default()),
         }
     }
 }

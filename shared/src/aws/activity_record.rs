@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::ActivityEvent;
-use crate::domain::activity_record::{RecordEntry, RecordKey};
+use crate::domain::activity_record::{RecordEntry, RecordKey, ScimHeartbeat};
 use crate::error::{Error, Result};
 use crate::ports::{ActivityRead, ActivityRecord};
 
@@ -23,6 +23,8 @@ const TTL_ATTRIBUTE: &str = "expires_at";
 const COVERAGE_KEY: &str = "meta#coverage";
 const COVERAGE_SORT: &str = "since";
 const SINCE_ATTRIBUTE: &str = "since";
+/// On the same item: the epoch seconds of the latest SCIM call noted (the `scim-silent` heartbeat's).
+const LAST_SCIM_ATTRIBUTE: &str = "last_scim_call";
 /// The most entries one `append` writes: a watch batch is at most 100 events.
 const MAX_APPEND: usize = 1000;
 /// Items one Query page is asked for; pages are read until `max_items` or the end.
@@ -44,6 +46,31 @@ impl DynamoDbActivityRecord {
             keep_for,
         }
     }
+}
+
+impl DynamoDbActivityRecord {
+    /// The `meta#coverage` item (how far back the record reaches, the latest SCIM call), read consistently.
+    async fn coverage_item(&self) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+            .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
+        Ok(got.item)
+    }
+}
+
+fn epoch_seconds(value: &AttributeValue) -> Option<DateTime<Utc>> {
+    value
+        .as_n()
+        .ok()
+        .and_then(|n| n.parse::<i64>().ok())
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
 }
 
 fn sort_key(time: DateTime<Utc>, event_id: &str) -> String {
@@ -106,29 +133,52 @@ impl ActivityRecord for DynamoDbActivityRecord {
     }
 
     async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
-            .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| Error::aws(SERVICE, "GetItem", e))?;
-        let Some(item) = got.item else {
+        let Some(item) = self.coverage_item().await? else {
             return Ok(None);
         };
-        item.get(SINCE_ATTRIBUTE)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<i64>().ok())
-            .and_then(|secs| DateTime::from_timestamp(secs, 0))
-            .map(Some)
-            .ok_or_else(|| Error::AwsContract {
+        match item.get(SINCE_ATTRIBUTE) {
+            // Only a SCIM call noted, nothing appended yet.
+            None => Ok(None),
+            Some(since) => epoch_seconds(since).map(Some).ok_or_else(|| Error::AwsContract {
                 service: SERVICE,
                 operation: "GetItem",
                 problem: "the coverage item has no epoch-seconds `since`".into(),
-            })
+            }),
+        }
+    }
+
+    async fn note_scim_call(&self, at: DateTime<Utc>) -> Result<()> {
+        // Only ever moved forward: a late, older event leaves it (the condition fails, and that is no error).
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, AttributeValue::S(COVERAGE_KEY.into()))
+            .key(SORT_ATTRIBUTE, AttributeValue::S(COVERAGE_SORT.into()))
+            .update_expression("SET #last = :at")
+            .condition_expression("attribute_not_exists(#last) OR #last < :at")
+            .expression_attribute_names("#last", LAST_SCIM_ATTRIBUTE)
+            .expression_attribute_values(":at", AttributeValue::N(at.timestamp().to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(SERVICE, "UpdateItem", e)),
+        }
+    }
+
+    async fn scim_heartbeat(&self) -> Result<ScimHeartbeat> {
+        let item = self.coverage_item().await?.unwrap_or_default();
+        Ok(ScimHeartbeat {
+            record_since: item.get(SINCE_ATTRIBUTE).and_then(epoch_seconds),
+            last_scim_call: item.get(LAST_SCIM_ATTRIBUTE).and_then(epoch_seconds),
+        })
     }
 
     async fn since(&self, key: &RecordKey, start: DateTime<Utc>, max_items: usize) -> Result<ActivityRead> {
@@ -202,6 +252,10 @@ const MAX_RECORDED_PER_KEY: usize = 1_000;
 impl<R: ActivityRecord, A: crate::ports::ActivityLog> crate::ports::ActivityLog for RecordFirst<R, A> {
     async fn lookup(&self, query: &crate::ports::ActivityQuery) -> Result<ActivityRead> {
         self.cloudtrail.lookup(query).await
+    }
+
+    async fn scim_heartbeat(&self) -> Result<ScimHeartbeat> {
+        self.record.scim_heartbeat().await
     }
 
     async fn recorded(&self, keys: &[RecordKey], start: DateTime<Utc>) -> Result<Option<ActivityRead>> {

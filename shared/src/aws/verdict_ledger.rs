@@ -6,7 +6,9 @@
 //! - `reported#<episode>`: the CloudTrail event ids already reported for the episode (a string set);
 //! - `links#<okta user>`: the identity links last seen for the person (JSON);
 //! - `reach#<episode>`: whom and where the episode's watch looks (string sets, only ever added to: user ids, user
-//!   names, accounts, and the permission sets held as JSON).
+//!   names, accounts, and the permission sets held as JSON);
+//! - `scim-awaited`: the Okta deprovisions checked without their SCIM call, one attribute `awaiting:<episode>` each
+//!   (epoch seconds of the Okta event), for the `scim-silent` heartbeat.
 
 use std::collections::HashSet;
 
@@ -39,6 +41,10 @@ const REACH_SETS: &str = "permission_sets";
 const CLAIMED: &str = "claimed";
 const PUBLISHED: &str = "published";
 const SERVICE: &str = "dynamodb";
+const AWAITED_KEY: &str = "scim-awaited";
+const AWAITING_PREFIX: &str = "awaiting:";
+/// Attributes removed per UpdateItem (an update expression is at most 4 KB).
+const REMOVE_CHUNK: usize = 100;
 /// A chain item outlives any job of its episode.
 const CHAIN_RETENTION_DAYS: i64 = 14;
 /// Concurrent placements of one person's events retry this often before giving up (the message is retried).
@@ -443,6 +449,57 @@ impl VerdictLedger for DynamoDbVerdictLedger {
 
     fn sweep_cursor(&self, app_id: &crate::domain::OktaAppId) -> impl crate::ports::SweepCursor + '_ {
         super::sweep_cursor::DynamoDbSweepCursor::with_client(self.client.clone(), self.table.clone(), app_id)
+    }
+
+    async fn await_scim(&self, episode_id: &str, okta_time: DateTime<Utc>, keep_until: DateTime<Utc>) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, text(AWAITED_KEY))
+            .update_expression("SET #episode = :at, #ttl = :keep")
+            .expression_attribute_names("#episode", format!("{AWAITING_PREFIX}{episode_id}"))
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":at", epoch(okta_time))
+            .expression_attribute_values(":keep", epoch(keep_until))
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn scim_arrived(&self, episode_ids: &[String]) -> Result<()> {
+        for chunk in episode_ids.chunks(REMOVE_CHUNK) {
+            let names: Vec<String> = (0..chunk.len()).map(|i| format!("#e{i}")).collect();
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY_ATTRIBUTE, text(AWAITED_KEY))
+                .update_expression(format!("REMOVE {}", names.join(", ")));
+            for (name, episode_id) in names.iter().zip(chunk) {
+                update = update.expression_attribute_names(name, format!("{AWAITING_PREFIX}{episode_id}"));
+            }
+            update.send().await.map_err(|e| Error::aws(SERVICE, "UpdateItem", e))?;
+        }
+        Ok(())
+    }
+
+    async fn awaiting_scim(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let item = self.item(AWAITED_KEY).await?.unwrap_or_default();
+        let mut awaiting: Vec<(String, DateTime<Utc>)> = item
+            .iter()
+            .filter_map(|(name, value)| {
+                let episode = name.strip_prefix(AWAITING_PREFIX)?;
+                let at = value
+                    .as_n()
+                    .ok()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .and_then(|secs| DateTime::from_timestamp(secs, 0))?;
+                Some((episode.to_owned(), at))
+            })
+            .collect();
+        awaiting.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(awaiting)
     }
 
     async fn recall_links(&self, okta_user: &OktaUserId) -> Result<Vec<RememberedLink>> {

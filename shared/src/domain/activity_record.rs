@@ -82,3 +82,13 @@ pub fn record_entry(event: &ActivityEvent) -> Option<RecordEntry> {
         event: event.clone(),
     })
 }
+
+/// What the activity record says about Okta's SCIM channel, for the `scim-silent` heartbeat: how far back the
+/// record reaches, and when it last saw a SCIM call (any `identitystore-scim` event, failed ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimHeartbeat {
+    /// `reaches_back_to`: the first event the record holds (`None`: it holds nothing yet).
+    pub record_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest SCIM call recorded (`None`: none since the record began).
+    pub last_scim_call: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -78,6 +78,8 @@ pub enum Rule {
     PrivilegedPermissionSetAssigned,
     /// AWS Health: the SCIM bearer token expires soon; provisioning stops when it does.
     ScimTokenExpiring,
+    /// Okta deprovisioned people who need a SCIM call, and no SCIM call arrived for hours: provisioning is down.
+    ScimSilent,
     /// An Identity Center group holds account assignments but has no members (access waiting for whoever is added).
     GroupAssignedWithoutMembers,
     /// An Identity Center group no Okta group push mapping targets: its membership is kept outside Okta.
@@ -98,7 +100,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 27] = [
+    pub const ALL: [Rule; 28] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -118,6 +120,7 @@ impl Rule {
         Rule::PermissionSetSessionTooLong,
         Rule::PrivilegedPermissionSetAssigned,
         Rule::ScimTokenExpiring,
+        Rule::ScimSilent,
         Rule::GroupAssignedWithoutMembers,
         Rule::IdcGroupNotPushed,
         Rule::PermissionSetUnassigned,
@@ -149,6 +152,7 @@ impl Rule {
             Self::PermissionSetSessionTooLong => "permission-set-session-too-long",
             Self::PrivilegedPermissionSetAssigned => "privileged-permission-set-assigned",
             Self::ScimTokenExpiring => "scim-token-expiring",
+            Self::ScimSilent => "scim-silent",
             Self::GroupAssignedWithoutMembers => "group-assigned-without-members",
             Self::IdcGroupNotPushed => "idc-group-not-pushed",
             Self::PermissionSetUnassigned => "permission-set-unassigned",
@@ -181,7 +185,8 @@ impl Rule {
             | Self::AppUserSyncError
             | Self::GroupPushError
             | Self::ScimError
-            | Self::ScimTokenExpiring => REMOVAL,
+            | Self::ScimTokenExpiring
+            | Self::ScimSilent => REMOVAL,
             Self::ActivityAfterDeprovision | Self::InactiveUser => REMOVAL_AND_ROLES,
             Self::DirectUserAssignment
             | Self::GroupAssignedWithoutMembers

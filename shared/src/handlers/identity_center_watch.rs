@@ -192,15 +192,23 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
             let (response, _) = self.handle_batch(event, now).await;
             return serde_json::to_value(response).map_err(encode);
         }
-        let (findings, entries, unrecognised) = match read_event(&payload) {
-            ReadEvent::Event(event) => (evaluate(&event, &self.policy, now), entries_of(&event), 0),
+        let (findings, entries, scim_call, unrecognised) = match read_event(&payload) {
+            ReadEvent::Event(event) => (
+                evaluate(&event, &self.policy, now),
+                entries_of(&event),
+                scim_call_time(&event),
+                0,
+            ),
             ReadEvent::Unrecognised(reason) => {
                 self.count_unrecognised(reason, now);
-                (Vec::new(), Vec::new(), 1)
+                (Vec::new(), Vec::new(), None, 1)
             }
         };
         if !entries.is_empty() {
             self.record.append(&entries).await?;
+        }
+        if let Some(at) = scim_call {
+            self.record.note_scim_call(at).await?;
         }
         let findings = group_findings(findings);
         if !findings.is_empty() {
@@ -225,13 +233,18 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
         let mut contributors = Vec::new();
         let mut entries = Vec::new();
         let mut recorders = Vec::new();
+        let mut latest_scim_call: Option<DateTime<Utc>> = None;
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             report.events = report.events.saturating_add(1);
             let judged = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 match message.body.as_deref().map(serde_json::from_str::<Value>) {
                     Some(Ok(body)) => match read_event(&body) {
-                        ReadEvent::Event(event) => Ok((evaluate(&event, &self.policy, now), entries_of(&event))),
+                        ReadEvent::Event(event) => Ok((
+                            evaluate(&event, &self.policy, now),
+                            entries_of(&event),
+                            scim_call_time(&event),
+                        )),
                         ReadEvent::Unrecognised(reason) => Err(reason),
                     },
                     Some(Err(_)) => Err("body is not JSON"),
@@ -239,11 +252,12 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
                 }
             }));
             match judged {
-                Ok(Ok((found, to_record))) => {
-                    if !to_record.is_empty() {
+                Ok(Ok((found, to_record, scim_call))) => {
+                    if !to_record.is_empty() || scim_call.is_some() {
                         recorders.push(id.clone());
                         entries.extend(to_record);
                     }
+                    latest_scim_call = latest_scim_call.max(scim_call);
                     if !found.is_empty() {
                         contributors.push(id);
                         findings.extend(found);
@@ -260,8 +274,15 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
                 }
             }
         }
-        if !entries.is_empty() {
-            match self.record.append(&entries).await {
+        if !entries.is_empty() || latest_scim_call.is_some() {
+            let appended = async {
+                self.record.append(&entries).await?;
+                match latest_scim_call {
+                    Some(at) => self.record.note_scim_call(at).await,
+                    None => Ok(()),
+                }
+            };
+            match appended.await {
                 Ok(()) => report.recorded = entries.len(),
                 Err(e) => {
                     tracing::error!(error = %e.causes(), error_kind = e.kind(), messages = recorders.len(),
@@ -328,6 +349,15 @@ fn entries_of(event: &WatchEvent) -> Vec<RecordEntry> {
     }
 }
 
+/// When an event is a SCIM call (any `identitystore-scim` event, failed or not): the `scim-silent` heartbeat's
+/// sign that Okta's provisioning channel is alive.
+fn scim_call_time(event: &WatchEvent) -> Option<DateTime<Utc>> {
+    match event {
+        WatchEvent::ApiCall(call) if call.event.is_scim() => Some(call.event.event_time),
+        _ => None,
+    }
+}
+
 /// Reads one EventBridge event. Never panics; any shape it does not know is `Unrecognised`.
 pub fn read_event(envelope: &Value) -> ReadEvent {
     let text = |pointer: &str| envelope.pointer(pointer).and_then(Value::as_str);
@@ -345,10 +375,12 @@ pub fn read_event(envelope: &Value) -> ReadEvent {
             Some(call) => ReadEvent::Event(WatchEvent::ApiCall(Box::new(call))),
             None => ReadEvent::Unrecognised("a CloudTrail detail without eventID, eventName, eventSource, eventTime"),
         },
-        // Native identity-store notifications ("User Created", …): their detail fields are UNVERIFIED (see the
-        // protocol notes §3.6); not read yet.
+        // Native identity-store notifications ("User Created", "Group Updated", …): AWS documents their envelope and
+        // a `detail` holding only `event-version` (protocol notes §3.6; the rest UNVERIFIED). They name no caller,
+        // so a SCIM write cannot be told from a manual one: `manual-identity-change` is judged on the CloudTrail
+        // event of the same change (which says who), and these are counted only.
         Some(_) if text("/source") == Some("aws.identitystore") => {
-            ReadEvent::Unrecognised("an identity-store notification (not read yet)")
+            ReadEvent::Unrecognised("identity-store notification (names no caller; counted)")
         }
         _ => ReadEvent::Unrecognised("a detail-type the watch does not read"),
     }

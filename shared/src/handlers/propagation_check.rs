@@ -56,6 +56,11 @@ pub const MAX_ATTEMPTS: u32 = 10_000;
 const LEDGER_RETENTION_DAYS: i64 = 14;
 /// Links are kept longer: a person deprovisioned again months later is still linked.
 const LINK_RETENTION_DAYS: i64 = 400;
+/// `SCIM_SILENT_AFTER_HOURS` by default.
+const DEFAULT_SCIM_SILENT_HOURS: i64 = 4;
+/// A deprovision noted as waiting for its SCIM call is forgotten after this, as long as the ledger keeps the item
+/// (the silent stretch's finding keeps its id: that is the last SCIM call before it).
+const AWAITED_SCIM_MAX_DAYS: i64 = LEDGER_RETENTION_DAYS;
 /// A claim whose job died (crash, timeout) is free again after this: longer than the function's timeout (300 s),
 /// shorter than the queue's visibility timeout (1800 s), so the redelivered message can publish.
 const LEDGER_LEASE_SECONDS: i64 = 600;
@@ -84,6 +89,9 @@ pub struct CheckConfig {
     pub record_budget: std::time::Duration,
     /// At most this many LookupEvents pages per CloudTrail read.
     pub cloudtrail_max_pages: usize,
+    /// `scim-silent`: a deprovision waiting this long with no SCIM call at all since is a finding (checked with
+    /// each sweep).
+    pub scim_silent_after: Duration,
 }
 
 /// The ports the checker uses, built once per cold start. `org`: the org-wide activity source (`()`: none, member
@@ -159,10 +167,30 @@ where
             });
         }
         let report = self.sweep(config, now).await?;
-        serde_json::to_value(report).map_err(|source| Error::Decode {
+        let silent = self.scim_heartbeat(config, now).await?;
+        let mut answer = serde_json::to_value(report).map_err(|source| Error::Decode {
             what: "sweep report",
             source,
-        })
+        })?;
+        if let Some(fields) = answer.as_object_mut() {
+            fields.insert(
+                "scim_silent_published".into(),
+                serde_json::Value::Bool(silent.is_some()),
+            );
+        }
+        Ok(answer)
+    }
+
+    /// The `scim-silent` heartbeat, run with each sweep (see `scim_heartbeat`).
+    pub async fn scim_heartbeat(&self, config: &CheckConfig, now: DateTime<Utc>) -> Result<Option<Finding>> {
+        scim_heartbeat(
+            &self.activity,
+            &self.ledger,
+            &self.notifier,
+            config.scim_silent_after,
+            now,
+        )
+        .await
     }
 
     /// Checks every message; the ones that fail (bad body, API errors, out of time, a panic) are reported back for
@@ -370,6 +398,10 @@ where
                 Ok(CheckOutcome::NothingToVerify(reason))
             }
             Verdict::NotYet { .. } => {
+                if job.kind != DeprovisionKind::Suspended && seen.scim_events.is_empty() {
+                    // No SCIM call yet: the heartbeat measures from the earliest such deprovision.
+                    self.ledger.await_scim(&episode_id, job.published, keep).await?;
+                }
                 let deadline = job.published + config.max_window;
                 let delay = config
                     .recheck_interval
@@ -396,6 +428,14 @@ where
                     return self.watch(config, job, &verdict_key).await;
                 }
                 self.ledger.close_episode(&episode_key, &episode_id, now).await?;
+                let propagated = !seen.scim_events.is_empty()
+                    || findings
+                        .iter()
+                        .any(|f| f.rule == crate::domain::Rule::PropagationVerified);
+                if propagated && job.attempt > 0 {
+                    // It may have been noted as waiting at an earlier check (a verdict at the first check never is).
+                    self.ledger.scim_arrived(std::slice::from_ref(&episode_id)).await?;
+                }
                 Ok(outcome)
             }
         }
@@ -1162,6 +1202,15 @@ impl PropagationCheckSettings {
             },
             record_budget: record_budget.to_std().unwrap_or(std::time::Duration::from_secs(120)),
             cloudtrail_max_pages: 20,
+            scim_silent_after: match optional(env, "SCIM_SILENT_AFTER_HOURS") {
+                None => Duration::hours(DEFAULT_SCIM_SILENT_HOURS),
+                Some(text) => text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|h| (1..=168).contains(h))
+                    .map(Duration::hours)
+                    .ok_or_else(|| Error::config("SCIM_SILENT_AFTER_HOURS", "must be a whole number from 1 to 168"))?,
+            },
         };
         if check.max_window < check.propagation_window {
             return Err(Error::config(
@@ -1182,6 +1231,58 @@ impl PropagationCheckSettings {
             check,
         })
     }
+}
+
+/// The `scim-silent` heartbeat, run with each sweep: the deprovisions noted as waiting for their SCIM call
+/// (ledger) against the latest SCIM call the activity record saw. A silent stretch is published once (claimed in
+/// the ledger under its finding id), however many sweeps see it. Deprovisions a later SCIM call answered, or
+/// older than 14 days, are forgotten. No record configured: no heartbeat (`None`).
+pub async fn scim_heartbeat(
+    activity: &impl ActivityLog,
+    ledger: &impl VerdictLedger,
+    notifier: &impl Notifier,
+    silent_after: Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<Finding>> {
+    let heartbeat = activity.scim_heartbeat().await?;
+    if heartbeat.record_since.is_none() {
+        return Ok(None);
+    }
+    let awaiting = ledger.awaiting_scim().await?;
+    let oldest_kept = now - Duration::days(AWAITED_SCIM_MAX_DAYS);
+    let (forget, waiting): (Vec<_>, Vec<_>) = awaiting
+        .into_iter()
+        .partition(|(_, at)| *at < oldest_kept || heartbeat.last_scim_call.is_some_and(|last| *at <= last));
+    if !forget.is_empty() {
+        let ids: Vec<String> = forget.into_iter().map(|(id, _)| id).collect();
+        ledger.scim_arrived(&ids).await?;
+    }
+    let times: Vec<DateTime<Utc>> = waiting.iter().map(|(_, at)| *at).collect();
+    let Some(finding) = crate::rules::identity_center_events::scim_silent(
+        heartbeat.last_scim_call,
+        crate::rules::identity_center_events::earliest_unanswered(&times, &heartbeat),
+        now,
+        silent_after,
+    ) else {
+        return Ok(None);
+    };
+    let key = format!("scim-silent#{}", finding.finding_id.as_str());
+    let owner = format!("heartbeat:{:x}", now.timestamp_nanos_opt().unwrap_or_default());
+    let lease = now + Duration::seconds(LEDGER_LEASE_SECONDS);
+    let keep = now + Duration::days(LEDGER_RETENTION_DAYS);
+    if !ledger.claim(&key, &owner, now, lease, keep).await? {
+        tracing::info!(finding_id = %finding.finding_id.as_str(), waiting = waiting.len(),
+            "SCIM is still silent; its finding is already published");
+        return Ok(None);
+    }
+    if let Err(e) = notifier.publish(std::slice::from_ref(&finding)).await {
+        ledger.release(&key, &owner).await?;
+        return Err(e);
+    }
+    ledger.complete(&key, &owner).await?;
+    tracing::warn!(finding_id = %finding.finding_id.as_str(), waiting = waiting.len(),
+        "SCIM is silent: finding published");
+    Ok(Some(finding))
 }
 
 /// A setting below its floor is a configuration error (never silently raised).

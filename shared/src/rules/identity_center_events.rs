@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::activity_record::ScimHeartbeat;
 use crate::domain::idc::parse_iso8601_time_duration;
 use crate::domain::{ApiCall, Evidence, Finding, Rule, ScimTokenNotice, Severity, Subject, WatchEvent};
 
@@ -391,6 +392,76 @@ fn scim_token_expiring(notice: &ScimTokenNotice, now: DateTime<Utc>) -> Finding 
     )
 }
 
+/// The Okta deprovision the `scim-silent` heartbeat measures from: the earliest of `awaiting` (Okta deprovisions the
+/// checker saw without their SCIM call) that no SCIM call followed, and not before the record began (what came
+/// before, the record cannot speak for). `None`: nothing waits, or the record holds nothing yet (no record, no
+/// heartbeat).
+pub fn earliest_unanswered(awaiting: &[DateTime<Utc>], heartbeat: &ScimHeartbeat) -> Option<DateTime<Utc>> {
+    let record_since = heartbeat.record_since?;
+    let earliest = awaiting
+        .iter()
+        .copied()
+        .filter(|t| heartbeat.last_scim_call.is_none_or(|last| *t > last))
+        .min()?;
+    Some(earliest.max(record_since))
+}
+
+/// `scim-silent`: Okta deprovisioned someone who needs a SCIM call (`earliest_unanswered`), and no SCIM call at all
+/// arrived from then for `threshold` or more. One finding per silent stretch: its id holds the last SCIM call before
+/// the stretch (or "none"), so the schedule that asks every 15 minutes repeats the same id — and the next outage,
+/// after SCIM spoke again, is a new one.
+pub fn scim_silent(
+    last_scim_call: Option<DateTime<Utc>>,
+    earliest_unanswered: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    threshold: chrono::Duration,
+) -> Option<Finding> {
+    let waiting_since = earliest_unanswered?;
+    if last_scim_call.is_some_and(|last| last >= waiting_since) {
+        return None;
+    }
+    let silent_for = now.signed_duration_since(waiting_since);
+    if silent_for < threshold {
+        return None;
+    }
+    let stretch = last_scim_call.map_or_else(|| "none".to_owned(), |t| t.to_rfc3339());
+    let hours = silent_for.num_minutes() / 60;
+    let minutes = silent_for.num_minutes() % 60;
+    let last_said = last_scim_call.map_or_else(
+        || "no SCIM call is in the activity record".to_owned(),
+        |t| format!("the last SCIM call recorded was at {}", t.to_rfc3339()),
+    );
+    Some(
+        Finding::new(
+            Rule::ScimSilent,
+            Severity::High,
+            format!(
+                "no SCIM call from Okta for {hours} h {minutes:02} min while a deprovision waits for one (since {})",
+                waiting_since.to_rfc3339()
+            ),
+            Subject {
+                burst_id: Some(format!("silent-after-{stretch}")),
+                ..Subject::default()
+            },
+            now,
+        )
+        .with_evidence([
+            Evidence::new(
+                "ledger",
+                "the earliest Okta deprovision the checker saw without its SCIM call (and none since)",
+            )
+            .at(waiting_since),
+            Evidence::new("activity-record", last_said),
+        ])
+        .with_remedy(
+            "While SCIM is silent no deprovision reaches AWS. Check the SCIM token (IAM Identity Center > Settings > \
+             Automatic provisioning: expired or deleted?), the Okta app's Provisioning tab (To App enabled, API \
+             integration test), and the app's push errors (Tasks, Push Groups). Disable the people waiting by hand \
+             until it works again.",
+        ),
+    )
+}
+
 fn describe_time(time: Option<DateTime<Utc>>) -> String {
     time.map_or_else(|| "not stated".into(), |t| t.to_rfc3339())
 }
@@ -507,6 +578,70 @@ mod tests {
             rules_of(assignment, &policy),
             [Rule::DirectUserAssignment, Rule::PrivilegedPermissionSetAssigned]
         );
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("a time")
+    }
+
+    #[test]
+    fn scim_silence_counts_from_the_first_deprovision_no_scim_call_followed() {
+        let heartbeat = ScimHeartbeat {
+            record_since: Some(at("2026-12-01T00:00:00Z")),
+            last_scim_call: Some(at("2026-12-01T10:00:00Z")),
+        };
+        let awaiting = [
+            at("2026-12-01T09:00:00Z"),
+            at("2026-12-01T11:00:00Z"),
+            at("2026-12-01T12:00:00Z"),
+        ];
+        assert_eq!(
+            earliest_unanswered(&awaiting, &heartbeat),
+            Some(at("2026-12-01T11:00:00Z")),
+            "the 09:00 deprovision was followed by a SCIM call at 10:00"
+        );
+        assert_eq!(earliest_unanswered(&[], &heartbeat), None);
+        let young = ScimHeartbeat {
+            record_since: Some(at("2026-12-01T11:30:00Z")),
+            last_scim_call: None,
+        };
+        assert_eq!(
+            earliest_unanswered(&awaiting, &young),
+            Some(at("2026-12-01T11:30:00Z")),
+            "not before the record began"
+        );
+        assert_eq!(earliest_unanswered(&awaiting, &ScimHeartbeat::default()), None);
+    }
+
+    #[test]
+    fn scim_silent_pages_once_per_stretch_after_the_threshold() {
+        let four_hours = chrono::Duration::hours(4);
+        let last = Some(at("2026-12-01T10:00:00Z"));
+        let waiting = Some(at("2026-12-01T11:00:00Z"));
+        assert!(scim_silent(last, waiting, at("2026-12-01T14:59:59Z"), four_hours).is_none());
+        let first = scim_silent(last, waiting, at("2026-12-01T15:00:00Z"), four_hours).expect("silent");
+        assert_eq!((first.rule, first.severity), (Rule::ScimSilent, Severity::High));
+        assert!(first.title.contains("4 h 00 min"), "{}", first.title);
+        let later = scim_silent(last, waiting, at("2026-12-01T18:15:00Z"), four_hours).expect("still silent");
+        assert_eq!(later.finding_id, first.finding_id, "one finding per silent stretch");
+        let next_outage = scim_silent(
+            Some(at("2026-12-02T01:00:00Z")),
+            Some(at("2026-12-02T02:00:00Z")),
+            at("2026-12-02T07:00:00Z"),
+            four_hours,
+        )
+        .expect("a new stretch");
+        assert_ne!(next_outage.finding_id, first.finding_id);
+        assert!(
+            scim_silent(
+                Some(at("2026-12-01T11:00:00Z")),
+                waiting,
+                at("2026-12-02T00:00:00Z"),
+                four_hours
+            )
+            .is_none()
+        );
+        assert!(scim_silent(None, None, at("2026-12-02T00:00:00Z"), four_hours).is_none());
     }
 
     #[test]
