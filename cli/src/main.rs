@@ -197,7 +197,13 @@ fn review(snapshot_json: &str, name: &str, report_dir: Option<&Path>, format: Fo
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     if let Some(dir) = report_dir {
-        write_report(dir, &snapshot, &policy, snapshot.collected_at, InventoryStats::default())?;
+        write_report(
+            dir,
+            &snapshot,
+            &policy,
+            snapshot.collected_at,
+            InventoryStats::default(),
+        )?;
     }
     let findings = evaluate(&snapshot, &policy);
     print_findings(&findings, format)

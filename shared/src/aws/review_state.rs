@@ -60,7 +60,6 @@ impl S3ReviewState {
         Ok(Some(body.into_bytes().to_vec()))
     }
 
-
     async fn write(&self, key: &str, body: Vec<u8>) -> Result<()> {
         self.client
             .put_object()

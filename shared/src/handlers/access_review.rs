@@ -9,19 +9,19 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::collect::{CollectOptions, collect_snapshot};
-use crate::inventory::{
-    DEFAULT_SETS_PER_SHARD, InventoryPlan, InventoryStep, Shard, ShardResult, collect_base, collect_shard, merge,
-    plan_key, shard_key, shards_key,
-};
-use crate::rate_limit::{Gates, RateLimits};
 use crate::config::{Env, OktaSettings, idc_instance_from_env, link_policy_from_env, optional, required};
 use crate::domain::review::{InventoryStats, ReviewKind, ReviewReport, ReviewState, SuppressionList};
 use crate::domain::{IdcInstance, IdentityLinks, LinkPolicy, OktaAppId, OrgSnapshot};
 use crate::error::{Error, Result};
+use crate::inventory::{
+    DEFAULT_SETS_PER_SHARD, InventoryPlan, InventoryStep, Shard, ShardResult, collect_base, collect_shard, merge,
+    plan_key, shard_key, shards_key,
+};
 use crate::ports::{
     ActivityLog, Directory, IdentityCenter, InventoryWorkStore, Notifier, ReportStore, ReviewStateStore, StateSlot,
     VerdictArchive,
 };
+use crate::rate_limit::{Gates, RateLimits};
 use crate::review_report::{ReportFiles, summary_finding};
 use crate::rules::lifecycle::{RunInput, review_report, to_publish};
 use crate::rules::{Policy, ReviewPolicy, evaluate};
@@ -255,7 +255,10 @@ impl GatedReaders {
         let directory = crate::okta::OktaClient::new(okta.client_config(sdk).await?)?.gated(gates.clone());
         let instance = match idc_instance {
             Some(instance) => instance.clone(),
-            None => crate::aws::IdentityCenterClient::discover(sdk).await?.instance().clone(),
+            None => crate::aws::IdentityCenterClient::discover(sdk)
+                .await?
+                .instance()
+                .clone(),
         };
         Ok(Self {
             directory,
@@ -625,9 +628,7 @@ where
             result,
             inventory: meter.stats(),
         };
-        self.state
-            .put_work(&key, encode(&record, "a shard's result")?)
-            .await?;
+        self.state.put_work(&key, encode(&record, "a shard's result")?).await?;
         tracing::info!(
             run_id,
             shard = shard.index,
