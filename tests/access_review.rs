@@ -24,12 +24,13 @@ use shared::domain::{
 use shared::handlers::access_review::{AccessReviewConfig, AccessReviewPorts};
 use shared::okta::OktaClient;
 use shared::ports::{ReviewStateStore, StateSlot};
+use shared::rate_limit::Gates;
 use shared::rules::ReviewPolicy;
 
 const APP: &str = "0oa1awsidc00000001";
 const SUPPRESSIONS: &str = "config/suppressions.json";
 
-type Ports = AccessReviewPorts<
+pub(crate) type Ports = AccessReviewPorts<
     OktaClient,
     IdentityCenterClient,
     CloudTrailActivityLog,
@@ -39,14 +40,17 @@ type Ports = AccessReviewPorts<
     Option<S3VerdictArchive>,
 >;
 
-struct World {
-    account: MotoAccount,
-    org: SeededOrg,
-    _okta: OktaFake,
-    ports: Ports,
-    config: AccessReviewConfig,
-    queue_url: String,
-    bucket: String,
+/// The seeded org and the review's ports (also used by `access_review_sharded`). The readers pass `gates`
+/// (unlimited: they only count the calls).
+pub(crate) struct World {
+    pub(crate) account: MotoAccount,
+    pub(crate) org: SeededOrg,
+    pub(crate) okta: OktaFake,
+    pub(crate) ports: Ports,
+    pub(crate) config: AccessReviewConfig,
+    pub(crate) queue_url: String,
+    pub(crate) bucket: String,
+    pub(crate) gates: Gates,
 }
 
 fn okta_user(id: &str, login: &str, status: OktaUserStatus, last_login: DateTime<Utc>) -> OktaUser {
@@ -85,7 +89,7 @@ fn push(id: &str, source: &str, target: &IdcGroupId, status: PushMappingStatus) 
 /// 200 days ago; stray in Identity Center only; aws-breakglass-admins assigned Operations with no members and no
 /// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer assigned to
 /// nobody; the aws-production-operations push in ERROR.
-async fn world(name: &str, now: DateTime<Utc>) -> World {
+pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
     let account = MotoAccount::new().await;
     let org = OrgSeed::new()
         .user("alice@acme.example")
@@ -188,10 +192,13 @@ async fn world(name: &str, now: DateTime<Utc>) -> World {
         .send()
         .await
         .expect("CreateBucket");
+    let gates = Gates::unlimited();
     let ports = AccessReviewPorts {
-        directory: OktaClient::new(okta.client_config(api_token())).expect("client"),
-        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
-        activity: CloudTrailActivityLog::new(account.sdk_config()),
+        directory: OktaClient::new(okta.client_config(api_token()))
+            .expect("client")
+            .gated(gates.clone()),
+        identity_center: IdentityCenterClient::gated(account.sdk_config(), org.instance.clone(), &gates),
+        activity: CloudTrailActivityLog::gated(account.sdk_config(), &gates),
         notifier: SnsNotifier::new(account.sdk_config(), topic_arn),
         state: S3ReviewState::new(account.sdk_config(), bucket.clone(), SUPPRESSIONS),
         reports: S3ReportStore::new(
@@ -218,11 +225,12 @@ async fn world(name: &str, now: DateTime<Utc>) -> World {
     World {
         account,
         org,
-        _okta: okta,
+        okta,
         ports,
         config,
         queue_url,
         bucket,
+        gates,
     }
 }
 

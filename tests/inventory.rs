@@ -276,7 +276,7 @@ async fn a_client_without_its_limit_is_throttled_by_the_front() {
 }
 
 /// Fills a step's payload template as Step Functions would: each `key.$` takes the value of its path.
-fn instantiate(template: &serde_json::Value, paths: &[(&str, serde_json::Value)]) -> serde_json::Value {
+pub(crate) fn instantiate(template: &serde_json::Value, paths: &[(&str, serde_json::Value)]) -> serde_json::Value {
     let object = template.as_object().expect("a payload object");
     let mut filled = serde_json::Map::new();
     for (key, value) in object {
@@ -364,6 +364,32 @@ fn the_state_machine_runs_the_templates_access_review_function_in_each_inventory
         "the function's crate"
     );
     assert!(template.contains("\n  ReportBucket:\n    Type: AWS::S3::Bucket"));
+    // The function reads and writes the run's work objects; the state machine's ItemReader reads them.
+    assert!(
+        function.contains("- !Sub \"${ReportBucket.Arn}/inventory/*\""),
+        "inventory/ in the function's S3 policy: {function}"
+    );
+    assert!(
+        machine.contains("Resource: !Sub \"${ReportBucket.Arn}/inventory/*\""),
+        "{machine}"
+    );
+    // ReviewSharded moves both schedules from the function to the state machine, with the same input.
+    let schedule_states = |block: &str, enabled_when_sharded: &str| {
+        block
+            .matches(&format!("State: !If [ReviewShardedOn, {enabled_when_sharded}]"))
+            .count()
+    };
+    assert_eq!(schedule_states(function, "DISABLED, ENABLED"), 2, "{function}");
+    assert_eq!(schedule_states(machine, "ENABLED, DISABLED"), 2, "{machine}");
+    for input in [r#"Input: '{"kind": "quarterly"}'"#, r#"Input: '{"kind": "daily"}'"#] {
+        assert!(function.contains(input) && machine.contains(input), "{input}");
+    }
+    assert!(template.contains("ReviewShardedOn: !Equals [!Ref ReviewSharded, \"true\"]"));
+    assert!(function.contains("API_RATE_LIMITS: !Ref ApiRateLimits"), "{function}");
+    assert!(
+        function.contains("REVIEW_SETS_PER_SHARD: !Ref ReviewSetsPerShard"),
+        "{function}"
+    );
 
     // A Distributed Map over the plan's shard list in the report bucket, one shard at a time.
     let states = &definition["States"];
@@ -372,6 +398,33 @@ fn the_state_machine_runs_the_templates_access_review_function_in_each_inventory
     assert_eq!(map["ItemReader"]["Resource"], "arn:aws:states:::s3:getObject");
     assert_eq!(map["ItemReader"]["Parameters"]["Bucket"], "${ReportBucket}");
     assert_eq!(map["MaxConcurrency"], 1);
+    // Each step retries the function's transient errorTypes (Error::kind), never an incomplete inventory.
+    for step in [
+        &states["Plan"],
+        &map["ItemProcessor"]["States"]["Shard"],
+        &states["Merge"],
+    ] {
+        let retried: Vec<&str> = step["Retry"]
+            .as_array()
+            .expect("a Retry list")
+            .iter()
+            .flat_map(|r| {
+                r["ErrorEquals"]
+                    .as_array()
+                    .expect("errors")
+                    .iter()
+                    .filter_map(|e| e.as_str())
+            })
+            .collect();
+        assert!(
+            retried.contains(&"AwsThrottled") && retried.contains(&"OktaRateLimited"),
+            "{retried:?}"
+        );
+        assert!(
+            !retried.contains(&"InventoryIncomplete") && !retried.contains(&"States.ALL"),
+            "{retried:?}"
+        );
+    }
     assert_eq!(states["Plan"]["Next"], "Shards");
     assert_eq!(map["Next"], "Merge");
 

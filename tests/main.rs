@@ -6,6 +6,9 @@ mod activity_log;
 mod athena_activity;
 // The access review: rules, lifecycle, suppression, diff; state in moto S3, findings on moto SNS read back.
 mod access_review;
+// The sharded review: plan → each shard → merge through the handler, as the state machine sends them; the CLI's
+// review --report-dir.
+mod access_review_sharded;
 // collect_snapshot over every real adapter, then the rules on the snapshot.
 mod collect;
 // cert-monitor: the Okta fake serving keys with real x5c, moto IAM serving SAML providers, deploy and member accounts.

@@ -240,9 +240,10 @@ async fn collect_activity(
     Ok(events)
 }
 
-/// The snapshot from a plan, its base and every shard's result (in any order). Fails, naming the shard, when a
-/// shard is missing, repeated or from another plan: a partial inventory is never judged as if it were whole. Pure.
-pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResult>) -> Result<OrgSnapshot> {
+/// Whether `shards` (sorted here by index) are exactly the plan's shards, each once: the error names the first
+/// that is missing or not the one planned. `merge` checks it; a sharded run's merge step checks it first too,
+/// before reading the base, so a missing shard costs no inventory calls. Pure.
+pub fn check_complete(plan: &InventoryPlan, shards: &mut [ShardResult]) -> Result<()> {
     let expected = plan.shards.len();
     shards.sort_by_key(|s| s.shard.index);
     for (position, planned) in plan.shards.iter().enumerate() {
@@ -264,6 +265,13 @@ pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResu
             shards.len()
         )));
     }
+    Ok(())
+}
+
+/// The snapshot from a plan, its base and every shard's result (in any order). Fails, naming the shard, when a
+/// shard is missing, repeated or from another plan: a partial inventory is never judged as if it were whole. Pure.
+pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResult>) -> Result<OrgSnapshot> {
+    check_complete(&plan, &mut shards)?;
     let sets: Vec<ProvisionedSet> = shards.into_iter().flat_map(|s| s.sets).collect();
     let provisioned = sets
         .iter()

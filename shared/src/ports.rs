@@ -735,6 +735,15 @@ pub enum StateSlot {
     Quarterly,
 }
 
+/// A sharded review's work between its steps (the plan, the shard list, each shard's result): JSON objects under
+/// `inventory/<run_id>/` in `REPORT_BUCKET` (adapter: `aws::S3ReviewState`; keys from `crate::inventory`).
+pub trait InventoryWorkStore: Sync {
+    /// Writes (or replaces) the object at `key`.
+    fn put_work(&self, key: &str, body: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
+    /// The object at `key`; `None` when it does not exist.
+    fn get_work(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+}
+
 /// The access review's memory between runs, and its suppression list (adapter: `aws::S3ReviewState`, objects in
 /// `REPORT_BUCKET`).
 pub trait ReviewStateStore: Sync {

@@ -244,6 +244,19 @@ impl Gates {
             .collect()
     }
 
+    /// The calls let through since `before` (an earlier `calls()`), per family, families with none left out:
+    /// one run's share when the gates outlive it (a warm Lambda's gates serve every invocation).
+    pub fn calls_since(&self, before: &[(String, u64)]) -> Vec<(String, u64)> {
+        self.calls()
+            .into_iter()
+            .map(|(name, now)| {
+                let earlier = before.iter().find(|(n, _)| *n == name).map_or(0, |(_, c)| *c);
+                (name, now.saturating_sub(earlier))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// No limit at all (tests of other things, and the CLI's offline runs).
     pub fn unlimited() -> Self {
         RateLimits {
@@ -386,5 +399,20 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(380), "{elapsed:?}");
         assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
         assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+    }
+
+    #[tokio::test]
+    async fn calls_since_counts_only_the_later_calls() {
+        let gates = Gates::unlimited();
+        drop(gates.of(ApiFamily::SsoAdmin).enter().await);
+        let before = gates.calls();
+        for _ in 0..3 {
+            drop(gates.of(ApiFamily::SsoAdmin).enter().await);
+        }
+        drop(gates.of(ApiFamily::OktaUsers).enter().await);
+        let mut since = gates.calls_since(&before);
+        since.sort();
+        assert_eq!(since, [("okta-users".to_owned(), 1), ("sso-admin".to_owned(), 3)]);
+        assert!(gates.calls_since(&gates.calls()).is_empty());
     }
 }

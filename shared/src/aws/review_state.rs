@@ -1,5 +1,6 @@
 //! The `ReviewStateStore` port over S3: the access review's state (`state/latest.json`, `state/quarterly.json`)
-//! and its suppression list (`config/suppressions.json` by default) as JSON objects in `REPORT_BUCKET`.
+//! and its suppression list (`config/suppressions.json` by default) as JSON objects in `REPORT_BUCKET`; also the
+//! `InventoryWorkStore` port (a sharded run's plan and shard results under `inventory/<run_id>/`).
 
 use aws_config::SdkConfig;
 use aws_sdk_s3 as s3;
@@ -7,7 +8,7 @@ use s3::primitives::ByteStream;
 
 use crate::domain::review::{ReviewState, SuppressionList};
 use crate::error::{Error, Result};
-use crate::ports::{ReviewStateStore, StateSlot};
+use crate::ports::{InventoryWorkStore, ReviewStateStore, StateSlot};
 
 const SERVICE: &str = "s3";
 /// A state or list larger than this is refused rather than read into memory (a 100k-row review is ~40 MB).
@@ -58,6 +59,30 @@ impl S3ReviewState {
         })?;
         Ok(Some(body.into_bytes().to_vec()))
     }
+
+    async fn write(&self, key: &str, body: Vec<u8>) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "PutObject", e))?;
+        Ok(())
+    }
+}
+
+/// The sharded review's work objects live beside the state, in the same bucket (under `inventory/`).
+impl InventoryWorkStore for S3ReviewState {
+    async fn put_work(&self, key: &str, body: Vec<u8>) -> Result<()> {
+        self.write(key, body).await
+    }
+
+    async fn get_work(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.read(key).await
+    }
 }
 
 impl ReviewStateStore for S3ReviewState {
@@ -78,16 +103,7 @@ impl ReviewStateStore for S3ReviewState {
             what: "the access review's state",
             source,
         })?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(Self::key(slot))
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| Error::aws(SERVICE, "PutObject", e))?;
-        Ok(())
+        self.write(Self::key(slot), body).await
     }
 
     async fn suppressions(&self) -> Result<SuppressionList> {

@@ -13,9 +13,15 @@ use crate::config::{Env, OktaSettings, idc_instance_from_env, link_policy_from_e
 use crate::domain::review::{InventoryStats, ReviewKind, ReviewReport, ReviewState, SuppressionList};
 use crate::domain::{IdcInstance, IdentityLinks, LinkPolicy, OktaAppId, OrgSnapshot};
 use crate::error::{Error, Result};
-use crate::ports::{
-    ActivityLog, Directory, IdentityCenter, Notifier, ReportStore, ReviewStateStore, StateSlot, VerdictArchive,
+use crate::inventory::{
+    DEFAULT_SETS_PER_SHARD, InventoryPlan, InventoryStep, Shard, ShardResult, collect_base, collect_shard, merge,
+    plan_key, shard_key, shards_key,
 };
+use crate::ports::{
+    ActivityLog, Directory, IdentityCenter, InventoryWorkStore, Notifier, ReportStore, ReviewStateStore, StateSlot,
+    VerdictArchive,
+};
+use crate::rate_limit::{Gates, RateLimits};
 use crate::review_report::{ReportFiles, summary_finding};
 use crate::rules::lifecycle::{RunInput, review_report, to_publish};
 use crate::rules::{Policy, ReviewPolicy, evaluate};
@@ -38,7 +44,9 @@ pub struct AccessReviewConfig {
 /// variable identity-center-watch reads), `REVIEW_LARGE_GROUP_MEMBERS` (default 10); the report files go to
 /// `REPORT_BUCKET` under `reviews/<run_id>/` (`REPORT_OBJECT_LOCK_MODE`/`_DAYS` optional, see
 /// `ReportStoreSettings`); the period's deprovisions are read from `VERDICT_ARCHIVE_BUCKET` (the checker's
-/// variable; unset: none listed).
+/// variable; unset: none listed). `API_RATE_LIMITS` (`family=per-second[/in-flight]`, comma-separated; unset: the
+/// documented rates, `rate_limit::ApiFamily::documented_per_second`) limits every client the run builds;
+/// `REVIEW_SETS_PER_SHARD` (default `inventory::DEFAULT_SETS_PER_SHARD`) sizes a sharded run's shards.
 #[derive(Debug)]
 pub struct AccessReviewSettings {
     pub okta: OktaSettings,
@@ -48,6 +56,8 @@ pub struct AccessReviewSettings {
     pub suppressions_key: String,
     pub report_store: crate::aws::ReportStoreSettings,
     pub verdict_archive_bucket: Option<String>,
+    pub rate_limits: RateLimits,
+    pub sets_per_shard: usize,
     pub config: AccessReviewConfig,
 }
 
@@ -90,6 +100,12 @@ pub fn activity_window_from_env(env: &impl Env) -> Result<Duration> {
     Ok(Duration::days(whole_number(env, "REVIEW_ACTIVITY_DAYS", 30, 1..=90)?))
 }
 
+/// `API_RATE_LIMITS`: the documented rates, changed where it says (the function and the CLI read it).
+pub fn rate_limits_from_env(env: &impl Env) -> Result<RateLimits> {
+    RateLimits::parse(&optional(env, "API_RATE_LIMITS").unwrap_or_default())
+        .map_err(|e| Error::config("API_RATE_LIMITS", e.to_string()))
+}
+
 impl AccessReviewSettings {
     pub fn from_env(env: &impl Env) -> Result<Self> {
         let okta = OktaSettings::from_env(env)?;
@@ -109,6 +125,14 @@ impl AccessReviewSettings {
                 .unwrap_or_else(|| crate::aws::DEFAULT_SUPPRESSIONS_KEY.to_owned()),
             report_store: crate::aws::ReportStoreSettings::from_env(env)?,
             verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
+            rate_limits: rate_limits_from_env(env)?,
+            sets_per_shard: usize::try_from(whole_number(
+                env,
+                "REVIEW_SETS_PER_SHARD",
+                i64::try_from(DEFAULT_SETS_PER_SHARD).unwrap_or(50),
+                1..=10_000,
+            )?)
+            .map_err(|_| Error::config("REVIEW_SETS_PER_SHARD", "out of range"))?,
             okta,
             config,
         })
@@ -210,16 +234,44 @@ pub type ProductionPorts = AccessReviewPorts<
     Option<crate::aws::S3VerdictArchive>,
 >;
 
+/// The review's three readers, every client behind its family's gate in `gates` (share them with nothing that
+/// outlives the run's accounting, see `RunMeter`). The function and the CLI build them here.
+#[derive(Debug)]
+pub struct GatedReaders {
+    pub directory: crate::okta::OktaClient,
+    pub identity_center: crate::aws::IdentityCenterClient,
+    pub activity: crate::aws::CloudTrailActivityLog,
+}
+
+impl GatedReaders {
+    /// Okta credentials read, the Identity Center instance given or found (ListInstances, the one call not gated:
+    /// it runs once, before the gates' accounting starts).
+    pub async fn connect(
+        okta: &OktaSettings,
+        idc_instance: Option<&IdcInstance>,
+        sdk: &aws_config::SdkConfig,
+        gates: &Gates,
+    ) -> Result<Self> {
+        let directory = crate::okta::OktaClient::new(okta.client_config(sdk).await?)?.gated(gates.clone());
+        let instance = match idc_instance {
+            Some(instance) => instance.clone(),
+            None => crate::aws::IdentityCenterClient::discover(sdk)
+                .await?
+                .instance()
+                .clone(),
+        };
+        Ok(Self {
+            directory,
+            identity_center: crate::aws::IdentityCenterClient::gated(sdk, instance, gates),
+            activity: crate::aws::CloudTrailActivityLog::gated(sdk, gates),
+        })
+    }
+}
+
 impl ProductionPorts {
-    /// Builds every adapter once, at cold start.
-    pub async fn connect(settings: &AccessReviewSettings, sdk: &aws_config::SdkConfig) -> Result<Self> {
-        let readers = super::propagation_check::ReadPorts::connect_readers(
-            &settings.okta,
-            settings.idc_instance.as_ref(),
-            sdk,
-            1,
-        )
-        .await?;
+    /// Builds every adapter once, at cold start; the readers pass `gates`.
+    pub async fn connect(settings: &AccessReviewSettings, sdk: &aws_config::SdkConfig, gates: &Gates) -> Result<Self> {
+        let readers = GatedReaders::connect(&settings.okta, settings.idc_instance.as_ref(), sdk, gates).await?;
         Ok(Self {
             directory: readers.directory,
             identity_center: readers.identity_center,
@@ -275,22 +327,38 @@ where
         kind: ReviewKind,
         now: DateTime<Utc>,
     ) -> Result<ReviewReport> {
-        let started = std::time::Instant::now();
-        let options = CollectOptions {
-            org_url: config.org_url.clone(),
-            app_id: config.app_id.clone(),
-            links: config.links.clone(),
-            activity_window: config.activity_window,
-        };
+        self.handle_metered(config, kind, now, &RunMeter::start(None)).await
+    }
+
+    /// `handle`, with the inventory's calls per family read from `meter`'s gates.
+    pub async fn handle_metered(
+        &self,
+        config: &AccessReviewConfig,
+        kind: ReviewKind,
+        now: DateTime<Utc>,
+        meter: &RunMeter<'_>,
+    ) -> Result<ReviewReport> {
+        let options = collect_options(config);
         let (snapshot, history) = tokio::try_join!(
             collect_snapshot(&self.directory, &self.identity_center, &self.activity, &options, now),
             self.history(kind)
         )?;
-        let inventory = InventoryStats {
-            calls: Vec::new(),
-            wall_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        };
-        let mut report = review_snapshot(&snapshot, config, kind, &history, now, inventory);
+        self.conclude(config, kind, now, &snapshot, &history, meter.stats())
+            .await
+    }
+
+    /// Everything after the inventory, for the one-process run and a sharded run's merge alike: judge, list the
+    /// period's deprovisions, write the report files, publish, save the state.
+    async fn conclude(
+        &self,
+        config: &AccessReviewConfig,
+        kind: ReviewKind,
+        now: DateTime<Utc>,
+        snapshot: &OrgSnapshot,
+        history: &History,
+        inventory: InventoryStats,
+    ) -> Result<ReviewReport> {
+        let mut report = review_snapshot(snapshot, config, kind, history, now, inventory);
         // The archive refuses a period longer than MAX_PERIOD_DAYS (a previous quarterly run long ago): read the
         // most recent part of it.
         let archive_start = report
@@ -336,6 +404,278 @@ where
     }
 }
 
+fn collect_options(config: &AccessReviewConfig) -> CollectOptions {
+    CollectOptions {
+        org_url: config.org_url.clone(),
+        app_id: config.app_id.clone(),
+        links: config.links.clone(),
+        activity_window: config.activity_window,
+    }
+}
+
+/// One invocation's share of the gates' counters (they outlive it in a warm Lambda) and its wall time: the
+/// report's `InventoryStats`. Without gates (clients not gated) no calls are counted.
+#[derive(Debug)]
+pub struct RunMeter<'a> {
+    gates: Option<&'a Gates>,
+    before: Vec<(String, u64)>,
+    started: std::time::Instant,
+}
+
+impl<'a> RunMeter<'a> {
+    pub fn start(gates: Option<&'a Gates>) -> Self {
+        Self {
+            gates,
+            before: gates.map(Gates::calls).unwrap_or_default(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The calls per family since the start, and the time since.
+    pub fn stats(&self) -> InventoryStats {
+        let mut calls = self.gates.map(|g| g.calls_since(&self.before)).unwrap_or_default();
+        calls.sort();
+        InventoryStats {
+            calls,
+            wall_millis: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// A sharded run's stats: every step's calls per family added up, and the steps' times added (the time spent
+/// reading, not the execution's elapsed time, which includes Step Functions' own). Pure.
+pub fn combined_stats(parts: impl IntoIterator<Item = InventoryStats>) -> InventoryStats {
+    let mut calls: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut wall_millis = 0u64;
+    for part in parts {
+        wall_millis = wall_millis.saturating_add(part.wall_millis);
+        for (family, n) in part.calls {
+            let total = calls.entry(family).or_default();
+            *total = total.saturating_add(n);
+        }
+    }
+    InventoryStats {
+        calls: calls.into_iter().collect(),
+        wall_millis,
+    }
+}
+
+/// What one invocation of the function is: the schedule's one-process run (`{"kind": …}`), or a step of the
+/// state machine (`{"mode": "plan"|"shard"|"merge", …}`, `inventory::InventoryStep`, as
+/// statemachine/access-review.asl.json sends them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewInvocation {
+    Run(ReviewKind),
+    Plan { run_id: String, kind: ReviewKind },
+    Shard { run_id: String, shard: Shard },
+    Merge { run_id: String, kind: ReviewKind },
+}
+
+impl ReviewInvocation {
+    /// Reads the payload: a `mode` makes it a step (its `run_id` checked to be one key segment, its `kind` a review
+    /// kind); no `mode`, the schedule's run (`kind_of`). Pure; errors quote at most the mode, never the payload.
+    pub fn parse(event: &serde_json::Value) -> Result<Self> {
+        let Some(mode) = event.get("mode") else {
+            return kind_of(event).map(Self::Run);
+        };
+        let step: InventoryStep = serde_json::from_value(event.clone()).map_err(|_| Error::Invalid {
+            what: "inventory step",
+            value: mode.to_string().chars().take(32).collect(),
+            reason: "must be {\"mode\": \"plan\"|\"shard\"|\"merge\", \"run_id\", …} as the state machine sends",
+        })?;
+        let kind_named = |kind: String| kind_of(&serde_json::json!({ "kind": kind }));
+        Ok(match step {
+            InventoryStep::Plan { run_id, kind } => Self::Plan {
+                run_id: checked_run_id(run_id)?,
+                kind: kind_named(kind)?,
+            },
+            InventoryStep::Shard { run_id, shard } => Self::Shard {
+                run_id: checked_run_id(run_id)?,
+                shard,
+            },
+            InventoryStep::Merge { run_id, kind } => Self::Merge {
+                run_id: checked_run_id(run_id)?,
+                kind: kind_named(kind)?,
+            },
+        })
+    }
+}
+
+/// A step's `run_id` (the execution's name) becomes an S3 key segment (`inventory/<run_id>/`): 1–80 of
+/// `A-Z a-z 0-9 - _ .`, not only dots — so it cannot leave the prefix. Execution names Step Functions or the
+/// scheduler generate are UUIDs.
+fn checked_run_id(run_id: String) -> Result<String> {
+    let fits = (1..=80).contains(&run_id.len())
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !run_id.chars().all(|c| c == '.');
+    if fits {
+        Ok(run_id)
+    } else {
+        Err(Error::Invalid {
+            what: "inventory run id",
+            value: run_id.chars().take(32).collect(),
+            reason: "must be 1-80 of A-Z a-z 0-9 - _ . (an execution name)",
+        })
+    }
+}
+
+/// The function's answer to a run (the one-process run, or a sharded run's merge).
+pub fn run_summary(report: &ReviewReport) -> serde_json::Value {
+    serde_json::json!({
+        "run_id": report.run_id,
+        "findings": report.findings.len(),
+        "access_rows": report.access.len(),
+        "findings_new": report.diff.findings_new.len(),
+        "findings_resolved": report.diff.findings_resolved.len(),
+    })
+}
+
+/// The plan step's object (`inventory::plan_key`): the plan and what reading it cost.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanRecord {
+    pub plan: InventoryPlan,
+    pub inventory: InventoryStats,
+}
+
+/// A shard step's object (`inventory::shard_key`): its result and what reading it cost.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShardRecord {
+    pub result: ShardResult,
+    pub inventory: InventoryStats,
+}
+
+fn encode(value: &impl serde::Serialize, what: &'static str) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|source| Error::Decode { what, source })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| Error::Decode { what, source })
+}
+
+/// The state machine's steps. The work objects live in the state's bucket (`InventoryWorkStore`).
+impl<D, I, A, N, S, R, V> AccessReviewPorts<D, I, A, N, S, R, V>
+where
+    D: Directory,
+    I: IdentityCenter,
+    A: ActivityLog,
+    N: Notifier,
+    S: ReviewStateStore + InventoryWorkStore,
+    R: ReportStore,
+    V: VerdictArchive,
+{
+    /// Serves one invocation and gives the function's answer: a run → `run_summary`; plan → `{"run_id",
+    /// "shards_key"}` (what the ASL's Plan step selects); shard → `{"result_key"}`; merge → `run_summary`.
+    /// `gates`: the ones the ports' clients pass, for the calls per family (`None`: not counted).
+    pub async fn serve(
+        &self,
+        config: &AccessReviewConfig,
+        invocation: &ReviewInvocation,
+        sets_per_shard: usize,
+        gates: Option<&Gates>,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value> {
+        let meter = RunMeter::start(gates);
+        match invocation {
+            ReviewInvocation::Run(kind) => self
+                .handle_metered(config, *kind, now, &meter)
+                .await
+                .map(|report| run_summary(&report)),
+            ReviewInvocation::Plan { run_id, .. } => {
+                self.plan_step(run_id, sets_per_shard, &meter).await?;
+                Ok(serde_json::json!({ "run_id": run_id, "shards_key": shards_key(run_id) }))
+            }
+            ReviewInvocation::Shard { run_id, shard } => {
+                let key = self.shard_step(run_id, shard, &meter).await?;
+                Ok(serde_json::json!({ "result_key": key }))
+            }
+            ReviewInvocation::Merge { run_id, kind } => self
+                .merge_step(config, *kind, run_id, now, &meter)
+                .await
+                .map(|report| run_summary(&report)),
+        }
+    }
+
+    /// Plans the shards and writes the plan (`plan_key`) and the shard list (`shards_key`: a JSON array, the
+    /// Distributed Map's items).
+    pub async fn plan_step(&self, run_id: &str, sets_per_shard: usize, meter: &RunMeter<'_>) -> Result<InventoryPlan> {
+        let plan = crate::inventory::plan(&self.identity_center, sets_per_shard).await?;
+        let record = PlanRecord {
+            plan,
+            inventory: meter.stats(),
+        };
+        self.state
+            .put_work(&plan_key(run_id), encode(&record, "the inventory plan")?)
+            .await?;
+        self.state
+            .put_work(&shards_key(run_id), encode(&record.plan.shards, "the shard list")?)
+            .await?;
+        tracing::info!(
+            run_id,
+            permission_sets = record.plan.permission_sets.len(),
+            shards = record.plan.shards.len(),
+            "inventory planned"
+        );
+        Ok(record.plan)
+    }
+
+    /// Collects one shard and writes its result (`shard_key`); answers the key. Run again, it replaces it.
+    pub async fn shard_step(&self, run_id: &str, shard: &Shard, meter: &RunMeter<'_>) -> Result<String> {
+        let result = collect_shard(&self.identity_center, shard).await?;
+        let key = shard_key(run_id, shard.index);
+        let record = ShardRecord {
+            result,
+            inventory: meter.stats(),
+        };
+        self.state.put_work(&key, encode(&record, "a shard's result")?).await?;
+        tracing::info!(
+            run_id,
+            shard = shard.index,
+            of = shard.of,
+            permission_sets = shard.permission_sets.len(),
+            "inventory shard collected"
+        );
+        Ok(key)
+    }
+
+    /// Reads the plan and every shard's result (a missing one fails the run before any other read: never a
+    /// smaller review), collects the base beside the history, merges, then concludes as the one-process run.
+    pub async fn merge_step(
+        &self,
+        config: &AccessReviewConfig,
+        kind: ReviewKind,
+        run_id: &str,
+        now: DateTime<Utc>,
+        meter: &RunMeter<'_>,
+    ) -> Result<ReviewReport> {
+        let plan_at = plan_key(run_id);
+        let plan: PlanRecord = match self.state.get_work(&plan_at).await? {
+            Some(bytes) => decode(&bytes, "the inventory plan")?,
+            None => return Err(Error::Inventory(format!("run {run_id} has no plan ({plan_at})"))),
+        };
+        let mut stats = vec![plan.inventory];
+        let mut results = Vec::with_capacity(plan.plan.shards.len());
+        for shard in &plan.plan.shards {
+            if let Some(bytes) = self.state.get_work(&shard_key(run_id, shard.index)).await? {
+                let record: ShardRecord = decode(&bytes, "a shard's result")?;
+                stats.push(record.inventory);
+                results.push(record.result);
+            }
+        }
+        crate::inventory::check_complete(&plan.plan, &mut results)?;
+        let options = collect_options(config);
+        let (base, history) = tokio::try_join!(
+            collect_base(&self.directory, &self.identity_center, &self.activity, &options, now),
+            self.history(kind)
+        )?;
+        let snapshot = merge(plan.plan, base, results)?;
+        stats.push(meter.stats());
+        self.conclude(config, kind, now, &snapshot, &history, combined_stats(stats))
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +704,8 @@ mod tests {
         assert_eq!(settings.config.review.privileged_permission_sets.len(), 2);
         assert_eq!(settings.suppressions_key, "config/suppressions.json");
         assert_eq!(settings.config.activity_window, Duration::days(30));
+        assert_eq!(settings.sets_per_shard, DEFAULT_SETS_PER_SHARD);
+        assert_eq!(settings.rate_limits, RateLimits::default());
         const BAD: &[(&str, &str)] = &[
             ("OKTA_ORG_URL", "https://acme.okta.com"),
             ("OKTA_APP_ID", "0oa1awsidc00000001"),
@@ -392,5 +734,84 @@ mod tests {
         );
         assert_eq!(kind_of(&serde_json::json!({})).ok(), Some(ReviewKind::Quarterly));
         assert!(kind_of(&serde_json::json!({"kind": "weekly"})).is_err());
+    }
+
+    #[test]
+    fn an_invocation_is_the_schedules_run_or_a_state_machine_step() {
+        use serde_json::json;
+        assert_eq!(
+            ReviewInvocation::parse(&json!({"kind": "daily"})).ok(),
+            Some(ReviewInvocation::Run(ReviewKind::Daily))
+        );
+        assert_eq!(
+            ReviewInvocation::parse(&json!({"mode": "plan", "run_id": "3f2a-b1", "kind": "quarterly"})).ok(),
+            Some(ReviewInvocation::Plan {
+                run_id: "3f2a-b1".into(),
+                kind: ReviewKind::Quarterly
+            })
+        );
+        let shard = json!({"index": 1, "of": 2, "permission_sets": []});
+        assert_eq!(
+            ReviewInvocation::parse(&json!({"mode": "shard", "run_id": "r1", "shard": shard})).ok(),
+            Some(ReviewInvocation::Shard {
+                run_id: "r1".into(),
+                shard: Shard {
+                    index: 1,
+                    of: 2,
+                    permission_sets: vec![]
+                }
+            })
+        );
+        assert_eq!(
+            ReviewInvocation::parse(&json!({"mode": "merge", "run_id": "r1", "kind": "daily"})).ok(),
+            Some(ReviewInvocation::Merge {
+                run_id: "r1".into(),
+                kind: ReviewKind::Daily
+            })
+        );
+        for bad in [
+            json!({"mode": "sweep", "run_id": "r1"}),
+            json!({"mode": "plan", "run_id": "r1", "kind": "weekly"}),
+            json!({"mode": "plan", "run_id": "../state", "kind": "daily"}),
+            json!({"mode": "merge", "run_id": "..", "kind": "daily"}),
+            json!({"mode": "merge", "run_id": "", "kind": "daily"}),
+            json!({"mode": "shard", "run_id": "r1"}),
+        ] {
+            let error = ReviewInvocation::parse(&bad).expect_err("refused");
+            assert_eq!(error.kind(), "Invalid", "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_sharded_runs_calls_add_up_per_family() {
+        let part = |calls: &[(&str, u64)], wall_millis| InventoryStats {
+            calls: calls.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect(),
+            wall_millis,
+        };
+        let total = combined_stats([
+            part(&[("sso-admin", 3)], 10),
+            part(&[("sso-admin", 40), ("identitystore", 2)], 200),
+            part(&[("okta-users", 1)], u64::MAX),
+        ]);
+        assert_eq!(
+            total.calls,
+            [
+                ("identitystore".to_owned(), 2),
+                ("okta-users".to_owned(), 1),
+                ("sso-admin".to_owned(), 43)
+            ]
+        );
+        assert_eq!(total.wall_millis, u64::MAX, "saturates");
+    }
+
+    #[test]
+    fn the_rate_limits_setting_is_checked() {
+        const LIMITS: &[(&str, &str)] = &[("API_RATE_LIMITS", "sso-admin=10/4")];
+        let limits = rate_limits_from_env(&env(LIMITS)).expect("valid");
+        assert_eq!(limits.limit(crate::rate_limit::ApiFamily::SsoAdmin).per_second, 10.0);
+        const BAD: &[(&str, &str)] = &[("API_RATE_LIMITS", "sso=10")];
+        let error = rate_limits_from_env(&env(BAD)).expect_err("no such family");
+        assert!(error.to_string().contains("API_RATE_LIMITS"), "{error}");
+        assert_eq!(rate_limits_from_env(&env(&[])).expect("unset"), RateLimits::default());
     }
 }
