@@ -8,6 +8,8 @@ pub mod collect;
 pub mod config;
 pub mod domain;
 pub mod error;
+#[cfg(any(test, feature = "in-memory"))]
+pub mod generated_org;
 pub mod handlers;
 pub mod hook_secret;
 #[cfg(any(test, feature = "in-memory"))]

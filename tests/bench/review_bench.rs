@@ -9,6 +9,10 @@
 //! ```
 //! `--scale` multiplies users, groups, accounts and assignments (not permission sets). Needs moto like the tests
 //! (`DEPROV_MOTO_PYTHON` or the workspace `.venv`).
+//!
+//! `--rules-only` seeds nothing: it generates the same shape in memory (`shared::generated_org`) and times the
+//! review's own work on it — `rules::evaluate`, `access_rows`, the whole `review_snapshot` and rendering the report
+//! files — with this process's peak RSS after each step (the process holds nothing else: the review's own share).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration as StdDuration, Instant};
@@ -20,30 +24,29 @@ use integration_tests::moto::{self, MotoAccount};
 use integration_tests::okta_fake::{OktaFake, api_token};
 use serde_json::{Value, json};
 use shared::aws::{CloudTrailActivityLog, IdentityCenterClient};
+use shared::domain::review::{InventoryStats, ReviewKind};
 use shared::domain::{
-    AppUser, AppUserStatus, GroupPushMapping, IdcGroupId, IdcInstance, IdentityStoreId, InstanceArn, LinkPolicy,
-    OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogin, OktaSide, OktaUser, OktaUserId, OktaUserStatus, Principal,
-    PushMappingStatus,
+    IdcGroupId, IdcInstance, IdentityLinks, IdentityStoreId, InstanceArn, LinkPolicy, OktaAppId, Principal,
 };
+use shared::generated_org::{self, APP_ID as APP, Assignee, GROUP_ASSIGNMENTS_PER_PAIR, OrgShape};
+use shared::handlers::access_review::{AccessReviewConfig, History, review_snapshot};
 use shared::inventory::{self, CollectOptions, DEFAULT_SETS_PER_SHARD};
 use shared::okta::OktaClient;
 use shared::rate_limit::{ApiFamily, RateLimits};
-use shared::rules::{Policy, evaluate};
-
-const APP: &str = "0oa1awsidc00000001";
-/// Groups each user is in.
-const GROUPS_PER_USER: usize = 2;
-/// Of the assignments on one (set, account) pair, how many are groups (the rest: one direct user assignment).
-const GROUP_ASSIGNMENTS_PER_PAIR: usize = 4;
+use shared::review_report::ReportFiles;
+use shared::rules::{Policy, ReviewPolicy, evaluate};
 
 #[derive(Debug, Clone)]
 struct Shape {
-    users: usize,
-    groups: usize,
-    accounts: usize,
-    permission_sets: usize,
-    assignments: usize,
+    org: OrgShape,
     latency: StdDuration,
+}
+
+impl std::ops::Deref for Shape {
+    type Target = OrgShape;
+    fn deref(&self) -> &OrgShape {
+        &self.org
+    }
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -61,43 +64,35 @@ fn shape() -> Shape {
     };
     let scale = number("--scale", 1.0);
     let scaled = |name: &str, default: f64| ((number(name, default) * scale).round() as usize).max(1);
+    let full = OrgShape::FULL;
     Shape {
-        users: scaled("--users", 10_000.0),
-        groups: scaled("--groups", 1_000.0),
-        accounts: scaled("--accounts", 200.0),
-        permission_sets: number("--permission-sets", 50.0).max(1.0) as usize,
-        assignments: scaled("--assignments", 20_000.0),
+        org: OrgShape {
+            users: scaled("--users", full.users as f64),
+            groups: scaled("--groups", full.groups as f64),
+            accounts: scaled("--accounts", full.accounts as f64),
+            permission_sets: number("--permission-sets", full.permission_sets as f64).max(1.0) as usize,
+            assignments: scaled("--assignments", full.assignments as f64),
+        },
         latency: StdDuration::from_millis(number("--latency-ms", 50.0) as u64),
     }
 }
 
-/// The (set, account) pairs assignments go on: each set on the same number of accounts, spread over them.
 fn pairs(shape: &Shape) -> Vec<(usize, usize)> {
-    let per_pair = GROUP_ASSIGNMENTS_PER_PAIR + 1;
-    let pairs = shape.assignments.div_ceil(per_pair).max(1);
-    let per_set = pairs.div_ceil(shape.permission_sets).min(shape.accounts).max(1);
-    (0..shape.permission_sets)
-        .flat_map(|set| (0..per_set).map(move |k| (set, (set * 7 + k) % shape.accounts.max(1))))
-        .take(pairs)
-        .collect()
-}
-
-fn member_groups(shape: &Shape, user: usize) -> Vec<usize> {
-    let mut groups: Vec<usize> = (0..GROUPS_PER_USER)
-        .map(|k| (user + k * (shape.groups / GROUPS_PER_USER).max(1)) % shape.groups)
-        .collect();
-    groups.dedup();
-    groups
+    shape.org.pairs()
 }
 
 #[tokio::main]
 async fn main() {
     let shape = shape();
     eprintln!("shape: {shape:?}");
+    if std::env::args().any(|a| a == "--rules-only") {
+        rules_only(&shape);
+        return;
+    }
     let started = Instant::now();
     let account = MotoAccount::new().await;
     let (instance, accounts, user_ids, group_ids, members) = seed(&account, &shape).await;
-    let okta = OktaFake::start(okta_side(&shape, &user_ids, &group_ids, &members), vec![]).await;
+    let okta = OktaFake::start(generated_org::okta_side(&shape.org, &user_ids, &group_ids), vec![]).await;
     eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
 
     let front = AwsFront::start(moto::endpoint(), shape.latency, &documented_limits()).await;
@@ -146,6 +141,18 @@ async fn main() {
     let rules_started = Instant::now();
     let findings = evaluate(&snapshot, &Policy::at(now));
     let rules = rules_started.elapsed();
+    let review_started = Instant::now();
+    let report = review_snapshot(
+        &snapshot,
+        &review_config(),
+        ReviewKind::Quarterly,
+        &History::default(),
+        now,
+        InventoryStats::default(),
+    );
+    let files = ReportFiles::render(&report).expect("the report renders");
+    let review = review_started.elapsed();
+    let rss_review = peak_rss_kib();
 
     // What the front saw (AWS) and what the gates let through (Okta, and AWS for a cross-check).
     let traffic = front.traffic();
@@ -208,6 +215,12 @@ async fn main() {
         findings.len(),
         rows,
         rules.as_secs_f64()
+    );
+    println!(
+        "review (rules, access rows, lifecycle, the report files: {:.1} MiB): {:.2} s; peak RSS after it {:.1} MiB",
+        files.files.iter().map(|f| f.bytes.len()).sum::<usize>() as f64 / 1048576.0,
+        review.as_secs_f64(),
+        rss_review as f64 / 1024.0
     );
     let mut per_op: BTreeMap<&str, u64> = BTreeMap::new();
     for t in traffic.values() {
@@ -322,14 +335,9 @@ async fn seed(account: &MotoAccount, shape: &Shape) -> Seeded {
         instance_arn: InstanceArn::parse(metadata.instance_arn().expect("arn")).expect("arn"),
         identity_store_id: IdentityStoreId::parse(metadata.identity_store_id().expect("id")).expect("id"),
     };
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); shape.groups];
-    for user in 0..shape.users {
-        for group in member_groups(shape, user) {
-            members[group].push(user);
-        }
-    }
+    let members = shape.members();
     let users: Vec<Value> = (0..shape.users)
-        .map(|n| json!({"UserName": format!("user{n:05}@acme.example")}))
+        .map(|n| json!({"UserName": generated_org::login(n)}))
         .collect();
     let groups: Vec<Value> = members
         .iter()
@@ -339,16 +347,17 @@ async fn seed(account: &MotoAccount, shape: &Shape) -> Seeded {
     let sets: Vec<Value> = (0..shape.permission_sets)
         .map(|n| json!({"Name": format!("Set{n:02}"), "SessionDuration": "PT4H"}))
         .collect();
-    let mut assignments = Vec::new();
-    for (pair, (set, account)) in pairs(shape).into_iter().enumerate() {
-        for k in 0..GROUP_ASSIGNMENTS_PER_PAIR {
-            let group = (pair * GROUP_ASSIGNMENTS_PER_PAIR + k) % shape.groups;
-            assignments.push(json!({"AccountId": accounts[account], "PermissionSet": set,
-                "PrincipalType": "GROUP", "Principal": group}));
-        }
-        assignments.push(json!({"AccountId": accounts[account], "PermissionSet": set,
-            "PrincipalType": "USER", "Principal": pair % shape.users}));
-    }
+    let assignments: Vec<Value> = shape
+        .assignments()
+        .into_iter()
+        .map(|(set, account, who)| {
+            let (kind, principal) = match who {
+                Assignee::Group(g) => ("GROUP", g),
+                Assignee::User(u) => ("USER", u),
+            };
+            json!({"AccountId": accounts[account], "PermissionSet": set, "PrincipalType": kind, "Principal": principal})
+        })
+        .collect();
     let answer = account
         .call_json(
             "sso",
@@ -371,61 +380,106 @@ async fn seed(account: &MotoAccount, shape: &Shape) -> Seeded {
     (instance, accounts, strings("UserIds"), strings("GroupIds"), members)
 }
 
-/// The same people in Okta: ACTIVE users, each an app user linked by externalId, and every IdC group pushed
-/// from an Okta group of the same members.
-fn okta_side(shape: &Shape, user_ids: &[String], group_ids: &[String], members: &[Vec<usize>]) -> OktaSide {
-    let okta_id = |n: usize| OktaUserId::parse(format!("00u{n:017}")).expect("id");
-    OktaSide {
+/// The review's settings for the bench: the defaults, with `Set00` privileged (so the large-group rule runs).
+fn review_config() -> AccessReviewConfig {
+    AccessReviewConfig {
         org_url: "https://acme.okta.com".into(),
-        users: (0..shape.users)
-            .map(|n| OktaUser {
-                id: okta_id(n),
-                login: OktaLogin::parse(format!("user{n:05}@acme.example")).expect("login"),
-                email: Some(format!("user{n:05}@acme.example")),
-                status: OktaUserStatus::Active,
-                transitioning_to_status: None,
-                status_changed: None,
-                last_login: None,
-            })
-            .collect(),
-        groups: members
-            .iter()
-            .enumerate()
-            .map(|(n, m)| OktaGroup {
-                id: OktaGroupId::parse(format!("00g{n:017}")).expect("id"),
-                name: format!("aws-team-{n:04}"),
-                members: m.iter().map(|u| okta_id(*u)).collect(),
-            })
-            .collect(),
-        app: OktaApp {
-            id: OktaAppId::parse(APP).expect("id"),
-            label: "AWS IAM Identity Center".into(),
-            app_users: user_ids
-                .iter()
-                .enumerate()
-                .map(|(n, id)| AppUser {
-                    user_id: okta_id(n),
-                    external_id: Some(id.clone()),
-                    user_name: Some(format!("user{n:05}@acme.example")),
-                    status: AppUserStatus::Provisioned,
-                    sync_state: None,
-                    last_sync: None,
-                })
-                .collect(),
-            group_push_mappings: group_ids
-                .iter()
-                .enumerate()
-                .map(|(n, id)| GroupPushMapping {
-                    id: format!("gpm{n:05}"),
-                    source_group_id: OktaGroupId::parse(format!("00g{n:017}")).expect("id"),
-                    target_group_id: Some(IdcGroupId::parse(id.clone()).expect("id")),
-                    status: PushMappingStatus::Active,
-                    error_summary: None,
-                    last_push: None,
-                })
-                .collect(),
-            signing_keys: vec![],
+        app_id: OktaAppId::parse(APP).expect("id"),
+        links: LinkPolicy::default(),
+        review: ReviewPolicy {
+            privileged_permission_sets: ["Set00".to_owned()].into(),
+            ..ReviewPolicy::default()
         },
-        deprovisions: vec![],
+        activity_window: Duration::days(1),
     }
+}
+
+/// The CPU time this thread has run (Linux `/proc/thread-self/schedstat`), in seconds; 0 where unreadable.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The review's own work on the shape generated in memory: nothing seeded, no fake, no front in the process.
+fn rules_only(shape: &Shape) {
+    let now = Utc::now();
+    let rss_start = peak_rss_kib();
+    let snapshot = generated_org::snapshot(&shape.org, now);
+    let rss_snapshot = peak_rss_kib();
+    let config = review_config();
+    let mut policy = Policy::at(now);
+    policy.review = config.review.clone();
+
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let findings = evaluate(&snapshot, &policy);
+    let (rules, rules_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    drop(findings);
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &config.links);
+    let rows = shared::rules::access::access_rows(&snapshot, &links);
+    let (access, access_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    let row_count = rows.len();
+    drop(rows);
+    drop(links);
+    let rss_rules = peak_rss_kib();
+
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let report = review_snapshot(
+        &snapshot,
+        &config,
+        ReviewKind::Quarterly,
+        &History::default(),
+        now,
+        InventoryStats::default(),
+    );
+    let (review, review_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    let rss_review = peak_rss_kib();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let files = ReportFiles::render(&report).expect("the report renders");
+    let (render, render_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    let rss_render = peak_rss_kib();
+
+    println!("# review-bench --rules-only");
+    println!(
+        "shape: {} users, {} groups, {} accounts, {} permission sets, {} assignments; {} effective-access rows \
+         (the shape says {})",
+        shape.users,
+        shape.groups,
+        shape.accounts,
+        shape.permission_sets,
+        snapshot.idc.assignments.len(),
+        row_count,
+        shape.effective_rows()
+    );
+    println!("(wall time, and in brackets the CPU time of this thread: on a loaded machine the wall is the longer)");
+    println!(
+        "rules::evaluate: {:.3} s [{rules_cpu:.3} s CPU], {} findings; access_rows: {:.3} s [{access_cpu:.3} s CPU]",
+        rules.as_secs_f64(),
+        report.findings.len(),
+        access.as_secs_f64()
+    );
+    println!(
+        "review_snapshot (rules, access rows, lifecycle, diff): {:.3} s [{review_cpu:.3} s CPU]; rendering the \
+         files: {:.3} s [{render_cpu:.3} s CPU]",
+        review.as_secs_f64(),
+        render.as_secs_f64()
+    );
+    for f in &files.files {
+        println!("  {}: {:.1} MiB", f.name, f.bytes.len() as f64 / 1048576.0);
+    }
+    println!(
+        "peak RSS: {:.1} MiB at start, {:.1} MiB with the snapshot, {:.1} MiB after the rules and access rows, \
+         {:.1} MiB after review_snapshot, {:.1} MiB after rendering",
+        mib(rss_start),
+        mib(rss_snapshot),
+        mib(rss_rules),
+        mib(rss_review),
+        mib(rss_render)
+    );
 }

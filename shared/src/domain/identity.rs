@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::idc::{EffectiveAssignment, IdcUser, Principal};
+use super::idc::IdcUser;
+use super::idc_index::IdcIndex;
 use super::ids::{IdcUserId, OktaUserId};
 use super::okta::{AppUser, OktaUser};
 use super::snapshot::{IdcSide, OktaSide};
@@ -240,19 +241,30 @@ pub fn find_in<'a>(idc: &'a IdcSide, key: &LinkKey) -> Option<&'a IdcUser> {
 }
 
 /// The pairs found between the two sides of a snapshot, by `link_candidates`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct IdentityLinks<'a> {
     okta_by_idc: HashMap<&'a IdcUserId, (&'a OktaUser, LinkBasis)>,
     idc_by_okta: HashMap<&'a OktaUserId, PersonLinks<&'a IdcUser>>,
+    /// The IdC side the links were found in, indexed: the rules ask it per person too.
+    idc: IdcIndex<'a>,
 }
 
 impl<'a> IdentityLinks<'a> {
     /// Links every Okta user to the Identity Center users Okta's record (and, last, their login) points to. An IdC
     /// user claimed by two people belongs to the one with the stronger link.
     pub fn build(okta: &'a OktaSide, idc: &'a IdcSide, policy: &LinkPolicy) -> Self {
-        let mut links = Self::default();
+        let mut links = Self {
+            okta_by_idc: HashMap::with_capacity(idc.users.len()),
+            idc_by_okta: HashMap::with_capacity(okta.users.len()),
+            idc: IdcIndex::build(idc),
+        };
+        // The first app user of each person, as a scan of the app's users finds it.
+        let mut app_users: HashMap<&OktaUserId, &AppUser> = HashMap::with_capacity(okta.app.app_users.len());
+        for app_user in &okta.app.app_users {
+            app_users.entry(&app_user.user_id).or_insert(app_user);
+        }
         for user in &okta.users {
-            let app_user = okta.app.app_users.iter().find(|a| a.user_id == user.id);
+            let app_user = app_users.get(&user.id).copied();
             let logins: Vec<String> = std::iter::once(user.login.to_string())
                 .chain(user.email.clone())
                 .collect();
@@ -263,7 +275,7 @@ impl<'a> IdentityLinks<'a> {
                 remembered: &[],
             };
             let answers = link_candidates(&person, policy).into_iter().map(|c| {
-                let found = find_in(idc, &c.key);
+                let found = links.idc.find(&c.key);
                 (c, found)
             });
             let found = PersonLinks::resolve(answers, |u: &&IdcUser| &u.id);
@@ -297,51 +309,13 @@ impl<'a> IdentityLinks<'a> {
             .map_or_else(Vec::new, |l| l.accounts.iter().map(|a| a.user).collect())
     }
 
+    /// The Identity Center side the links were built over, indexed.
+    pub fn idc(&self) -> &IdcIndex<'a> {
+        &self.idc
+    }
+
     /// The person's links, with their basis and the dangling ones.
     pub fn links_of(&self, okta_user: &OktaUserId) -> Option<&PersonLinks<&'a IdcUser>> {
         self.idc_by_okta.get(okta_user)
-    }
-}
-
-impl IdcSide {
-    /// Every account assignment the user holds: direct ones, and those through each group they belong to.
-    pub fn effective_assignments(&self, user: &IdcUserId) -> Vec<EffectiveAssignment> {
-        let groups: Vec<_> = self
-            .groups
-            .iter()
-            .filter(|g| g.members.contains(user))
-            .map(|g| &g.id)
-            .collect();
-        let mut found: Vec<EffectiveAssignment> = self
-            .assignments
-            .iter()
-            .filter_map(|a| {
-                let via_group = match &a.principal {
-                    Principal::User(id) if id == user => None,
-                    Principal::Group(id) if groups.contains(&id) => Some(id.clone()),
-                    _ => return None,
-                };
-                let set = self.permission_sets.iter().find(|p| p.arn == a.permission_set_arn);
-                Some(EffectiveAssignment {
-                    account_id: a.account_id.clone(),
-                    permission_set_arn: a.permission_set_arn.clone(),
-                    permission_set_name: set.map(|p| p.name.clone()),
-                    session_duration: set.and_then(|p| p.session_duration.clone()),
-                    via_group,
-                })
-            })
-            .collect();
-        found.sort_by(|a, b| {
-            (&a.account_id, &a.permission_set_arn, &a.via_group).cmp(&(
-                &b.account_id,
-                &b.permission_set_arn,
-                &b.via_group,
-            ))
-        });
-        found
-    }
-
-    pub fn user(&self, id: &IdcUserId) -> Option<&IdcUser> {
-        self.users.iter().find(|u| &u.id == id)
     }
 }

@@ -9,6 +9,7 @@ pub mod episode;
 pub mod finding;
 pub mod idc;
 pub mod idc_event;
+pub mod idc_index;
 pub mod identity;
 pub mod ids;
 pub mod okta;
@@ -23,6 +24,7 @@ pub use idc::{
     Principal, ProvisionedSet,
 };
 pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
+pub use idc_index::IdcIndex;
 pub use identity::{
     IdentityLinks, LinkBasis, LinkCandidate, LinkKey, LinkPolicy, LinkedAccount, LoginMapping, PersonLinks,
     PersonRecord, RememberedLink, link_candidates,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::review::AccessRow;
-use crate::domain::{IdcGroupId, IdcUser, IdcUserId, IdentityLinks, OktaUser, OrgSnapshot, PermissionSet, Principal};
+use crate::domain::{ActivityEvent, IdcGroupId, IdcUser, IdcUserId, IdentityLinks, OktaUser, OrgSnapshot, Principal};
 
 /// Where a last sign-in was read.
 pub const SOURCE_OKTA_LAST_LOGIN: &str = "okta-last-login";
@@ -21,76 +21,82 @@ pub fn last_sign_in(
     okta: Option<&OktaUser>,
     idc: &IdcUser,
 ) -> Option<(DateTime<Utc>, &'static str)> {
-    let in_aws = snapshot
-        .activity
-        .iter()
-        .filter(|e| {
-            e.actor_user_id.as_ref() == Some(&idc.id) || e.actor_user_name.as_deref() == Some(idc.user_name.as_str())
-        })
-        .map(|e| e.event_time)
+    LastSignIns::build(&snapshot.activity).of(okta, idc)
+}
+
+/// The latest AWS use of each actor in a snapshot's activity, read once: `last_sign_in` for every person without
+/// a scan of the activity each.
+#[derive(Debug, Default)]
+pub struct LastSignIns<'a> {
+    by_user_id: HashMap<&'a IdcUserId, DateTime<Utc>>,
+    by_user_name: HashMap<&'a str, DateTime<Utc>>,
+}
+
+impl<'a> LastSignIns<'a> {
+    pub fn build(activity: &'a [ActivityEvent]) -> Self {
+        let mut latest = Self::default();
+        for event in activity {
+            if let Some(id) = &event.actor_user_id {
+                let at = latest.by_user_id.entry(id).or_insert(event.event_time);
+                *at = (*at).max(event.event_time);
+            }
+            if let Some(name) = event.actor_user_name.as_deref() {
+                let at = latest.by_user_name.entry(name).or_insert(event.event_time);
+                *at = (*at).max(event.event_time);
+            }
+        }
+        latest
+    }
+
+    /// The person's last sign-in: their latest AWS use (an event naming their IdC user id or user name) or Okta's
+    /// `lastLogin`, whichever is later (AWS on a tie).
+    pub fn of(&self, okta: Option<&OktaUser>, idc: &IdcUser) -> Option<(DateTime<Utc>, &'static str)> {
+        let in_aws = [
+            self.by_user_id.get(&idc.id),
+            self.by_user_name.get(idc.user_name.as_str()),
+        ]
+        .into_iter()
+        .flatten()
         .max()
-        .map(|t| (t, SOURCE_CLOUDTRAIL));
-    let in_okta = okta.and_then(|o| o.last_login).map(|t| (t, SOURCE_OKTA_LAST_LOGIN));
-    match (in_aws, in_okta) {
-        (Some(a), Some(o)) => Some(if a.0 >= o.0 { a } else { o }),
-        (a, o) => a.or(o),
+        .map(|t| (*t, SOURCE_CLOUDTRAIL));
+        let in_okta = okta.and_then(|o| o.last_login).map(|t| (t, SOURCE_OKTA_LAST_LOGIN));
+        match (in_aws, in_okta) {
+            (Some(a), Some(o)) => Some(if a.0 >= o.0 { a } else { o }),
+            (a, o) => a.or(o),
+        }
     }
 }
 
 /// Every effective access in the snapshot: each Identity Center user's direct assignments and those through each
 /// group they are in, with the linked Okta person and their last sign-in. Sorted by user name, account,
-/// permission set and path, so two runs compare row by row. Linear in users, groups and assignments.
+/// permission set and path, so two runs compare row by row. Linear in users, groups and assignments (the lookups
+/// go through the links' `IdcIndex` and one `LastSignIns`).
 pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> Vec<AccessRow> {
-    let idc = &snapshot.idc;
-    let sets: HashMap<_, &PermissionSet> = idc.permission_sets.iter().map(|p| (&p.arn, p)).collect();
-    let mut groups_of: HashMap<&IdcUserId, Vec<&IdcGroupId>> = HashMap::new();
-    for group in &idc.groups {
-        for member in &group.members {
-            groups_of.entry(member).or_default().push(&group.id);
-        }
-    }
-    let group_names: HashMap<&IdcGroupId, &str> = idc.groups.iter().map(|g| (&g.id, g.display_name.as_str())).collect();
-    let mut by_principal: HashMap<&Principal, Vec<&crate::domain::AccountAssignment>> = HashMap::new();
-    for assignment in &idc.assignments {
-        by_principal.entry(&assignment.principal).or_default().push(assignment);
-    }
+    let idc = links.idc();
+    let sign_ins = LastSignIns::build(&snapshot.activity);
     let mut rows = Vec::new();
-    for user in &idc.users {
+    for user in &snapshot.idc.users {
         let okta = links.okta_user_for(&user.id);
-        let sign_in = last_sign_in(snapshot, okta, user);
+        let sign_in = sign_ins.of(okta, user);
         let direct = Principal::User(user.id.clone());
-        let mut paths: Vec<(Option<&IdcGroupId>, &crate::domain::AccountAssignment)> = by_principal
-            .get(&direct)
-            .into_iter()
-            .flatten()
-            .map(|a| (None, *a))
-            .collect();
-        for group in groups_of.get(&user.id).into_iter().flatten() {
+        let mut paths: Vec<(Option<&IdcGroupId>, &crate::domain::AccountAssignment)> =
+            idc.assignments_of(&direct).map(|a| (None, a)).collect();
+        for group in idc.groups_of(&user.id) {
             let principal = Principal::Group((*group).clone());
-            paths.extend(
-                by_principal
-                    .get(&principal)
-                    .into_iter()
-                    .flatten()
-                    .map(|a| (Some(*group), *a)),
-            );
+            paths.extend(idc.assignments_of(&principal).map(|a| (Some(*group), a)));
         }
-        rows.extend(paths.into_iter().map(|(group, a)| {
-            AccessRow {
-                idc_user_id: user.id.clone(),
-                user_name: user.user_name.clone(),
-                idc_status: user.status.as_str().to_owned(),
-                okta_login: okta.map(|o| o.login.to_string()),
-                okta_status: okta.map(|o| o.effective_status().as_str().to_owned()),
-                account_id: a.account_id.clone(),
-                permission_set_arn: a.permission_set_arn.clone(),
-                permission_set_name: sets
-                    .get(&a.permission_set_arn)
-                    .map_or_else(|| a.permission_set_arn.to_string(), |p| p.name.clone()),
-                via_group: group.map(|g| group_names.get(g).map_or_else(|| g.to_string(), |n| (*n).to_owned())),
-                last_sign_in: sign_in.map(|(t, _)| t),
-                last_sign_in_source: sign_in.map(|(_, s)| s.to_owned()),
-            }
+        rows.extend(paths.into_iter().map(|(group, a)| AccessRow {
+            idc_user_id: user.id.clone(),
+            user_name: user.user_name.clone(),
+            idc_status: user.status.as_str().to_owned(),
+            okta_login: okta.map(|o| o.login.to_string()),
+            okta_status: okta.map(|o| o.effective_status().as_str().to_owned()),
+            account_id: a.account_id.clone(),
+            permission_set_arn: a.permission_set_arn.clone(),
+            permission_set_name: idc.set_name(&a.permission_set_arn).to_owned(),
+            via_group: group.map(|g| idc.group(g).map_or_else(|| g.to_string(), |n| n.display_name.clone())),
+            last_sign_in: sign_in.map(|(t, _)| t),
+            last_sign_in_source: sign_in.map(|(_, s)| s.to_owned()),
         }));
     }
     rows.sort_by(|a, b| {
@@ -139,6 +145,80 @@ mod tests {
             .expect("bob has access");
         assert_eq!(bob.via_group.as_deref(), Some("aws-production-developers"));
         assert_eq!(bob.okta_status.as_deref(), Some("DEPROVISIONED"));
+    }
+
+    #[test]
+    fn on_a_generated_org_each_row_is_one_of_the_users_effective_assignments() {
+        let shape = crate::generated_org::OrgShape {
+            users: 300,
+            groups: 30,
+            accounts: 10,
+            permission_sets: 5,
+            assignments: 600,
+        };
+        let snapshot = crate::generated_org::snapshot(&shape, Utc::now());
+        let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &LinkPolicy::default());
+        let rows = access_rows(&snapshot, &links);
+        assert_eq!(rows.len(), shape.effective_rows());
+        for user in snapshot.idc.users.iter().step_by(17) {
+            let mut from_rows: Vec<_> = rows
+                .iter()
+                .filter(|r| r.idc_user_id == user.id)
+                .map(|r| (r.account_id.clone(), r.permission_set_arn.clone(), r.via_group.clone()))
+                .collect();
+            from_rows.sort();
+            let mut expected: Vec<_> = snapshot
+                .idc
+                .effective_assignments(&user.id)
+                .into_iter()
+                .map(|a| {
+                    let group = a.via_group.and_then(|g| snapshot.idc.groups.iter().find(|x| x.id == g));
+                    (
+                        a.account_id,
+                        a.permission_set_arn,
+                        group.map(|g| g.display_name.clone()),
+                    )
+                })
+                .collect();
+            expected.sort();
+            assert_eq!(from_rows, expected, "{}", user.user_name);
+            assert!(rows.iter().any(|r| r.idc_user_id == user.id && r.okta_login.is_some()));
+        }
+    }
+
+    #[test]
+    fn the_indexed_last_sign_in_is_the_scans_latest_use_by_id_or_name() {
+        let mut snapshot = demo();
+        let template = snapshot.activity[0].clone();
+        let users = snapshot.idc.users.clone();
+        for (n, user) in users.iter().enumerate() {
+            for k in 0..3i64 {
+                let mut event = template.clone();
+                event.event_id = format!("generated-{n}-{k}");
+                event.event_time = snapshot.collected_at - chrono::Duration::hours(7 * k + n as i64);
+                // By id, by name (a role session names only the user), or both.
+                if k != 1 {
+                    event.actor_user_id = Some(user.id.clone());
+                } else {
+                    event.actor_user_id = None;
+                }
+                event.actor_user_name = (k != 0).then(|| user.user_name.clone());
+                snapshot.activity.push(event);
+            }
+        }
+        let index = LastSignIns::build(&snapshot.activity);
+        for user in &users {
+            let scanned = snapshot
+                .activity
+                .iter()
+                .filter(|e| {
+                    e.actor_user_id.as_ref() == Some(&user.id)
+                        || e.actor_user_name.as_deref() == Some(user.user_name.as_str())
+                })
+                .map(|e| e.event_time)
+                .max();
+            assert_eq!(index.of(None, user).map(|(t, _)| t), scanned, "{}", user.user_name);
+        }
     }
 
     #[test]

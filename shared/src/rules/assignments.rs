@@ -16,14 +16,9 @@ pub(super) fn direct_user_assignments(
             let Principal::User(user_id) = &a.principal else {
                 return None;
             };
-            let user = idc.user(user_id);
+            let user = links.idc().user(user_id);
             let okta = links.okta_user_for(user_id);
-            let set_name = idc
-                .permission_sets
-                .iter()
-                .find(|p| p.arn == a.permission_set_arn)
-                .map(|p| p.name.as_str())
-                .unwrap_or(a.permission_set_arn.as_str());
+            let set_name = links.idc().set_name(&a.permission_set_arn);
             let who = user.map(|u| u.user_name.as_str()).unwrap_or(user_id.as_str());
             let subject = Subject {
                 okta_user_id: okta.map(|u| u.id.to_string()),
@@ -66,7 +61,7 @@ pub(super) fn orphaned_idc_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'
         .iter()
         .filter(|u| links.okta_user_for(&u.id).is_none())
         .map(|user| {
-            let access = snapshot.idc.effective_assignments(&user.id);
+            let access = links.idc().effective_assignments(&user.id);
             let severity = if access.is_empty() || !user.status.can_sign_in() {
                 Severity::Low
             } else {

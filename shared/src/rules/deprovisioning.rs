@@ -58,7 +58,7 @@ fn still_enabled(
             if !idc.status.can_sign_in() {
                 return None;
             }
-            let access = snapshot.idc.effective_assignments(&idc.id);
+            let access = links.idc().effective_assignments(&idc.id);
             let since = okta.status_changed.map(|t| format!(" since {}", t.to_rfc3339())).unwrap_or_default();
             let mut evidence = vec![
                 Evidence::new("okta", format!("Okta user {} is {}{since}", okta.id, status.as_str())).reference(okta.id.to_string()),

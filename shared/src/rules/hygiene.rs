@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    AccountAssignment, Evidence, Finding, IdcGroup, IdentityLinks, OktaUserStatus, OrgSnapshot, Principal,
-    PushMappingStatus, Rule, Severity, Subject, SyncState,
+    AccountAssignment, Evidence, Finding, IdcGroup, IdcIndex, IdentityLinks, OktaUser, OktaUserId, OktaUserStatus,
+    OrgSnapshot, Principal, PushMappingStatus, Rule, Severity, Subject, SyncState,
 };
 
-use super::access::last_sign_in;
+use super::access::LastSignIns;
 use super::{Policy, describe_assignment};
 
 /// What the hygiene rules need besides the snapshot.
@@ -36,32 +36,19 @@ impl Default for ReviewPolicy {
 }
 
 pub(super) fn evaluate(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
-    let mut findings = groups_assigned_without_members(snapshot, policy.now);
-    findings.extend(idc_groups_not_pushed(snapshot, policy.now));
+    let idc = links.idc();
+    let mut findings = groups_assigned_without_members(snapshot, idc, policy.now);
+    findings.extend(idc_groups_not_pushed(snapshot, idc, policy.now));
     findings.extend(permission_sets_unassigned(snapshot, policy.now));
     findings.extend(inactive_users(snapshot, links, policy));
-    findings.extend(privileged_via_large_groups(snapshot, &policy.review, policy.now));
+    findings.extend(privileged_via_large_groups(snapshot, idc, &policy.review, policy.now));
     findings.extend(app_users_in_sync_error(snapshot, links, policy.now));
     findings.extend(push_mappings_in_error(snapshot, policy.now));
     findings
 }
 
-fn set_name<'a>(snapshot: &'a OrgSnapshot, assignment: &'a AccountAssignment) -> &'a str {
-    snapshot
-        .idc
-        .permission_sets
-        .iter()
-        .find(|p| p.arn == assignment.permission_set_arn)
-        .map_or(assignment.permission_set_arn.as_str(), |p| p.name.as_str())
-}
-
-fn assignments_of<'a>(snapshot: &'a OrgSnapshot, group: &IdcGroup) -> Vec<&'a AccountAssignment> {
-    snapshot
-        .idc
-        .assignments
-        .iter()
-        .filter(|a| matches!(&a.principal, Principal::Group(id) if *id == group.id))
-        .collect()
+fn assignments_of<'a>(idc: &IdcIndex<'a>, group: &IdcGroup) -> Vec<&'a AccountAssignment> {
+    idc.assignments_of(&Principal::Group(group.id.clone())).collect()
 }
 
 fn group_subject(group: &IdcGroup) -> Subject {
@@ -71,14 +58,14 @@ fn group_subject(group: &IdcGroup) -> Subject {
     }
 }
 
-fn groups_assigned_without_members(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec<Finding> {
+fn groups_assigned_without_members(snapshot: &OrgSnapshot, idc: &IdcIndex<'_>, now: DateTime<Utc>) -> Vec<Finding> {
     snapshot
         .idc
         .groups
         .iter()
         .filter(|g| g.members.is_empty())
         .filter_map(|group| {
-            let assigned = assignments_of(snapshot, group);
+            let assigned = assignments_of(idc, group);
             if assigned.is_empty() {
                 return None;
             }
@@ -99,7 +86,7 @@ fn groups_assigned_without_members(snapshot: &OrgSnapshot, now: DateTime<Utc>) -
                         "identity-center",
                         format!(
                             "{} on account {} to GROUP {}",
-                            set_name(snapshot, a),
+                            idc.set_name(&a.permission_set_arn),
                             a.account_id,
                             group.id
                         ),
@@ -117,7 +104,7 @@ fn groups_assigned_without_members(snapshot: &OrgSnapshot, now: DateTime<Utc>) -
 
 /// Linked: a push mapping targets the group by id, or (when Okta's mapping carries no target id, which is
 /// UNVERIFIED for the AWS IAM Identity Center app) the mapping's source group has the group's name.
-fn idc_groups_not_pushed(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec<Finding> {
+fn idc_groups_not_pushed(snapshot: &OrgSnapshot, idc: &IdcIndex<'_>, now: DateTime<Utc>) -> Vec<Finding> {
     let mappings = &snapshot.okta.app.group_push_mappings;
     let targets: HashSet<&str> = mappings
         .iter()
@@ -140,7 +127,7 @@ fn idc_groups_not_pushed(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec<Find
         .iter()
         .filter(|g| !targets.contains(g.id.as_str()) && !source_names.contains(g.display_name.as_str()))
         .map(|group| {
-            let assigned = assignments_of(snapshot, group);
+            let assigned = assignments_of(idc, group);
             let severity = if assigned.is_empty() {
                 Severity::Low
             } else {
@@ -169,7 +156,7 @@ fn idc_groups_not_pushed(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec<Find
             .with_evidence(assigned.iter().map(|a| {
                 Evidence::new(
                     "identity-center",
-                    format!("{} on account {}", set_name(snapshot, a), a.account_id),
+                    format!("{} on account {}", idc.set_name(&a.permission_set_arn), a.account_id),
                 )
             }))
             .with_remedy(
@@ -223,6 +210,7 @@ fn permission_sets_unassigned(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec
 
 fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
     let limit = policy.review.inactive_after;
+    let sign_ins = LastSignIns::build(&snapshot.activity);
     let since = snapshot
         .activity_since
         .map_or_else(|| "the start of the snapshot's activity".to_owned(), |t| t.to_rfc3339());
@@ -240,11 +228,11 @@ fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Po
         .flat_map(|okta| links.idc_users_for(&okta.id).into_iter().map(move |idc| (okta, idc)))
         .filter(|(_, idc)| idc.status.can_sign_in())
         .filter_map(|(okta, idc)| {
-            let access = snapshot.idc.effective_assignments(&idc.id);
+            let access = links.idc().effective_assignments(&idc.id);
             if access.is_empty() {
                 return None;
             }
-            let last = last_sign_in(snapshot, Some(okta), idc);
+            let last = sign_ins.of(Some(okta), idc);
             if last.is_some_and(|(at, _)| policy.now.signed_duration_since(at) <= limit) {
                 return None;
             }
@@ -301,7 +289,12 @@ fn is_privileged(policy: &ReviewPolicy, name: &str, arn: &str) -> bool {
     policy.privileged_permission_sets.contains(name) || policy.privileged_permission_sets.contains(arn)
 }
 
-fn privileged_via_large_groups(snapshot: &OrgSnapshot, policy: &ReviewPolicy, now: DateTime<Utc>) -> Vec<Finding> {
+fn privileged_via_large_groups(
+    snapshot: &OrgSnapshot,
+    idc: &IdcIndex<'_>,
+    policy: &ReviewPolicy,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
     if policy.privileged_permission_sets.is_empty() {
         return Vec::new();
     }
@@ -313,11 +306,11 @@ fn privileged_via_large_groups(snapshot: &OrgSnapshot, policy: &ReviewPolicy, no
             let Principal::Group(group_id) = &a.principal else {
                 return None;
             };
-            let name = set_name(snapshot, a);
+            let name = idc.set_name(&a.permission_set_arn);
             if !is_privileged(policy, name, a.permission_set_arn.as_str()) {
                 return None;
             }
-            let group = snapshot.idc.groups.iter().find(|g| &g.id == group_id)?;
+            let group = idc.group(group_id)?;
             if group.members.len() < policy.large_group_members {
                 return None;
             }
@@ -361,11 +354,15 @@ fn privileged_via_large_groups(snapshot: &OrgSnapshot, policy: &ReviewPolicy, no
 
 fn app_users_in_sync_error(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, now: DateTime<Utc>) -> Vec<Finding> {
     let app = &snapshot.okta.app;
+    let mut okta_users: HashMap<&OktaUserId, &OktaUser> = HashMap::new();
+    for user in &snapshot.okta.users {
+        okta_users.entry(&user.id).or_insert(user);
+    }
     app.app_users
         .iter()
         .filter(|a| a.sync_state == Some(SyncState::Error))
         .map(|app_user| {
-            let okta = snapshot.okta.users.iter().find(|u| u.id == app_user.user_id);
+            let okta = okta_users.get(&app_user.user_id).copied();
             let leaving = okta.is_some_and(|u| {
                 matches!(
                     u.effective_status(),

@@ -186,7 +186,7 @@ pub fn observe_in_snapshot(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, jo
             user: user.clone(),
             basis: linked.basis,
             remembered: linked.remembered,
-            access: snapshot.idc.effective_assignments(&user.id),
+            access: links.idc().effective_assignments(&user.id),
             in_removed_group,
         });
         seen.scim_events.extend(
