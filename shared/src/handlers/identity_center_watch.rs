@@ -193,7 +193,12 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
             return serde_json::to_value(response).map_err(encode);
         }
         let (findings, entries, unrecognised) = match read_event(&payload) {
-            ReadEvent::Event(event) => (evaluate(&event, &self.policy, now), entries_of(&event), 0),
+            ReadEvent::Event(event) => {
+                if is_scim(&event) {
+                    self.metrics.emit(&crate::metrics::scim_events(1, now));
+                }
+                (evaluate(&event, &self.policy, now), entries_of(&event), 0)
+            }
             ReadEvent::Unrecognised(reason) => {
                 self.count_unrecognised(reason, now);
                 (Vec::new(), Vec::new(), 1)
@@ -225,13 +230,16 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
         let mut contributors = Vec::new();
         let mut entries = Vec::new();
         let mut recorders = Vec::new();
+        let mut scim_events = 0usize;
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             report.events = report.events.saturating_add(1);
             let judged = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 match message.body.as_deref().map(serde_json::from_str::<Value>) {
                     Some(Ok(body)) => match read_event(&body) {
-                        ReadEvent::Event(event) => Ok((evaluate(&event, &self.policy, now), entries_of(&event))),
+                        ReadEvent::Event(event) => {
+                            Ok((evaluate(&event, &self.policy, now), entries_of(&event), is_scim(&event)))
+                        }
                         ReadEvent::Unrecognised(reason) => Err(reason),
                     },
                     Some(Err(_)) => Err("body is not JSON"),
@@ -239,7 +247,10 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
                 }
             }));
             match judged {
-                Ok(Ok((found, to_record))) => {
+                Ok(Ok((found, to_record, scim))) => {
+                    if scim {
+                        scim_events = scim_events.saturating_add(1);
+                    }
                     if !to_record.is_empty() {
                         recorders.push(id.clone());
                         entries.extend(to_record);
@@ -259,6 +270,9 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
                     response.add_failure(id);
                 }
             }
+        }
+        if scim_events > 0 {
+            self.metrics.emit(&crate::metrics::scim_events(scim_events, now));
         }
         if !entries.is_empty() {
             match self.record.append(&entries).await {
@@ -318,6 +332,11 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
             .to_string(),
         );
     }
+}
+
+/// A SCIM call from the identity provider: counted, so that SCIM going silent can alarm.
+fn is_scim(event: &WatchEvent) -> bool {
+    matches!(event, WatchEvent::ApiCall(call) if call.event.is_scim())
 }
 
 /// The activity record entries an event makes (SCIM user writes, sign-ins, role credentials).
