@@ -5,7 +5,8 @@ cfn-lint alone no longer runs the SAM translator, so it misses SAM-level mistake
 function-URL resource in a GetAtt). This script translates SAM -> CloudFormation with aws-sam-translator (with a
 policy loader that needs no network, and an S3 placeholder for local CodeUri, as `sam validate` does), then runs
 cfn-lint on the result. Exit status: 0 clean, 1 with every problem printed. With --translated it prints the translated
-template as JSON instead (tests/least_privilege.rs reads each function role's policies from it).
+template as JSON instead (tests/least_privilege.rs reads each function role's policies from it); --decoded prints a
+plain CloudFormation template as JSON (the member role templates, for the same test).
 """
 
 import json
@@ -64,10 +65,15 @@ def main(path):
 
 
 if __name__ == "__main__":
-    # --translated: print the translated template as JSON and stop (the least-privilege test reads it).
-    args = [a for a in sys.argv[1:] if a != "--translated"]
+    # --translated: print the translated template as JSON and stop (the least-privilege test reads it); --decoded:
+    # print a plain CloudFormation template (the member role templates) as JSON, its short-form tags expanded.
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
     path = args[0] if args else "template.yaml"
-    if "--translated" in sys.argv[1:]:
+    if "--translated" in flags:
         json.dump(translate(path), sys.stdout, indent=1, default=str)
+        sys.exit(0)
+    if "--decoded" in flags:
+        json.dump(cfn_yaml.load(path), sys.stdout, indent=1, default=str)
         sys.exit(0)
     sys.exit(main(path))

@@ -858,6 +858,22 @@ fn translated(template: &Path) -> Value {
     serde_json::from_slice(&output.stdout).expect("translated template JSON")
 }
 
+/// A plain CloudFormation template as JSON, its short-form tags expanded (scripts/check_template.py --decoded).
+fn decoded(template: &Path) -> Value {
+    let output = Command::new(integration_tests::moto::python())
+        .arg(root().join("scripts/check_template.py"))
+        .arg("--decoded")
+        .arg(template)
+        .output()
+        .expect("run scripts/check_template.py");
+    assert!(
+        output.status.success(),
+        "decoding failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("decoded template JSON")
+}
+
 /// Every Allow statement in a policy document, both branches of each Fn::If.
 fn statements(document: &Value, out: &mut Vec<Value>) {
     match document {
@@ -1104,4 +1120,136 @@ fn a_missing_grant_fails_the_check() {
         ),
         "{problems:?}"
     );
+}
+
+/// The member-account roles (StackSet templates): each trusts only the deploy account's role of the one function
+/// that assumes it, and grants only read actions that function's code calls.
+fn member_role_problems(code: &Code, path: &Path) -> Vec<String> {
+    let template = decoded(path);
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let stack = translated(&root().join("template.yaml"));
+    let functions = stack["Resources"].as_object().expect("Resources");
+    let mut problems = Vec::new();
+    let roles: Vec<(&String, &Value)> = template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
+        .collect();
+    if roles.is_empty() {
+        problems.push(format!("{file}: no role"));
+    }
+    for (name, role) in roles {
+        let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+        let trust = trust.as_array().cloned().unwrap_or_default();
+        if trust.len() != 1 {
+            problems.push(format!("{file} {name}: {} trust statements, want one", trust.len()));
+            continue;
+        }
+        let statement = &trust[0];
+        let principal = &statement["Principal"];
+        let root_of_deploy = serde_json::json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${DeployAccountId}:root"});
+        if principal.as_object().is_none_or(|p| p.len() != 1) || principal["AWS"] != root_of_deploy {
+            problems.push(format!(
+                "{file} {name}: trusts {principal}, want the deploy account alone"
+            ));
+        }
+        if statement["Action"] != "sts:AssumeRole" || statement["Effect"] != "Allow" {
+            problems.push(format!(
+                "{file} {name}: trust allows {}, want sts:AssumeRole",
+                statement["Action"]
+            ));
+        }
+        // The one role of the deploy account that may assume it: <stack>-<Function logical id>Role-*.
+        let condition = &statement["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"];
+        let pattern = condition.as_str().unwrap_or_default();
+        let function = pattern
+            .strip_prefix("arn:${AWS::Partition}:iam::${DeployAccountId}:role/${DeployStackName}-")
+            .and_then(|rest| rest.strip_suffix("Role-*"));
+        let Some(function) = function else {
+            problems.push(format!(
+                "{file} {name}: trust not limited to one function role of the stack ({pattern:?})"
+            ));
+            continue;
+        };
+        let Some(binary) = functions
+            .get(function)
+            .filter(|f| f["Type"] == "AWS::Lambda::Function")
+            .and_then(|f| f["Metadata"]["BuildProperties"]["Binary"].as_str())
+        else {
+            problems.push(format!(
+                "{file} {name}: trusts {function}, which is no function of template.yaml"
+            ));
+            continue;
+        };
+        let needed = code.needed_actions(&format!("functions/{binary}/src/main.rs"));
+        if !needed.contains_key("sts:AssumeRole") {
+            problems.push(format!("{file} {name}: trusts {binary}, whose code assumes no role"));
+        }
+        let mut granted = Vec::new();
+        for policy in role["Properties"]["Policies"].as_array().into_iter().flatten() {
+            statements(&policy["PolicyDocument"], &mut granted);
+        }
+        if granted.is_empty() {
+            problems.push(format!("{file} {name}: grants nothing"));
+        }
+        for statement in &granted {
+            for action in strings(&statement["Action"]) {
+                let verb = action.split_once(':').map_or("", |(_, v)| v);
+                let read_only = ["List", "Get", "Describe", "Lookup"]
+                    .iter()
+                    .any(|p| verb.starts_with(p));
+                if statement["Effect"] != "Allow" || !read_only || action.contains('*') {
+                    problems.push(format!("{file} {name}: {action} is not one read action"));
+                }
+                // IAM action names are case-insensitive (SDK ListSamlProviders is iam:ListSAMLProviders).
+                if !needed.keys().any(|n| glob(&action, n)) {
+                    problems.push(format!("{file} {name}: {action} is not called by {binary}'s code"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn member_roles_trust_only_their_function_and_grant_only_its_reads() {
+    let code = load_code();
+    for file in ["member-read-role.yaml", "member-activity-role.yaml"] {
+        let problems = member_role_problems(&code, &root().join(file));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}
+
+#[test]
+fn a_member_role_that_writes_or_trusts_more_fails_the_check() {
+    let code = load_code();
+    let text = std::fs::read_to_string(root().join("member-read-role.yaml")).expect("member-read-role.yaml");
+    let folder = std::env::temp_dir().join(format!("deprov-member-role-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let write = "Action: [iam:GetSAMLProvider, iam:UpdateSAMLProvider]";
+    let wider = r#"Principal:
+              AWS: "*""#;
+    for (name, old, new, want) in [
+        (
+            "writes.yaml",
+            "Action: iam:GetSAMLProvider",
+            write,
+            "iam:UpdateSAMLProvider is not one read action",
+        ),
+        (
+            "trusts.yaml",
+            "Principal:\n              AWS: !Sub \"arn:${AWS::Partition}:iam::${DeployAccountId}:root\"",
+            wider,
+            "want the deploy account alone",
+        ),
+    ] {
+        assert_eq!(text.matches(old).count(), 1, "{old}");
+        let path = folder.join(name);
+        std::fs::write(&path, text.replacen(old, new, 1)).expect("write the modified template");
+        let problems = member_role_problems(&code, &path);
+        assert!(problems.iter().any(|p| p.contains(want)), "{name}: {problems:?}");
+    }
 }
