@@ -346,7 +346,17 @@ async fn messages_whose_findings_were_not_published_are_redelivered_and_the_rest
         failed_ids(&response).is_empty(),
         "a body that can never parse is not retried"
     );
-    assert_eq!(recording.metrics.lines().len(), 2, "both unreadable messages counted");
+    let lines = recording.metrics.lines();
+    let unreadable = lines.iter().filter(|l| l.contains("WatchEventsUnrecognised")).count();
+    assert_eq!(unreadable, 2, "both unreadable messages counted: {lines:?}");
+    // The first batch's two SCIM calls, one data point for the batch (the SCIM-silence alarm's metric).
+    let scim: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.contains("ScimEvents"))
+        .map(|l| serde_json::from_str(l).expect("EMF JSON"))
+        .collect();
+    assert_eq!(scim.len(), 1, "{lines:?}");
+    assert_eq!(scim[0]["ScimEvents"], 2, "{lines:?}");
 }
 
 /// A small xorshift generator: deterministic, so a failing case can be replayed from its seed.
