@@ -4,7 +4,9 @@
 cfn-lint alone no longer runs the SAM translator, so it misses SAM-level mistakes (a bad Runtime, a misspelled
 function-URL resource in a GetAtt). This script translates SAM -> CloudFormation with aws-sam-translator (with a
 policy loader that needs no network, and an S3 placeholder for local CodeUri, as `sam validate` does), then runs
-cfn-lint on the result. Exit status: 0 clean, 1 with every problem printed.
+cfn-lint on the result. Exit status: 0 clean, 1 with every problem printed. With --translated it prints the translated
+template as JSON instead (tests/least_privilege.rs reads each function role's policies from it); --decoded prints a
+plain CloudFormation template as JSON (the member role templates, for the same test).
 """
 
 import json
@@ -25,7 +27,8 @@ class OfflinePolicyLoader:
         return {}
 
 
-def main(path):
+def translate(path):
+    """The template as CloudFormation after SAM translation; raises InvalidDocumentException."""
     # The translator needs a Region for pseudo parameters; no credentials and no network are used.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     template = cfn_yaml.load(path)
@@ -39,8 +42,12 @@ def main(path):
             with open(os.path.join(os.path.dirname(os.path.abspath(path)), uri)) as definition:
                 props["Definition"] = json.load(definition)
             del props["DefinitionUri"]
+    return transform(template, {}, OfflinePolicyLoader())
+
+
+def main(path):
     try:
-        translated = transform(template, {}, OfflinePolicyLoader())
+        translated = translate(path)
     except InvalidDocumentException as e:
         for cause in e.causes:
             print(f"SAM: {cause.message}")
@@ -58,4 +65,15 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "template.yaml"))
+    # --translated: print the translated template as JSON and stop (the least-privilege test reads it); --decoded:
+    # print a plain CloudFormation template (the member role templates) as JSON, its short-form tags expanded.
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    path = args[0] if args else "template.yaml"
+    if "--translated" in flags:
+        json.dump(translate(path), sys.stdout, indent=1, default=str)
+        sys.exit(0)
+    if "--decoded" in flags:
+        json.dump(cfn_yaml.load(path), sys.stdout, indent=1, default=str)
+        sys.exit(0)
+    sys.exit(main(path))

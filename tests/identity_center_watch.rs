@@ -175,10 +175,24 @@ async fn every_sample_raises_exactly_its_rules_on_the_findings_topic() {
             assert!(!finding.evidence.is_empty(), "{name}: evidence");
         }
     }
-    // A shape the watch does not read (the native notification) was counted, by reason.
+    // A shape the watch does not read (the native notification) was counted, by reason; each SCIM call was counted
+    // (the metric of the SCIM-silence alarm), one point per batch here.
     let lines = watch.metrics.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("WatchEventsUnrecognised"), "{}", lines[0]);
+    let unrecognised: Vec<&String> = lines.iter().filter(|l| l.contains("WatchEventsUnrecognised")).collect();
+    assert_eq!(unrecognised.len(), 1, "{lines:?}");
+    let scim: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.contains("ScimEvents"))
+        .map(|l| serde_json::from_str(l).expect("EMF JSON"))
+        .collect();
+    let scim_samples = EXPECTED
+        .iter()
+        .filter(|(name, _)| sample(name).to_string().contains("identitystore-scim"))
+        .count();
+    assert!(scim_samples >= 2, "the samples hold SCIM calls");
+    assert_eq!(scim.len(), scim_samples, "{lines:?}");
+    assert!(scim.iter().all(|l| l["ScimEvents"] == 1), "{scim:?}");
+    assert_eq!(lines.len(), 1 + scim_samples, "{lines:?}");
 }
 
 #[tokio::test]
@@ -332,7 +346,17 @@ async fn messages_whose_findings_were_not_published_are_redelivered_and_the_rest
         failed_ids(&response).is_empty(),
         "a body that can never parse is not retried"
     );
-    assert_eq!(recording.metrics.lines().len(), 2, "both unreadable messages counted");
+    let lines = recording.metrics.lines();
+    let unreadable = lines.iter().filter(|l| l.contains("WatchEventsUnrecognised")).count();
+    assert_eq!(unreadable, 2, "both unreadable messages counted: {lines:?}");
+    // The first batch's two SCIM calls, one data point for the batch (the SCIM-silence alarm's metric).
+    let scim: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.contains("ScimEvents"))
+        .map(|l| serde_json::from_str(l).expect("EMF JSON"))
+        .collect();
+    assert_eq!(scim.len(), 1, "{lines:?}");
+    assert_eq!(scim[0]["ScimEvents"], 2, "{lines:?}");
 }
 
 /// A small xorshift generator: deterministic, so a failing case can be replayed from its seed.

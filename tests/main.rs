@@ -25,6 +25,9 @@ mod member_activity;
 mod lake_activity;
 // The review's inventory: fewest calls, shard + merge = one run, rate limits on a front that throttles like AWS.
 mod inventory;
+// template.yaml's grants per function against the AWS operations its code can call (both directions); the member
+// role templates' trust and actions.
+mod least_privilege;
 // The Okta adapter against the local Okta fake.
 mod okta_directory;
 // identity-center-watch with events/identity-center-watch/, findings to SNS in moto and read back.

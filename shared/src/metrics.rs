@@ -57,6 +57,27 @@ pub fn hook_answer(status: u16, at: DateTime<Utc>) -> String {
     .to_string()
 }
 
+/// identity-center-watch's count of the SCIM calls (event source `identitystore-scim`) it received, one data point
+/// per batch that held any: `ScimEvents` (Count), no dimension. template.yaml alarms when none arrives for
+/// `ScimSilenceHours` (missing data is breaching): SCIM has gone quiet (token expired, provisioning off in Okta).
+pub const SCIM_EVENTS_METRIC: &str = "ScimEvents";
+
+/// One `ScimEvents` data point of `count` SCIM calls.
+pub fn scim_events(count: usize, at: DateTime<Utc>) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": [{"Name": SCIM_EVENTS_METRIC, "Unit": "Count"}],
+            }],
+        },
+        SCIM_EVENTS_METRIC: count,
+    })
+    .to_string()
+}
+
 /// Where EMF lines go: stdout in a function (Lambda ships it to CloudWatch Logs); a recorder in tests.
 pub trait MetricSink: Sync {
     fn emit(&self, line: &str);
@@ -102,5 +123,16 @@ mod tests {
         assert_eq!(line["Status"], "401");
         assert_eq!(line["HookAnswers"], 1);
         assert_eq!(line["_aws"]["Timestamp"], at.timestamp_millis());
+    }
+
+    #[test]
+    fn scim_events_is_one_undimensioned_count() {
+        let at = Utc::now();
+        let line: serde_json::Value = serde_json::from_str(&scim_events(3, at)).expect("JSON");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "DeprovAudit");
+        assert_eq!(directive["Dimensions"], json!([[]]));
+        assert_eq!(directive["Metrics"], json!([{"Name": "ScimEvents", "Unit": "Count"}]));
+        assert_eq!(line["ScimEvents"], 3);
     }
 }

@@ -49,8 +49,9 @@ fn workspace_root() -> &'static Path {
     tests.parent().unwrap_or(tests)
 }
 
-/// `$DEPROV_MOTO_PYTHON`, else the workspace's `.venv/bin/python`.
-fn python() -> PathBuf {
+/// `$DEPROV_MOTO_PYTHON`, else the workspace's `.venv/bin/python`: the test world's Python (moto, cfn-lint and
+/// aws-sam-translator).
+pub fn python() -> PathBuf {
     if let Some(python) = std::env::var_os("DEPROV_MOTO_PYTHON") {
         return python.into();
     }

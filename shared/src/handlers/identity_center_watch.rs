@@ -193,12 +193,13 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
             return serde_json::to_value(response).map_err(encode);
         }
         let (findings, entries, scim_call, unrecognised) = match read_event(&payload) {
-            ReadEvent::Event(event) => (
-                evaluate(&event, &self.policy, now),
-                entries_of(&event),
-                scim_call_time(&event),
-                0,
-            ),
+            ReadEvent::Event(event) => {
+                let scim_call = scim_call_time(&event);
+                if scim_call.is_some() {
+                    self.metrics.emit(&crate::metrics::scim_events(1, now));
+                }
+                (evaluate(&event, &self.policy, now), entries_of(&event), scim_call, 0)
+            }
             ReadEvent::Unrecognised(reason) => {
                 self.count_unrecognised(reason, now);
                 (Vec::new(), Vec::new(), None, 1)
@@ -234,6 +235,7 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
         let mut entries = Vec::new();
         let mut recorders = Vec::new();
         let mut latest_scim_call: Option<DateTime<Utc>> = None;
+        let mut scim_events = 0usize;
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             report.events = report.events.saturating_add(1);
@@ -253,6 +255,9 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
             }));
             match judged {
                 Ok(Ok((found, to_record, scim_call))) => {
+                    if scim_call.is_some() {
+                        scim_events = scim_events.saturating_add(1);
+                    }
                     if !to_record.is_empty() || scim_call.is_some() {
                         recorders.push(id.clone());
                         entries.extend(to_record);
@@ -273,6 +278,9 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
                     response.add_failure(id);
                 }
             }
+        }
+        if scim_events > 0 {
+            self.metrics.emit(&crate::metrics::scim_events(scim_events, now));
         }
         if !entries.is_empty() || latest_scim_call.is_some() {
             let appended = async {
@@ -341,6 +349,7 @@ impl<N: Notifier, M: MetricSink, R: ActivityRecord> IdentityCenterWatch<N, M, R>
     }
 }
 
+/// A SCIM call from the identity provider: counted, so that SCIM going silent can alarm.
 /// The activity record entries an event makes (SCIM user writes, sign-ins, role credentials).
 fn entries_of(event: &WatchEvent) -> Vec<RecordEntry> {
     match event {
