@@ -2213,7 +2213,7 @@ async fn watch_a_verdict_read_cut_short_is_read_again_from_the_deprovision() {
     let w = watched(shared::in_memory::FakeOrgActivity::default(), &[]).await;
     w.ports.org.cut_short(true);
     let first = verdict_and_watch(&w).await;
-    let watch = first.watch.clone().expect("a watch");
+    let watch = first.watch.expect("a watch");
     assert_eq!(
         watch.read_from,
         published(),
