@@ -599,3 +599,110 @@ async fn a_suppressed_finding_is_reported_as_suppressed_until_its_end_date() {
     );
     assert_eq!(published_rules(&messages), ["group-push-error"]);
 }
+
+/// Greg's last AWS sign-in, 120 days ago, is older than the review's CloudTrail window (7 days here; 90 at most)
+/// and newer than Okta's lastLogin (200 days): only identity-center-watch's activity record holds it. The review
+/// reads it (one keyed query per user id and user name), judges inactivity on it, lists it in the access rows, and
+/// says how far back the record reaches.
+#[tokio::test]
+async fn the_review_reads_last_sign_ins_from_the_activity_record_and_says_how_far_back_it_reaches() {
+    use shared::aws::{DynamoDbActivityRecord, RecordFirst};
+    use shared::domain::ActivityEvent;
+    use shared::ports::ActivityRecord;
+    let now = Utc::now();
+    let w = world("review-record", now).await;
+    integration_tests::ledger::activity_table(&w.account, "activity").await;
+    let record = DynamoDbActivityRecord::new(w.account.sdk_config(), "activity", Duration::days(400));
+    let greg = w.org.user("greg@acme.example").clone();
+    let event = |id: &str, source: &str, name: &str, at: DateTime<Utc>| ActivityEvent {
+        event_id: id.into(),
+        event_name: name.into(),
+        event_source: source.into(),
+        event_time: at,
+        actor_user_id: Some(greg.clone()),
+        actor_user_name: None,
+        role_name: None,
+        target_user_id: Some(greg.clone()),
+        error_code: None,
+        account_id: None,
+        region: None,
+        target_account_id: None,
+    };
+    let signed_in = now - Duration::days(120);
+    let entries: Vec<_> = [
+        event(
+            "ev-old",
+            "signin.amazonaws.com",
+            "UserAuthentication",
+            now - Duration::days(300),
+        ),
+        event("ev-greg", "signin.amazonaws.com", "UserAuthentication", signed_in),
+        // A SCIM write newer than the sign-in is not a sign-in.
+        event(
+            "ev-scim",
+            "identitystore-scim.amazonaws.com",
+            "PatchUser",
+            now - Duration::days(10),
+        ),
+    ]
+    .iter()
+    .map(|e| shared::domain::activity_record::record_entry(e).expect("an entry the record keeps"))
+    .collect();
+    record.append(&entries).await.expect("appended");
+    let reaches_back = record.reaches_back_to().await.expect("read").expect("set");
+
+    let World {
+        account,
+        ports,
+        config,
+        queue_url,
+        gates,
+        ..
+    } = w;
+    let ports = AccessReviewPorts {
+        directory: ports.directory,
+        identity_center: ports.identity_center,
+        activity: RecordFirst {
+            record: Some(record),
+            cloudtrail: CloudTrailActivityLog::gated(account.sdk_config(), &gates),
+        },
+        notifier: ports.notifier,
+        state: ports.state,
+        reports: ports.reports,
+        verdicts: ports.verdicts,
+    };
+    let report = ports
+        .handle(&config, ReviewKind::Quarterly, now)
+        .await
+        .expect("a review run");
+    drain(&account, &queue_url).await;
+
+    let inactive = report
+        .findings
+        .iter()
+        .find(|f| f.finding.rule == Rule::InactiveUser)
+        .map(|f| &f.finding)
+        .expect("greg: 120 days is still past the 90-day limit");
+    assert!(inactive.title.contains("120 days"), "{}", inactive.title);
+    let lines: Vec<&str> = inactive.evidence.iter().map(|e| e.observation.as_str()).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("read from activity-record")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("activity record since {}", reaches_back.to_rfc3339()))),
+        "{lines:#?}"
+    );
+    let gregs: Vec<_> = report.access.iter().filter(|r| r.idc_user_id == greg).collect();
+    assert!(!gregs.is_empty());
+    for row in gregs {
+        assert_eq!(
+            row.last_sign_in.map(|t| t.timestamp()),
+            Some(signed_in.timestamp()),
+            "{row:?}"
+        );
+        assert_eq!(row.last_sign_in_source.as_deref(), Some("activity-record"), "{row:?}");
+    }
+}

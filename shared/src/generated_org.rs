@@ -277,5 +277,6 @@ pub fn snapshot(shape: &OrgShape, now: DateTime<Utc>) -> OrgSnapshot {
         idc,
         activity: Vec::new(),
         activity_since: None,
+        recorded_uses: None,
     }
 }

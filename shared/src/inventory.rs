@@ -82,6 +82,9 @@ pub struct InventoryBase {
     pub activity: Vec<ActivityEvent>,
     /// Where the activity read starts (the window's start).
     pub activity_since: DateTime<Utc>,
+    /// The activity record's latest use per user (`None`: no record).
+    #[serde(default)]
+    pub recorded_uses: Option<crate::domain::activity_record::RecordedUses>,
 }
 
 /// What the state machine (`statemachine/access-review.asl.json`) asks the access-review function to do, by the
@@ -176,6 +179,8 @@ pub async fn collect_base(
         },
         collect_activity(activity_log, options, now),
     )?;
+    // Sign-ins older than CloudTrail's 90 days, from the record (its keyed reads need the user list first).
+    let recorded_uses = activity_log.recorded_last_uses(&idc_users).await?;
     Ok(InventoryBase {
         collected_at: now,
         instance: identity_center.instance().clone(),
@@ -185,6 +190,7 @@ pub async fn collect_base(
         accounts,
         activity,
         activity_since: now - options.activity_window,
+        recorded_uses,
     })
 }
 
@@ -297,6 +303,7 @@ pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResu
         activity: base.activity,
         // The access review's inactivity rule says how far back the activity reaches.
         activity_since: Some(base.activity_since),
+        recorded_uses: base.recorded_uses,
     })
 }
 
@@ -364,6 +371,7 @@ mod tests {
             accounts: vec![],
             activity: vec![],
             activity_since: DateTime::<Utc>::UNIX_EPOCH,
+            recorded_uses: None,
         }
     }
 

@@ -295,6 +295,15 @@ pub trait ActivityLog: Sync {
         async { Ok(None) }
     }
 
+    /// Each user's latest sign-in or role credentials in the activity record, and how far back the record reaches
+    /// (for the access review: sign-ins older than CloudTrail's 90 days). `None`: no record, or an empty one.
+    fn recorded_last_uses(
+        &self,
+        _users: &[crate::domain::IdcUser],
+    ) -> impl Future<Output = Result<Option<crate::domain::activity_record::RecordedUses>>> + Send {
+        async { Ok(None) }
+    }
+
     /// What the record knows of Okta's SCIM channel (for the `scim-silent` heartbeat); no record: nothing
     /// (`record_since` `None`), and no heartbeat.
     fn scim_heartbeat(&self) -> impl Future<Output = Result<crate::domain::activity_record::ScimHeartbeat>> + Send {
@@ -682,6 +691,12 @@ pub trait ActivityRecord: Sync {
     fn note_scim_call(&self, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
     /// How far back the record reaches and the latest SCIM call noted, in one read.
     fn scim_heartbeat(&self) -> impl Future<Output = Result<crate::domain::activity_record::ScimHeartbeat>> + Send;
+    /// The newest sign-in or role-credentials entry under `key` (SCIM writes skipped), if any: the access review's
+    /// last sign-in per user, as far back as the record reaches.
+    fn latest_use(
+        &self,
+        key: &crate::domain::activity_record::RecordKey,
+    ) -> impl Future<Output = Result<Option<ActivityEvent>>> + Send;
 }
 
 /// No record configured: appends nothing, and a read says it is incomplete (read CloudTrail instead).
@@ -723,6 +738,13 @@ impl<R: ActivityRecord> ActivityRecord for Option<R> {
         match self {
             Some(record) => record.scim_heartbeat().await,
             None => Ok(crate::domain::activity_record::ScimHeartbeat::default()),
+        }
+    }
+
+    async fn latest_use(&self, key: &crate::domain::activity_record::RecordKey) -> Result<Option<ActivityEvent>> {
+        match self {
+            Some(record) => record.latest_use(key).await,
+            None => Ok(None),
         }
     }
 }

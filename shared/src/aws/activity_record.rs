@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::ActivityEvent;
-use crate::domain::activity_record::{RecordEntry, RecordKey, ScimHeartbeat};
+use crate::domain::activity_record::{RecordEntry, RecordKey, RecordKind, RecordedUses, ScimHeartbeat};
 use crate::error::{Error, Result};
 use crate::ports::{ActivityRead, ActivityRecord};
 
@@ -29,6 +29,10 @@ const LAST_SCIM_ATTRIBUTE: &str = "last_scim_call";
 const MAX_APPEND: usize = 1000;
 /// Items one Query page is asked for; pages are read until `max_items` or the end.
 const PAGE_LIMIT: i32 = 100;
+/// `latest_use` reads at most this many pages newest-first (SCIM writes between are skipped by a filter).
+const LATEST_USE_PAGES: usize = 3;
+/// Users whose latest use the review reads at once (two keyed queries each: id and user name).
+const LAST_USE_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct DynamoDbActivityRecord {
@@ -71,6 +75,22 @@ fn epoch_seconds(value: &AttributeValue) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|n| n.parse::<i64>().ok())
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
+}
+
+/// The event an item holds.
+fn event_of(item: &HashMap<String, AttributeValue>) -> Result<ActivityEvent> {
+    let json = item
+        .get(EVENT_ATTRIBUTE)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| Error::AwsContract {
+            service: SERVICE,
+            operation: "Query",
+            problem: "an activity record item has no event".into(),
+        })?;
+    serde_json::from_str(json).map_err(|source| Error::Decode {
+        what: "activity record entry",
+        source,
+    })
 }
 
 fn sort_key(time: DateTime<Utc>, event_id: &str) -> String {
@@ -181,6 +201,41 @@ impl ActivityRecord for DynamoDbActivityRecord {
         })
     }
 
+    async fn latest_use(&self, key: &RecordKey) -> Result<Option<ActivityEvent>> {
+        let scim = serde_json::to_value(RecordKind::ScimWrite)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+        for _ in 0..LATEST_USE_PAGES {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .filter_expression("#kind <> :scim")
+                .expression_attribute_names("#pk", KEY_ATTRIBUTE)
+                .expression_attribute_names("#kind", KIND_ATTRIBUTE)
+                .expression_attribute_values(":pk", AttributeValue::S(key.as_stored()))
+                .expression_attribute_values(":scim", AttributeValue::S(scim.clone()))
+                .scan_index_forward(false)
+                .limit(PAGE_LIMIT)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| Error::aws(SERVICE, "Query", e))?;
+            if let Some(item) = page.items.unwrap_or_default().first() {
+                return event_of(item).map(Some);
+            }
+            match page.last_evaluated_key.filter(|k| !k.is_empty()) {
+                Some(next) => start_key = Some(next),
+                None => return Ok(None),
+            }
+        }
+        // 300 SCIM writes newer than any sign-in: the user is taken as not seen (the review says how far it read).
+        Ok(None)
+    }
+
     async fn since(&self, key: &RecordKey, start: DateTime<Utc>, max_items: usize) -> Result<ActivityRead> {
         let mut events = Vec::new();
         let mut start_key: Option<HashMap<String, AttributeValue>> = None;
@@ -210,19 +265,7 @@ impl ActivityRecord for DynamoDbActivityRecord {
                         complete: false,
                     });
                 }
-                let json = item
-                    .get(EVENT_ATTRIBUTE)
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| Error::AwsContract {
-                        service: SERVICE,
-                        operation: "Query",
-                        problem: "an activity record item has no event".into(),
-                    })?;
-                let event: ActivityEvent = serde_json::from_str(json).map_err(|source| Error::Decode {
-                    what: "activity record entry",
-                    source,
-                })?;
-                events.push(event);
+                events.push(event_of(&item)?);
             }
             match page.last_evaluated_key.filter(|k| !k.is_empty()) {
                 Some(next) => start_key = Some(next),
@@ -256,6 +299,27 @@ impl<R: ActivityRecord, A: crate::ports::ActivityLog> crate::ports::ActivityLog 
 
     async fn scim_heartbeat(&self) -> Result<ScimHeartbeat> {
         self.record.scim_heartbeat().await
+    }
+
+    async fn recorded_last_uses(&self, users: &[crate::domain::IdcUser]) -> Result<Option<RecordedUses>> {
+        let Some(since) = self.record.reaches_back_to().await? else {
+            return Ok(None);
+        };
+        let keys: Vec<RecordKey> = users
+            .iter()
+            .flat_map(|u| {
+                [
+                    RecordKey::UserId(u.id.to_string()),
+                    RecordKey::UserName(u.user_name.clone()),
+                ]
+            })
+            .collect();
+        let mut events = Vec::new();
+        for chunk in keys.chunks(LAST_USE_CONCURRENCY) {
+            let found = futures_util::future::try_join_all(chunk.iter().map(|key| self.record.latest_use(key))).await?;
+            events.extend(found.into_iter().flatten());
+        }
+        Ok(Some(RecordedUses { since, events }))
     }
 
     async fn recorded(&self, keys: &[RecordKey], start: DateTime<Utc>) -> Result<Option<ActivityRead>> {

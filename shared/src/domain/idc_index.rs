@@ -114,7 +114,7 @@ impl<'a> IdcIndex<'a> {
     }
 
     /// The groups the user is a member of, in the side's order.
-    pub fn groups_of(&self, user: &IdcUserId) -> &[&'a IdcGroupId] {
+    pub fn groups_with_member(&self, user: &IdcUserId) -> &[&'a IdcGroupId] {
         self.groups_of.get(user).map_or(&[], Vec::as_slice)
     }
 
@@ -130,7 +130,7 @@ impl<'a> IdcIndex<'a> {
     /// Every account assignment the user holds: direct ones, and those through each group they belong to; sorted
     /// by account, permission set and group.
     pub fn effective_assignments(&self, user: &IdcUserId) -> Vec<EffectiveAssignment> {
-        let groups: HashSet<&IdcGroupId> = self.groups_of(user).iter().copied().collect();
+        let groups: HashSet<&IdcGroupId> = self.groups_with_member(user).iter().copied().collect();
         let mut positions: Vec<usize> = self
             .by_principal
             .get(&Principal::User(user.clone()))

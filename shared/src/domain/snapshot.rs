@@ -23,6 +23,10 @@ pub struct OrgSnapshot {
     /// snapshot file). The access review's inactivity rule says how far back it could see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_since: Option<DateTime<Utc>>,
+    /// Each user's latest sign-in or role credentials in identity-center-watch's activity record, and since when
+    /// the record reaches (`None`: no record read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_uses: Option<super::activity_record::RecordedUses>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,9 @@ pub struct AccessReviewSettings {
     pub suppressions_key: String,
     pub report_store: crate::aws::ReportStoreSettings,
     pub verdict_archive_bucket: Option<String>,
+    /// `ACTIVITY_TABLE_NAME`: identity-center-watch's activity record, read for last sign-ins older than
+    /// CloudTrail's window (`None`: Okta lastLogin and CloudTrail only).
+    pub activity_table: Option<String>,
     pub rate_limits: RateLimits,
     pub sets_per_shard: usize,
     pub config: AccessReviewConfig,
@@ -125,6 +128,7 @@ impl AccessReviewSettings {
                 .unwrap_or_else(|| crate::aws::DEFAULT_SUPPRESSIONS_KEY.to_owned()),
             report_store: crate::aws::ReportStoreSettings::from_env(env)?,
             verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
+            activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
             rate_limits: rate_limits_from_env(env)?,
             sets_per_shard: usize::try_from(whole_number(
                 env,
@@ -227,7 +231,7 @@ pub struct AccessReviewPorts<D, I, A, N, S, R, V> {
 pub type ProductionPorts = AccessReviewPorts<
     crate::okta::OktaClient,
     crate::aws::IdentityCenterClient,
-    crate::aws::CloudTrailActivityLog,
+    crate::aws::RecordFirst<Option<crate::aws::DynamoDbActivityRecord>, crate::aws::CloudTrailActivityLog>,
     crate::aws::SnsNotifier,
     crate::aws::S3ReviewState,
     crate::aws::S3ReportStore,
@@ -275,7 +279,14 @@ impl ProductionPorts {
         Ok(Self {
             directory: readers.directory,
             identity_center: readers.identity_center,
-            activity: readers.activity,
+            activity: crate::aws::RecordFirst {
+                // Only read (latest use per user): the retention given here is the writer's business.
+                record: settings
+                    .activity_table
+                    .as_ref()
+                    .map(|table| crate::aws::DynamoDbActivityRecord::new(sdk, table.clone(), Duration::days(400))),
+                cloudtrail: readers.activity,
+            },
             notifier: crate::aws::SnsNotifier::new(sdk, settings.topic_arn.clone()),
             state: crate::aws::S3ReviewState::new(
                 sdk,

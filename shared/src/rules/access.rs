@@ -11,41 +11,67 @@ use crate::domain::{ActivityEvent, IdcGroupId, IdcUser, IdcUserId, IdentityLinks
 /// Where a last sign-in was read.
 pub const SOURCE_OKTA_LAST_LOGIN: &str = "okta-last-login";
 pub const SOURCE_CLOUDTRAIL: &str = "cloudtrail";
+pub const SOURCE_ACTIVITY_RECORD: &str = "activity-record";
 
 /// The latest sign-in known for a person, and its source: Okta's `lastLogin` (a sign-in to Okta, for any app —
 /// not necessarily AWS; kept by Okta for the user's life) or their latest AWS use in the snapshot's CloudTrail
 /// activity (portal sign-ins, role credentials, role sessions by user name; only as far back as
-/// `OrgSnapshot::activity_since`, at most LookupEvents' 90 days).
+/// `OrgSnapshot::activity_since`, at most LookupEvents' 90 days) or identity-center-watch's activity record (sign-ins
+/// and role credentials since `RecordedUses::since`, kept 400 days).
 pub fn last_sign_in(
     snapshot: &OrgSnapshot,
     okta: Option<&OktaUser>,
     idc: &IdcUser,
 ) -> Option<(DateTime<Utc>, &'static str)> {
-    LastSignIns::build(&snapshot.activity).of(okta, idc)
+    LastSignIns::of_snapshot(snapshot).of(okta, idc)
 }
 
 /// The latest AWS use of each actor in a snapshot's activity, read once: `last_sign_in` for every person without
 /// a scan of the activity each.
 #[derive(Debug, Default)]
 pub struct LastSignIns<'a> {
-    by_user_id: HashMap<&'a IdcUserId, DateTime<Utc>>,
-    by_user_name: HashMap<&'a str, DateTime<Utc>>,
+    by_user_id: HashMap<&'a IdcUserId, (DateTime<Utc>, &'static str)>,
+    by_user_name: HashMap<&'a str, (DateTime<Utc>, &'static str)>,
 }
 
 impl<'a> LastSignIns<'a> {
+    /// From CloudTrail activity only.
     pub fn build(activity: &'a [ActivityEvent]) -> Self {
         let mut latest = Self::default();
-        for event in activity {
-            if let Some(id) = &event.actor_user_id {
-                let at = latest.by_user_id.entry(id).or_insert(event.event_time);
-                *at = (*at).max(event.event_time);
-            }
-            if let Some(name) = event.actor_user_name.as_deref() {
-                let at = latest.by_user_name.entry(name).or_insert(event.event_time);
-                *at = (*at).max(event.event_time);
-            }
+        latest.add(activity, SOURCE_CLOUDTRAIL);
+        latest
+    }
+
+    /// From the snapshot's CloudTrail activity and, when it was read, the activity record's latest uses.
+    pub fn of_snapshot(snapshot: &'a OrgSnapshot) -> Self {
+        let mut latest = Self::build(&snapshot.activity);
+        if let Some(recorded) = &snapshot.recorded_uses {
+            latest.add(&recorded.events, SOURCE_ACTIVITY_RECORD);
         }
         latest
+    }
+
+    /// Keeps each actor's latest event (the earlier source on a tie).
+    fn add(&mut self, events: &'a [ActivityEvent], source: &'static str) {
+        let later = |known: &mut (DateTime<Utc>, &'static str), at: DateTime<Utc>| {
+            if at > known.0 {
+                *known = (at, source);
+            }
+        };
+        for event in events {
+            if let Some(id) = &event.actor_user_id {
+                later(
+                    self.by_user_id.entry(id).or_insert((event.event_time, source)),
+                    event.event_time,
+                );
+            }
+            if let Some(name) = event.actor_user_name.as_deref() {
+                later(
+                    self.by_user_name.entry(name).or_insert((event.event_time, source)),
+                    event.event_time,
+                );
+            }
+        }
     }
 
     /// The person's last sign-in: their latest AWS use (an event naming their IdC user id or user name) or Okta's
@@ -57,8 +83,8 @@ impl<'a> LastSignIns<'a> {
         ]
         .into_iter()
         .flatten()
-        .max()
-        .map(|t| (*t, SOURCE_CLOUDTRAIL));
+        .max_by_key(|(at, _)| *at)
+        .copied();
         let in_okta = okta.and_then(|o| o.last_login).map(|t| (t, SOURCE_OKTA_LAST_LOGIN));
         match (in_aws, in_okta) {
             (Some(a), Some(o)) => Some(if a.0 >= o.0 { a } else { o }),
@@ -73,7 +99,7 @@ impl<'a> LastSignIns<'a> {
 /// go through the links' `IdcIndex` and one `LastSignIns`).
 pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> Vec<AccessRow> {
     let idc = links.idc();
-    let sign_ins = LastSignIns::build(&snapshot.activity);
+    let sign_ins = LastSignIns::of_snapshot(snapshot);
     let mut rows = Vec::new();
     for user in &snapshot.idc.users {
         let okta = links.okta_user_for(&user.id);
@@ -81,7 +107,7 @@ pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> Vec<Acc
         let direct = Principal::User(user.id.clone());
         let mut paths: Vec<(Option<&IdcGroupId>, &crate::domain::AccountAssignment)> =
             idc.assignments_of(&direct).map(|a| (None, a)).collect();
-        for group in idc.groups_of(&user.id) {
+        for group in idc.groups_with_member(&user.id) {
             let principal = Principal::Group((*group).clone());
             paths.extend(idc.assignments_of(&principal).map(|a| (Some(*group), a)));
         }

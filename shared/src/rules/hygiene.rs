@@ -210,10 +210,25 @@ fn permission_sets_unassigned(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec
 
 fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
     let limit = policy.review.inactive_after;
-    let sign_ins = LastSignIns::build(&snapshot.activity);
+    let sign_ins = LastSignIns::of_snapshot(snapshot);
     let since = snapshot
         .activity_since
         .map_or_else(|| "the start of the snapshot's activity".to_owned(), |t| t.to_rfc3339());
+    let record = match &snapshot.recorded_uses {
+        Some(recorded) => format!(
+            ", and sign-ins and role credentials in identity-center-watch's activity record since {}",
+            recorded.since.to_rfc3339()
+        ),
+        None => " (no activity record read: AWS sign-ins before that are not seen)".to_owned(),
+    };
+    let unseen = match &snapshot.recorded_uses {
+        Some(recorded) => format!(
+            "no sign-in known (none in Okta's lastLogin, none in CloudTrail since {since}, none in the activity \
+             record since {})",
+            recorded.since.to_rfc3339()
+        ),
+        None => format!("no sign-in known (none in Okta's lastLogin, none in CloudTrail since {since})"),
+    };
     snapshot
         .okta
         .users
@@ -240,7 +255,7 @@ fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Po
                 Some((at, source)) => {
                     Evidence::new("okta", format!("last sign-in {} (read from {source})", at.to_rfc3339())).at(at)
                 }
-                None => Evidence::new("okta", "no sign-in known"),
+                None => Evidence::new("okta", unseen.clone()),
             };
             let title = match last {
                 Some((at, _)) => format!(
@@ -256,7 +271,7 @@ fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Po
                     "okta",
                     format!(
                         "sources: Okta lastLogin (a sign-in to Okta for any app, kept for the user's life) and AWS \
-                         use in CloudTrail since {since}; limit {} days",
+                         use in CloudTrail since {since}{record}; limit {} days",
                         limit.num_days()
                     ),
                 )
