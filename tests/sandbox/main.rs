@@ -166,16 +166,17 @@ async fn relay(account: &MotoAccount, sandbox: &Sandbox, runtime: &LambdaRuntime
                 eprintln!("relay: job {id} failed back to the queue");
                 continue;
             }
-            if let Some(handle) = message.receipt_handle() {
-                if let Err(e) = sqs
-                    .delete_message()
-                    .queue_url(&sandbox.verify_queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                {
-                    eprintln!("relay: DeleteMessage {id} failed: {e}");
-                }
+            let Some(handle) = message.receipt_handle() else {
+                continue;
+            };
+            if let Err(e) = sqs
+                .delete_message()
+                .queue_url(&sandbox.verify_queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await
+            {
+                eprintln!("relay: DeleteMessage {id} failed: {e}");
             }
         }
     }
