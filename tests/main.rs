@@ -42,6 +42,8 @@ mod review_report;
 mod propagation_check;
 // deprov-audit revoke: the plan, apply and the built binary against moto sso-admin and the Okta fake.
 mod revoke;
+// The local sandbox: the demo org seeded, its printed env running hook → queue → checker → a finding on SNS.
+mod sandbox;
 // SnsNotifier, read back through an SQS queue subscribed to the topic in moto.
 mod sns_notifier;
 // The System Log sweep with its cursor in DynamoDB, against the Okta fake's polling queries and SQS in moto.

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,11 +158,16 @@ async fn init_error(State(i): State<Arc<Invocations>>, body: Bytes) -> StatusCod
     record(&i, "init".into(), Outcome::Error(value))
 }
 
-/// A function's built binary (`target/<profile>/<name>`), next to this test binary's own folder.
+/// A function's built binary (`target/<profile>/<name>`), beside this binary: a test binary's own folder is
+/// `target/<profile>/deps`, a bin's (the sandbox) is `target/<profile>`.
 pub fn function_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // target/debug/deps/integration-… → target/debug/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let folder = exe.parent().expect("the binary's folder");
+    let dir = if folder.file_name().is_some_and(|f| f == "deps") {
+        folder.parent().expect("target profile folder")
+    } else {
+        folder
+    };
     let binary = dir.join(name);
     assert!(
         binary.exists(),

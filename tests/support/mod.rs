@@ -10,5 +10,6 @@ pub mod okta_fake;
 pub mod org_trail;
 pub mod queues;
 pub mod saml;
+pub mod sandbox;
 pub mod sdk_calls;
 pub mod seed;
