@@ -312,6 +312,21 @@ async fn a_deprovision_propagated_in_time_gives_a_verified_record_with_its_laten
 /// account, with no LookupEvents call.
 #[tokio::test]
 async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_events() {
+    // With an org-wide source, session use is read there: this account's CloudTrail is not scanned at all.
+    let lookups = verdict_from_the_record(shared::in_memory::FakeOrgActivity::default()).await;
+    assert_eq!(lookups, 0, "no CloudTrail scan");
+}
+
+#[tokio::test]
+async fn without_an_org_wide_source_the_record_spares_the_scans_but_role_sessions_are_still_read_here() {
+    // The record holds sign-ins and role credentials, not calls made with a live session: one bounded read by
+    // user name, and no SCIM or portal scan.
+    let lookups = verdict_from_the_record(()).await;
+    assert_eq!(lookups, 1, "one LookupEvents read, by Bob's user name");
+}
+
+/// The verdict for Bob with his SCIM write and a sign-in in the activity record: how many LookupEvents calls it made.
+async fn verdict_from_the_record<O: shared::ports::OrgActivity>(org: O) -> usize {
     use shared::ports::ActivityRecord;
     let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
     integration_tests::ledger::activity_table(&w.account, "activity").await;
@@ -344,7 +359,7 @@ async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_
         notifier: w.ports.notifier,
         queue: w.ports.queue,
         ledger: w.ports.ledger,
-        org: (),
+        org,
     };
     let before = w.account.sdk_calls();
     let outcome = ports
@@ -364,8 +379,8 @@ async fn with_the_scim_write_in_the_activity_record_the_verdict_needs_no_lookup_
     };
     assert_eq!(findings[0].rule, Rule::PropagationVerified);
     assert_eq!(latency_seconds, Some(212), "the SCIM call found in the record");
-    assert_eq!(calls.of("LookupEvents"), 0, "no CloudTrail scan");
     assert!(calls.of("Query") >= 1, "the record was read");
+    calls.of("LookupEvents")
 }
 
 #[tokio::test]

@@ -847,6 +847,7 @@ where
     D: Directory,
     I: IdentityCenter,
     A: ActivityLog,
+    O: OrgActivity,
 {
     /// Everything `judge` needs, read from Okta, Identity Center and CloudTrail — Okta first, and nothing more
     /// when Okta already says there is nothing to verify (one Okta call for a group that is not pushed).
@@ -965,6 +966,13 @@ where
                     .filter(|e| !e.is_scim() && e.event_time >= job.published)
                     .filter(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)))
                     .collect();
+                // The record keeps sign-ins and role credentials, not the calls made with a role session already
+                // handed out. An org-wide source reads those in every account of the person's reach; without one,
+                // this account's event history is still read for them (one bounded query per user name).
+                if !self.org.watches() && job.kind != DeprovisionKind::GroupRemoved {
+                    let sessions = self.role_sessions(config, seen, job, now).await?;
+                    seen.activity.extend(sessions);
+                }
                 return Ok(());
             }
         }
@@ -996,18 +1004,32 @@ where
             .await?;
         seen.activity_incomplete |= !portal.complete;
         let mut activity: Vec<ActivityEvent> = portal.events;
-        let names: Vec<String> = seen.accounts.iter().map(|a| a.user.user_name.clone()).collect();
-        for name in names {
-            let sessions = self
-                .activity
-                .lookup(&bounded(LookupAttribute::Username(name), job.published))
-                .await?;
-            seen.activity_incomplete |= !sessions.complete;
-            activity.extend(sessions.events);
-        }
         activity.retain(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)));
+        activity.extend(self.role_sessions(config, seen, job, now).await?);
         seen.activity = activity;
         Ok(())
+    }
+
+    /// Calls made in this account under each linked user name (role sessions are named after it) since the
+    /// deprovision: one bounded LookupEvents read per name.
+    async fn role_sessions(
+        &self,
+        config: &CheckConfig,
+        seen: &mut Observation,
+        job: &VerificationJob,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ActivityEvent>> {
+        let names: Vec<String> = seen.accounts.iter().map(|a| a.user.user_name.clone()).collect();
+        let mut found = Vec::new();
+        for name in names {
+            let query = ActivityQuery::new(LookupAttribute::Username(name), job.published, now)
+                .bounded(config.cloudtrail_max_pages, config.record_budget / 4);
+            let sessions = self.activity.lookup(&query).await?;
+            seen.activity_incomplete |= !sessions.complete;
+            found.extend(sessions.events);
+        }
+        found.retain(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)));
+        Ok(found)
     }
 
     /// Direct assignments plus those of every group the user is still in.

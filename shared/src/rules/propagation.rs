@@ -730,7 +730,11 @@ pub fn watch_until(
         .map(|e| e.event_time)
         .max();
     let from = handed_out.map_or(job.published, |at| at.max(job.published));
-    let until = (from + longest_session(reach)).min(job.published + MAX_SESSION);
+    // Checked: event times come from outside (CloudTrail, a job body); the watch is bounded by the deprovision anyway.
+    let until = from
+        .checked_add_signed(longest_session(reach))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .min(job.published + MAX_SESSION);
     earlier.map_or(until, |e| e.max(until).min(job.published + MAX_SESSION))
 }
 
@@ -750,7 +754,10 @@ pub enum WatchStep {
 pub fn watch_step(job: &VerificationJob, watch: &Watch, caught_up_to: DateTime<Utc>, now: DateTime<Utc>) -> WatchStep {
     if now >= watch.until && caught_up_to >= watch.until {
         WatchStep::Over
-    } else if now >= job.published + MAX_SESSION + MAX_SOURCE_LAG || now >= watch.until + MAX_SOURCE_LAG {
+    } else if now >= job.published + MAX_SESSION + MAX_SOURCE_LAG
+        // A job body's `until` past the calendar's end: the bound is the deprovision's, never a panic.
+        || watch.until.checked_add_signed(MAX_SOURCE_LAG).is_none_or(|bound| now >= bound)
+    {
         WatchStep::GaveUp
     } else {
         WatchStep::GoOn
@@ -1342,6 +1349,20 @@ mod tests {
             watch_step(&job, &longest, t("20:00:00"), t("22:00:00")),
             WatchStep::GaveUp
         );
+    }
+
+    #[test]
+    fn a_watch_until_the_end_of_the_calendar_gives_up_at_the_deprovisions_bound_and_never_panics() {
+        let job = job(DeprovisionKind::Deactivated);
+        let edge = Watch {
+            until: DateTime::<Utc>::MAX_UTC,
+            read_from: t("09:00:00"),
+        };
+        assert_eq!(watch_step(&job, &edge, t("10:00:00"), t("10:00:00")), WatchStep::GaveUp);
+        let mut late = event("ct-late", "sso.amazonaws.com", "GetRoleCredentials", "09:30:00");
+        late.event_time = DateTime::<Utc>::MAX_UTC;
+        let until = watch_until(&job, &Reach::default(), &[late], None);
+        assert!(until <= job.published + MAX_SESSION);
     }
 
     #[test]
