@@ -39,6 +39,10 @@ pub struct OktaClient {
     authorizer: Authorizer,
 }
 
+/// The most pages one list reads: 5,000 pages of Okta's largest (200 users, 1,000 log events) is more than any
+/// org the auditor serves; past it the read fails, bounded, instead of running on.
+const MAX_LIST_PAGES: usize = 5_000;
+
 impl OktaClient {
     /// Checks the configuration (base URL, credentials, private key) without sending anything.
     pub fn new(config: OktaConfig) -> Result<Self, OktaError> {
@@ -126,13 +130,21 @@ impl OktaClient {
         }
     }
 
-    /// Every record of a list, following `rel="next"` links until there are none. `until_empty` also stops at
+    /// Every record of a list, following `rel="next"` links until there are none (at most `MAX_LIST_PAGES`). `until_empty` also stops at
     /// an empty page (the System Log may keep offering next links).
     async fn list<T: DeserializeOwned>(&self, first: Url, until_empty: bool) -> Result<Vec<T>, OktaError> {
         let mut records = Vec::new();
         let mut visited = HashSet::new();
         let mut url = first;
         for page in 1.. {
+            if page > MAX_LIST_PAGES {
+                // Bounded: a list that never ends (or an org past a million records a list) is an error that
+                // says so, not a run that outlives its invocation.
+                return Err(OktaError::NextLink {
+                    path: url.path().to_owned(),
+                    reason: "the list runs past 5,000 pages, the reader's bound",
+                });
+            }
             let answer = self.get(&url).await?;
             let page_records: Vec<T> = wire::decode_page(&answer.body, url.path(), page)?;
             let empty = page_records.is_empty();
