@@ -9,6 +9,7 @@
 //! ```
 //! `--scale` multiplies users, groups, accounts and assignments (not permission sets). Needs moto like the tests
 //! (`DEPROV_MOTO_PYTHON` or the workspace `.venv`).
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration as StdDuration, Instant};
