@@ -138,20 +138,28 @@ fuzz_target!(|data: &[u8]| {
         },
         None => return,
     };
-    let Ok(text) = std::str::from_utf8(&event) else { return };
-    // AWS writes the event: with `isBase64Encoded` its body is always valid base64. lambda_http's event decoding
-    // panics on anything else (aws_lambda_events' body decoder), a panic no caller of the URL can cause, so such
-    // an event is not one to answer.
-    if let Ok(raw) = serde_json::from_str::<Value>(text)
-        && raw["isBase64Encoded"] == Value::Bool(true)
+    let Ok(mut raw) = serde_json::from_slice::<Value>(&event) else {
+        return;
+    };
+    // AWS writes the event, and some of it no caller controls. With `isBase64Encoded` the body is always valid
+    // base64; `host` is the function URL's domain (AWS routes by it) and `x-forwarded-proto` is https. lambda_http
+    // panics on anything else (aws_lambda_events' base64 body decoder; `Url::parse(..).unwrap()` on scheme + host
+    // + path when it builds the URI), before the hook sees the request, so those are set as AWS sets them.
+    if raw["isBase64Encoded"] == Value::Bool(true)
         && raw["body"]
             .as_str()
             .is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_err())
     {
         return;
     }
+    if let Some(headers) = raw.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.retain(|name, _| !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("x-forwarded-proto"));
+        headers.insert("host".into(), template()["headers"]["host"].clone());
+        headers.insert("x-forwarded-proto".into(), Value::String("https".into()));
+    }
+    let text = raw.to_string();
     // What AWS would refuse to deliver is not the hook's to answer.
-    let Ok(request): Result<Request, _> = lambda_http::request::from_str(text) else {
+    let Ok(request): Result<Request, _> = lambda_http::request::from_str(&text) else {
         return;
     };
     let carries_held_secret = request
