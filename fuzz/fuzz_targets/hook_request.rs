@@ -141,10 +141,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut raw) = serde_json::from_slice::<Value>(&event) else {
         return;
     };
-    // AWS writes the event, and some of it no caller controls. With `isBase64Encoded` the body is always valid
-    // base64; `host` is the function URL's domain (AWS routes by it) and `x-forwarded-proto` is https. lambda_http
-    // panics on anything else (aws_lambda_events' base64 body decoder; `Url::parse(..).unwrap()` on scheme + host
-    // + path when it builds the URI), before the hook sees the request, so those are set as AWS sets them.
+    // AWS writes the event, and some of it no caller controls: with `isBase64Encoded` the body is always valid
+    // base64; `host` and `requestContext.domainName` are the function URL's domain (AWS routes by it — UNVERIFIED
+    // that no other Host header reaches the function) and `x-forwarded-proto` is https. lambda_http panics on
+    // anything else (aws_lambda_events' base64 body decoder; `Url::parse(..).unwrap()` on scheme + host + path
+    // when it builds the URI), before the hook sees the request, so those are set as AWS sets them.
     if raw["isBase64Encoded"] == Value::Bool(true)
         && raw["body"]
             .as_str()
@@ -156,6 +157,10 @@ fuzz_target!(|data: &[u8]| {
         headers.retain(|name, _| !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("x-forwarded-proto"));
         headers.insert("host".into(), template()["headers"]["host"].clone());
         headers.insert("x-forwarded-proto".into(), Value::String("https".into()));
+    }
+    if let Some(context) = raw.get_mut("requestContext").and_then(Value::as_object_mut) {
+        // lambda_http's fallback when no host header came.
+        context.insert("domainName".into(), template()["requestContext"]["domainName"].clone());
     }
     let text = raw.to_string();
     // What AWS would refuse to deliver is not the hook's to answer.
