@@ -162,6 +162,14 @@ fuzz_target!(|data: &[u8]| {
         // lambda_http's fallback when no host header came.
         context.insert("domainName".into(), template()["requestContext"]["domainName"].clone());
     }
+    // An HTTP request's path starts with `/` (UNVERIFIED that AWS never passes another request target on);
+    // lambda_http appends it to the host, where `x:1x` would read as a bad port.
+    if let Some(path) = raw.get_mut("rawPath")
+        && let Some(text) = path.as_str()
+        && !text.starts_with('/')
+    {
+        *path = Value::String(format!("/{text}"));
+    }
     let text = raw.to_string();
     // What AWS would refuse to deliver is not the hook's to answer.
     let Ok(request): Result<Request, _> = lambda_http::request::from_str(&text) else {
