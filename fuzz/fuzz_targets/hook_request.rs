@@ -170,6 +170,15 @@ fuzz_target!(|data: &[u8]| {
     {
         *path = Value::String(format!("/{text}"));
     }
+    // A query of characters a URI cannot hold: lambda_http's request builder panics (`expect`) on it. Whether AWS
+    // passes such a query on is UNVERIFIED (see the README's Fuzzing section); the hook reads no query, so it is
+    // dropped here.
+    if raw["rawQueryString"]
+        .as_str()
+        .is_some_and(|q| !q.bytes().all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b)))
+    {
+        raw["rawQueryString"] = Value::String(String::new());
+    }
     let text = raw.to_string();
     // What AWS would refuse to deliver is not the hook's to answer.
     let Ok(request): Result<Request, _> = lambda_http::request::from_str(&text) else {
