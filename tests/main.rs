@@ -1,4 +1,5 @@
 //! The one integration-test binary.
+#![forbid(unsafe_code)]
 
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;

@@ -1,4 +1,5 @@
 //! `deprov-audit`: run the auditor's checks from a terminal — on the demo org, on a snapshot file, or live.
+#![forbid(unsafe_code)]
 
 use std::collections::HashSet;
 use std::io::IsTerminal;

@@ -1,5 +1,6 @@
 //! How long the hook takes to turn a 100-event delivery into verification jobs (parse + select).
 //! Target: well under 5 ms, inside Okta's 3 s budget with the queue call. Run: `cargo bench -p shared`.
+#![forbid(unsafe_code)]
 
 use std::hint::black_box;
 

@@ -2,6 +2,7 @@
 //!
 //! collect (adapters, I/O) → evaluate (pure rules over domain types) → publish (adapters, I/O).
 //! A rule never calls an API; a handler never decides. The CLI, the Lambdas and the tests run this one engine.
+#![forbid(unsafe_code)]
 
 pub mod aws;
 pub mod collect;

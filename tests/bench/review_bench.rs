@@ -13,6 +13,7 @@
 //! `--rules-only` seeds nothing: it generates the same shape in memory (`shared::generated_org`) and times the
 //! review's own work on it — `rules::evaluate`, `access_rows`, the whole `review_snapshot` and rendering the report
 //! files — with this process's peak RSS after each step (the process holds nothing else: the review's own share).
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration as StdDuration, Instant};

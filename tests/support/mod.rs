@@ -1,4 +1,5 @@
 //! The local test world.
+#![forbid(unsafe_code)]
 
 pub mod aws_front;
 pub mod cloudtrail;

@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::config::ProcessEnv;
 use shared::handlers::cert_monitor::{CertMonitorPorts, CertMonitorSettings};

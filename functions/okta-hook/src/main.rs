@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use lambda_http::{Error, Request, service_fn};
 use shared::aws::SqsJobQueue;
 use shared::config::ProcessEnv;

@@ -154,7 +154,12 @@ impl GroupUnassignment {
             login: None,
             app_id: self.app_id.clone(),
             group_id: Some(self.unassigned_group_id.clone()),
-            check_after: self.published + window,
+            // A date the hook accepted is never this close to chrono's end of time; saturating keeps this total.
+            // The checker drops a job dated in the future anyway.
+            check_after: self
+                .published
+                .checked_add_signed(window)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
             source: self.source,
             attempt: 0,
             follow_up: false,
@@ -277,6 +282,11 @@ pub fn job_for(
     if kind == DeprovisionKind::GroupRemoved && group_id.is_none() {
         return Err(unusable("no target of type UserGroup"));
     }
+    // `published` is whatever the sender wrote (chrono reads years up to 262143): the window must not overflow.
+    let check_after = event
+        .published
+        .checked_add_signed(window)
+        .ok_or_else(|| unusable("published too close to the end of time"))?;
     // UNVERIFIED (third-party samples only): the AppUser target's alternateId is the app username.
     let app_user_name = event
         .target("AppUser")
@@ -291,7 +301,7 @@ pub fn job_for(
         login: user.alternate_id.clone(),
         app_id,
         group_id,
-        check_after: event.published + window,
+        check_after,
         source,
         attempt: 0,
         follow_up: false,
@@ -428,6 +438,49 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn an_event_dated_at_the_end_of_time_is_unusable_and_a_group_job_saturates_instead_of_panicking() {
+        let mut late = event(
+            "user.lifecycle.deactivate",
+            "SUCCESS",
+            &[("User", "00u1abcdefghijklmn")],
+        );
+        late.published = DateTime::<Utc>::MAX_UTC;
+        let selection = select_jobs(&[late], None, Duration::seconds(900), JobSource::EventHook);
+        assert!(selection.jobs.is_empty());
+        assert_eq!(selection.unusable.len(), 1);
+        assert_eq!(selection.unusable[0].reason, "published too close to the end of time");
+        let group = GroupUnassignment {
+            okta_event_id: OktaEventId::parse("ab62c0bc-2837-11eb-9823-9fb8f750c5a9").unwrap(),
+            published: DateTime::<Utc>::MAX_UTC,
+            unassigned_group_id: OktaGroupId::parse("00g1devs0000000001").unwrap(),
+            app_id: None,
+            source: JobSource::EventHook,
+        };
+        let job = group.job_for_member(OktaUserId::parse("00u1abcdefghijklmn").unwrap(), Duration::seconds(900));
+        assert_eq!(job.check_after, DateTime::<Utc>::MAX_UTC);
+    }
+
+    #[test]
+    fn a_hook_delivery_dated_beyond_the_year_9999_is_one_malformed_event() {
+        // chrono could hold the year 262143, where adding the window overflowed; the wire reads RFC 3339's four
+        // digits only, so such a date never reaches `job_for` from a delivery (the test above covers it anyway).
+        let body = br#"{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[{
+            "uuid":"ab62c0bc-2837-11eb-9823-9fb8f750c5a9","eventType":"user.lifecycle.deactivate",
+            "published":"+262143-12-31T23:59:59Z","outcome":{"result":"SUCCESS"},
+            "target":[{"id":"00u1abcdefghijklmn","type":"User"}]}]}}"#;
+        let delivery = crate::okta::event_hook::parse_delivery(body).unwrap();
+        assert!(delivery.events.is_empty());
+        assert_eq!(delivery.malformed.len(), 1);
+        let last: &[u8] = br#"{"eventType":"com.okta.event_hook","eventId":"e1","data":{"events":[{
+            "uuid":"ab62c0bc-2837-11eb-9823-9fb8f750c5a9","eventType":"user.lifecycle.deactivate",
+            "published":"9999-12-31T23:59:59Z","outcome":{"result":"SUCCESS"},
+            "target":[{"id":"00u1abcdefghijklmn","type":"User"}]}]}}"#;
+        let delivery = crate::okta::event_hook::parse_delivery(last).unwrap();
+        let selection = select_jobs(&delivery.events, None, Duration::days(1), JobSource::EventHook);
+        assert_eq!(selection.jobs.len(), 1, "the last four-digit year still makes a job");
     }
 
     #[test]

@@ -549,6 +549,189 @@ mod tests {
         }
     }
 
+    const SECRET: &str = "test-hook-secret-not-for-production";
+
+    /// The deactivation fixture as AWS would deliver it with exactly `headers` (name → value), through the same
+    /// function URL event decoding the function runs.
+    fn delivered_with(headers: &[(&str, &str)]) -> Request {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/okta-hook/user-deactivated.json")).unwrap();
+        event["headers"] = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), json!(value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    /// Every wrong value of every length up to well past the secret's, plus long ones: a prefix, the secret with
+    /// anything after or before it, one byte off at each position, padding, case, a scheme in front, a repeat.
+    fn wrong_secrets() -> Vec<String> {
+        let mut wrong: Vec<String> = Vec::new();
+        for len in 0..=SECRET.len() * 2 + 1 {
+            wrong.push("a".repeat(len));
+            wrong.push(SECRET.chars().cycle().skip(1).take(len).collect());
+            if len < SECRET.len() {
+                wrong.push(SECRET[..len].to_owned());
+            } else if len > SECRET.len() {
+                wrong.push(format!("{SECRET}{}", "x".repeat(len - SECRET.len())));
+                wrong.push(format!("{}{SECRET}", "x".repeat(len - SECRET.len())));
+            }
+        }
+        for position in 0..SECRET.len() {
+            let mut bytes = SECRET.as_bytes().to_vec();
+            bytes[position] ^= 0x01;
+            wrong.push(String::from_utf8(bytes).unwrap());
+        }
+        wrong.extend([
+            format!("{SECRET} "),
+            format!(" {SECRET}x"),
+            format!("\t{SECRET}"),
+            SECRET.to_ascii_uppercase(),
+            format!("Bearer {SECRET}"),
+            format!("SSWS {SECRET}"),
+            format!("{SECRET},{SECRET}"),
+            format!("wrong,{SECRET}"),
+            "x".repeat(1024),
+            SECRET.repeat(256),
+        ]);
+        wrong.retain(|w| w != SECRET);
+        wrong
+    }
+
+    #[tokio::test]
+    async fn wrong_secrets_of_every_length_are_refused_and_queue_nothing() {
+        let hook = config();
+        let queue = RecordingJobQueue::default();
+        let wrong = wrong_secrets();
+        assert!(wrong.len() > 200, "{} wrong values", wrong.len());
+        for value in &wrong {
+            let response = handle(&queue, &hook, delivered_with(&[("authorization", value)]), now()).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{} bytes: {value:?}",
+                value.len()
+            );
+            assert_eq!(
+                body(&response),
+                json!({"error": "unauthorized"}),
+                "says nothing about the value"
+            );
+        }
+        assert!(queue.jobs().is_empty());
+        // The same hook still takes the right one: the refusals did not lock it out.
+        let response = handle(&queue, &hook, delivered_with(&[("authorization", SECRET)]), now()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn the_secret_header_is_matched_in_every_spelling_of_its_name_and_nowhere_else() {
+        let spellings = [
+            "authorization",
+            "Authorization",
+            "AUTHORIZATION",
+            "aUtHoRiZaTiOn",
+            "authorizatioN",
+        ];
+        for name in spellings {
+            let queue = RecordingJobQueue::default();
+            let right = handle(&queue, &config(), delivered_with(&[(name, SECRET)]), now()).await;
+            assert_eq!(right.status(), StatusCode::OK, "{name}: the right secret");
+            for value in ["wrong", "", &SECRET[1..], &format!("{SECRET}!")] {
+                let response = handle(&queue, &config(), delivered_with(&[(name, value)]), now()).await;
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}: {value:?}");
+            }
+            assert_eq!(queue.jobs().len(), 1, "{name}: only the right secret queued");
+        }
+        // The right value under any other header is no secret at all.
+        for name in [
+            "x-okta-secret",
+            "authorisation",
+            "authorization-x",
+            "x-authorization",
+            "proxy-authorization",
+            VERIFICATION_HEADER,
+            "cookie",
+        ] {
+            let queue = RecordingJobQueue::default();
+            let response = handle(&queue, &config(), delivered_with(&[(name, SECRET)]), now()).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+            assert!(queue.jobs().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configured_header_name_is_matched_in_every_spelling_and_authorization_no_longer_counts() {
+        let settings = OktaHookSettings::from_env(&env(&[
+            ("VERIFY_QUEUE_URL", "q"),
+            ("OKTA_HOOK_SECRET", SECRET),
+            ("OKTA_HOOK_AUTH_HEADER", "X-Deprov-Secret"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.auth_header, "x-deprov-secret");
+        let mut hook = config();
+        hook.config.auth_header = settings.auth_header;
+        for name in ["x-deprov-secret", "X-Deprov-Secret", "X-DEPROV-SECRET"] {
+            let response = handle(
+                &RecordingJobQueue::default(),
+                &hook,
+                delivered_with(&[(name, SECRET)]),
+                now(),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK, "{name}");
+            for value in ["", "x", &SECRET[..SECRET.len() - 1]] {
+                let response = handle(
+                    &RecordingJobQueue::default(),
+                    &hook,
+                    delivered_with(&[(name, value)]),
+                    now(),
+                )
+                .await;
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}: {value:?}");
+            }
+        }
+        let response = handle(
+            &RecordingJobQueue::default(),
+            &hook,
+            delivered_with(&[("authorization", SECRET)]),
+            now(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_base64_body_over_one_mebibyte_once_decoded_gets_413_and_one_at_the_cap_is_read() {
+        use base64::Engine;
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/okta-hook/user-deactivated-base64.json")).unwrap();
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let queue = RecordingJobQueue::default();
+        event["body"] = json!(encode(&vec![b' '; MAX_BODY_BYTES + 1]));
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let response = handle(&queue, &config(), request, now()).await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body(&response), json!({"error": "body larger than 1 MiB"}));
+        // At the cap the body is read (and, being only spaces, is not an envelope).
+        event["body"] = json!(encode(&vec![b' '; MAX_BODY_BYTES]));
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(
+            handle(&queue, &config(), request, now()).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert!(queue.jobs().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_huge_body_without_the_secret_is_refused_before_it_is_read() {
+        let mut request = delivered_with(&[("authorization", "wrong")]);
+        *request.body_mut() = Body::Text("{".repeat(MAX_BODY_BYTES * 4));
+        let response = handle(&RecordingJobQueue::default(), &config(), request, now()).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
     #[tokio::test]
     async fn the_secret_header_name_is_configurable() {
         let mut config = config();

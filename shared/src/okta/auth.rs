@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{ACCEPT, HeaderValue};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -63,7 +63,8 @@ impl Authorizer {
     pub fn new(credentials: &Credentials, token_url: Url) -> Result<Self, OktaError> {
         match credentials {
             Credentials::ApiToken(token) => {
-                let header = sensitive(&format!("SSWS {}", token.expose_secret()))
+                let value = SecretString::from(format!("SSWS {}", token.expose_secret()));
+                let header = sensitive(value.expose_secret())
                     .ok_or(OktaError::Config("the API token is not a valid HTTP header value"))?;
                 Ok(Self::ApiToken(header))
             }
@@ -125,7 +126,7 @@ impl ServiceAppAuthorizer {
                     ("grant_type", "client_credentials"),
                     ("scope", self.scope.as_str()),
                     ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-                    ("client_assertion", assertion.as_str()),
+                    ("client_assertion", assertion.expose_secret()),
                 ];
                 Ok(http
                     .post(self.token_url.clone())
@@ -151,7 +152,8 @@ impl ServiceAppAuthorizer {
                 ),
             });
         }
-        let header = sensitive(&format!("Bearer {}", granted.access_token)).ok_or(OktaError::Config(
+        let value = SecretString::from(format!("Bearer {}", granted.access_token.expose_secret()));
+        let header = sensitive(value.expose_secret()).ok_or(OktaError::Config(
             "Okta's access token is not a valid HTTP header value",
         ))?;
         let lifetime = Duration::from_secs(granted.expires_in);
@@ -160,11 +162,14 @@ impl ServiceAppAuthorizer {
         Ok(AccessToken { header, refresh_at })
     }
 
-    fn assertion(&self, now: DateTime<Utc>) -> Result<String, OktaError> {
+    /// The signed client assertion: a credential for its five minutes, so held as a secret.
+    fn assertion(&self, now: DateTime<Utc>) -> Result<SecretString, OktaError> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = self.key_id.clone();
         let claims = AssertionClaims::new(&self.client_id, self.token_url.as_str(), now);
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(OktaError::PrivateKey)
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(SecretString::from)
+            .map_err(OktaError::PrivateKey)
     }
 }
 
@@ -213,7 +218,13 @@ fn sensitive(value: &str) -> Option<HeaderValue> {
 struct TokenAnswer {
     token_type: String,
     expires_in: u64,
-    access_token: String,
+    /// Read straight into a secret: the token never sits in a plain `String` (dropped without being zeroed).
+    #[serde(deserialize_with = "secret")]
+    access_token: SecretString,
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+    String::deserialize(deserializer).map(SecretString::from)
 }
 
 /// OAuth's `error`/`error_description`; Okta's `errorCode`/`errorSummary` if that is what came back.
