@@ -68,7 +68,7 @@ const PROVIDER_ACTIONS: &[(&str, &str)] = &[("AssumeRoleProvider", "sts:AssumeRo
 /// Actions AWS checks on the caller when it performs another one: allowed (not required: they depend on how the
 /// stack is configured) only in a function that needs the action on the left.
 const IMPLIED: &[(&str, &[&str])] = &[
-    // Publishing to a topic encrypted with a customer managed key (FindingsKey).
+    // Publishing to a topic encrypted with a customer managed key (TopicKey).
     ("sns:Publish", &["kms:GenerateDataKey", "kms:Decrypt"]),
     // Reading a secret encrypted with a customer managed key (SecretsKmsKeyArn).
     ("secretsmanager:GetSecretValue", &["kms:Decrypt"]),

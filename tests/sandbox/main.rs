@@ -14,6 +14,7 @@
 //! ```
 //! Runs until stopped (Ctrl-C); moto and the checker stop with it. Needs moto like the tests (`DEPROV_MOTO_PYTHON`
 //! or the workspace `.venv`).
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::time::Duration;
