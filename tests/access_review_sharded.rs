@@ -287,6 +287,40 @@ async fn the_cli_review_writes_the_report_files_and_a_manifest_of_their_hashes()
     );
 }
 
+/// `deprov-audit demo --report-dir` writes the demo org's review report files beside its printed findings.
+#[tokio::test]
+async fn the_demo_prints_the_reviews_findings_and_writes_its_report_files() {
+    let dir = TempDir::new("demo-report");
+    let output = tokio::process::Command::new(integration_tests::lambda_runtime::function_binary("deprov-audit"))
+        .args(["demo", "--format", "json", "--report-dir"])
+        .arg(&dir.0)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run deprov-audit");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("report written"), "{stderr}");
+    let printed: Vec<Value> = serde_json::from_slice(&output.stdout).expect("the findings as JSON");
+    let report: ReviewReport =
+        serde_json::from_slice(&std::fs::read(dir.0.join("report.json")).expect("report.json")).expect("report");
+    for rule in ["inactive-user", "privileged-via-large-group"] {
+        assert!(printed.iter().any(|f| f["rule"] == rule), "{rule} printed");
+        assert!(
+            report.findings.iter().any(|f| f.finding.rule.as_str() == rule),
+            "{rule} in the report"
+        );
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&std::fs::read(dir.0.join("manifest.json")).expect("manifest.json"))
+            .expect("a manifest");
+    assert_eq!(manifest.files.len(), 4);
+    let html = std::fs::read_to_string(dir.0.join("index.html")).expect("index.html");
+    assert!(html.contains("inactive-user"));
+}
+
 /// A directory of its own under the system's temp dir, removed when dropped.
 struct TempDir(std::path::PathBuf);
 

@@ -42,10 +42,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every rule on the embedded demo org (events/demo/org.json) and print the findings.
+    /// Run every rule on the embedded demo org (events/demo/org.json) and print the findings; with
+    /// `--report-dir`, also write the access review's report files (JSON, CSV, Markdown, HTML, manifest) there.
     Demo {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
     },
     /// Check live, now, whether one person's Okta deprovision reached IAM Identity Center (Okta and AWS
     /// credentials from the environment: see the README's configuration table).
@@ -141,7 +144,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Revoke(args) => return revoke(&args).await,
-        Command::Demo { format } => demo(format),
+        Command::Demo { format, report_dir } => demo(format, report_dir.as_deref()),
         Command::Review {
             snapshot: Some(snapshot),
             report_dir,
@@ -171,7 +174,7 @@ async fn main() -> ExitCode {
 }
 
 /// The demo org's snapshot rules and its certificates, in one list.
-fn demo(format: Format) -> Result<(), String> {
+fn demo(format: Format, report_dir: Option<&Path>) -> Result<(), String> {
     let snapshot: OrgSnapshot =
         serde_json::from_str(DEMO_ORG).map_err(|e| format!("the demo org is not a valid org snapshot: {e}"))?;
     let certs: shared::domain::certificate::CertInventory = serde_json::from_str(DEMO_CERTS)
@@ -181,6 +184,15 @@ fn demo(format: Format) -> Result<(), String> {
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review.privileged_permission_sets = ["Operations".to_owned()].into();
     policy.review.large_group_members = 3;
+    if let Some(dir) = report_dir {
+        write_report(
+            dir,
+            &snapshot,
+            &policy,
+            snapshot.collected_at,
+            InventoryStats::default(),
+        )?;
+    }
     let mut findings = evaluate(&snapshot, &policy);
     findings.extend(shared::handlers::cert_monitor::judge(
         &certs,
