@@ -549,6 +549,42 @@ async fn retries_a_request_that_timed_out() {
 }
 
 #[tokio::test]
+async fn an_okta_slower_than_the_timeout_on_every_try_ends_in_a_clear_error_within_bounded_time() {
+    let fake = acme_fake().await;
+    fake.fail_next("/api/v1/users/", 10, Fault::Slow(Duration::from_secs(5)));
+    let mut config = fake.client_config(okta_fake::api_token());
+    config.timeout = Duration::from_millis(200);
+    let client = OktaClient::new(config).unwrap();
+    let started = Instant::now();
+
+    let error = okta_error(client.user("00u1erin0000000000005").await.unwrap_err());
+
+    // 3 attempts of 200 ms and two short backoffs: well under one slow answer.
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(matches!(error, OktaError::Transport { attempts: 3, .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "Okta request to /api/v1/users/00u1erin0000000000005 could not be sent (attempt 3)"
+    );
+    assert_eq!(fake.requests("/api/v1/users/00u1erin0000000000005"), 3);
+}
+
+#[tokio::test]
+async fn a_truncated_answer_is_a_clear_decode_error_naming_the_api_not_a_panic() {
+    let fake = acme_fake().await;
+    fake.fail_next("/api/v1/groups", 1, Fault::Truncated);
+
+    let error = okta_error(client(&fake).groups().await.unwrap_err());
+
+    assert!(matches!(error, OktaError::Decode { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(text.starts_with("could not decode ") && text.ends_with(" from /api/v1/groups"), "{text}");
+    let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+    assert!(cause.contains("EOF"), "the JSON cause is kept: {cause}");
+    assert_eq!(fake.requests("/api/v1/groups"), 1, "a malformed 200 is not retried");
+}
+
+#[tokio::test]
 async fn refuses_a_wrong_api_token_at_once_with_okta_error_code() {
     let fake = acme_fake().await;
     let wrong = shared::okta::Credentials::ApiToken("00notTheToken".to_owned().into());

@@ -18,8 +18,8 @@
 //! Lists page with `limit` and an `after` cursor and answer `Link` headers (`rel="self"`, `rel="next"`), one per
 //! header as Okta does. The System Log offers a next link on every page, as Okta's polling queries do. Every
 //! answer carries `X-Rate-Limit-Limit/Remaining/Reset`. `/api/` wants `SSWS {API_TOKEN}` or a Bearer token this
-//! fake issued; anything else gets 401 `E0000011`. Faults (429 with a reset, 500, slowness) are injected per path
-//! prefix, and requests are counted per path.
+//! fake issued; anything else gets 401 `E0000011`. Faults (429 with a reset, 500, slowness, a truncated body) are
+//! injected per path prefix, and requests are counted per path.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -70,6 +70,8 @@ pub enum Fault {
     ServerError,
     /// Sleeps this long, then answers normally.
     Slow(Duration),
+    /// Answers normally, but only the first half of the body (a connection cut mid-answer, a proxy's truncation).
+    Truncated,
 }
 
 /// A running fake; the server stops when this is dropped.
@@ -254,6 +256,7 @@ async fn okta_edge(State(state): State<Arc<FakeState>>, request: Request, next: 
             );
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Truncated) => return truncated(next.run(request).await).await,
         None => {}
     }
     if path.starts_with("/api/") && !authorized(&state, request.headers()) {
@@ -263,6 +266,15 @@ async fn okta_edge(State(state): State<Arc<FakeState>>, request: Request, next: 
         );
     }
     with_rate_limit_headers(next.run(request).await, seen)
+}
+
+/// `answer` with its status and headers, but only the first half of its body.
+async fn truncated(answer: Response) -> Response {
+    let (mut parts, body) = answer.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let half = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, axum::body::Body::from(half))
 }
 
 fn take_fault(state: &FakeState, path: &str) -> Option<Fault> {
