@@ -560,7 +560,11 @@ async fn an_okta_slower_than_the_timeout_on_every_try_ends_in_a_clear_error_with
     let error = okta_error(client.user("00u1erin0000000000005").await.unwrap_err());
 
     // 3 attempts of 200 ms and two short backoffs: well under one slow answer.
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(matches!(error, OktaError::Transport { attempts: 3, .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
@@ -578,8 +582,13 @@ async fn a_truncated_answer_is_a_clear_decode_error_naming_the_api_not_a_panic()
 
     assert!(matches!(error, OktaError::Decode { .. }), "{error:?}");
     let text = error.to_string();
-    assert!(text.starts_with("could not decode ") && text.ends_with(" from /api/v1/groups"), "{text}");
-    let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+    assert!(
+        text.starts_with("could not decode ") && text.ends_with(" from /api/v1/groups"),
+        "{text}"
+    );
+    let cause = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(cause.contains("EOF"), "the JSON cause is kept: {cause}");
     assert_eq!(fake.requests("/api/v1/groups"), 1, "a malformed 200 is not retried");
 }
