@@ -1,6 +1,8 @@
 //! The one integration-test binary.
 #![forbid(unsafe_code)]
 
+// hook → SQS (visibility timeout, DLQ) → checker as Lambda's event source mapping drives it: a checker killed mid-batch.
+mod burst;
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;
 // AthenaActivity: its query run in DuckDB over org-trail log files in moto S3, behind moto's Athena API.
@@ -16,6 +18,8 @@ mod collect;
 mod cert_monitor;
 // The propagation-check binary's Lambda errors: a stable errorType, the causes, no payload.
 mod function_errors;
+// Every log line of the hook → queue → check → SNS and sweep flows: no secret, login, name or payload.
+mod log_capture;
 // IdentityCenterClient and the propagation checker in a delegated administrator account of an org in moto.
 mod delegated_admin;
 // IdentityCenterClient against an org seeded into moto.

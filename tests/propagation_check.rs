@@ -3,8 +3,9 @@
 //! adapter's own tests).
 
 use chrono::{DateTime, Duration, Utc};
+use integration_tests::aws_front::AwsFront;
 use integration_tests::ledger::verdict_ledger;
-use integration_tests::moto::MotoAccount;
+use integration_tests::moto::{MotoAccount, endpoint as moto_endpoint};
 use integration_tests::okta_fake::{Fault, OktaFake, api_token};
 use integration_tests::queues::{bodies, count_all, create_queue, drain};
 use integration_tests::seed::{OrgSeed, SeededOrg};
@@ -1121,6 +1122,127 @@ async fn identity_center_failures_and_bad_bodies_are_reported_back_for_redeliver
         .expect("an answer");
     assert_eq!(failed_ids(&answer), ["m-garbled", "m-good"]);
     assert!(broken.notifier.findings().is_empty());
+}
+
+#[tokio::test]
+async fn with_aws_unreachable_the_record_fails_back_with_a_clear_error_naming_the_call() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    // Every AWS port (ledger, queue, Identity Center) at an address where nothing listens.
+    let unreachable = w
+        .account
+        .sdk_config()
+        .to_builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let down = CheckPorts {
+        identity_center: IdentityCenterClient::new(&unreachable, w.org.instance.clone()),
+        queue: SqsJobQueue::new(&unreachable, w.queue_url.clone()),
+        ledger: DynamoDbVerdictLedger::new(&unreachable, "verdicts"),
+        ..w.ports
+    };
+    let job = job(DeprovisionKind::Deactivated);
+    let now = published() + Duration::minutes(15);
+    let error = down.check(&config(), &job, now).await.expect_err("AWS is down");
+    assert_eq!(error.kind(), "AwsUnreachable", "{}", error.causes());
+    assert!(
+        error.to_string().starts_with("AWS dynamodb GetItem failed: "),
+        "names the call: {error}"
+    );
+    let body = serde_json::to_string(&job).expect("JSON");
+    let answer = down
+        .handle_trigger(&config(), sqs_batch(&[("m-down", &body)]), now, far_deadline())
+        .await
+        .expect("an answer");
+    assert_eq!(failed_ids(&answer), ["m-down"], "back to the queue, not lost");
+    assert!(down.notifier.findings().is_empty());
+}
+
+#[tokio::test]
+async fn a_check_that_fails_after_taking_the_chain_lets_it_go_so_the_redelivery_checks_at_once() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    w.okta.fail_next("/api/v1/apps/", 1, Fault::Truncated);
+    let job = job(DeprovisionKind::Deactivated);
+    let now = published() + Duration::minutes(15);
+    let error = w
+        .ports
+        .check(&config(), &job, now)
+        .await
+        .expect_err("Okta's answer was cut short");
+    assert_eq!(error.kind(), "OktaDecode", "{}", error.causes());
+
+    // The same message, redelivered a minute later: it checks, rather than watching a dead chain for 10 minutes.
+    let findings = published_findings(w.ports.check(&config(), &job, now + Duration::minutes(1)).await);
+    assert_eq!(of_rule(&findings, Rule::PropagationVerified).len(), 1, "{findings:#?}");
+}
+
+/// The SDK configuration the functions run with (`shared::aws::load_sdk_config`: standard retries, 3 attempts),
+/// for this account, through `front`.
+fn through_front(account: &MotoAccount, front: &AwsFront) -> aws_config::SdkConfig {
+    account
+        .sdk_config()
+        .to_builder()
+        .endpoint_url(front.url())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build()
+}
+
+#[tokio::test]
+async fn identity_center_throttling_is_retried_by_the_sdk_and_the_verdict_still_reached() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    let front = AwsFront::start(moto_endpoint(), std::time::Duration::ZERO, &[]).await;
+    front.throttle_next("identitystore", 2);
+    let ports = CheckPorts {
+        identity_center: IdentityCenterClient::new(&through_front(&w.account, &front), w.org.instance.clone()),
+        ..w.ports
+    };
+    let body = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("JSON");
+    let answer = ports
+        .handle_trigger(
+            &config(),
+            sqs_batch(&[("m-throttled", &body)]),
+            published() + Duration::minutes(15),
+            far_deadline(),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(of_rule(&ports.notifier.findings(), Rule::PropagationVerified).len(), 1);
+    let traffic = front.traffic();
+    assert_eq!(traffic["identitystore"].throttled, 2, "{traffic:?}");
+    assert!(traffic["identitystore"].total() >= 1, "{traffic:?}");
+}
+
+#[tokio::test]
+async fn identity_center_throttling_past_the_sdk_retries_fails_the_record_back_with_a_clear_error() {
+    let w = world(false, OktaUserStatus::Deprovisioned, vec![]).await;
+    let front = AwsFront::start(moto_endpoint(), std::time::Duration::ZERO, &[]).await;
+    front.throttle_next("identitystore", 1_000);
+    let ports = CheckPorts {
+        identity_center: IdentityCenterClient::new(&through_front(&w.account, &front), w.org.instance.clone()),
+        ..w.ports
+    };
+    let body = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("JSON");
+    let answer = ports
+        .handle_trigger(
+            &config(),
+            sqs_batch(&[("m-throttled", &body)]),
+            published() + Duration::minutes(15),
+            far_deadline(),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(failed_ids(&answer), ["m-throttled"], "returned to the queue");
+    assert!(ports.notifier.findings().is_empty());
+    assert_eq!(
+        front.traffic()["identitystore"].throttled,
+        3,
+        "the SDK's 3 attempts, no more"
+    );
+    // What the checker logged as the cause: the throttling, by its stable name.
+    let error = shared::ports::IdentityCenter::groups(&ports.identity_center)
+        .await
+        .expect_err("throttled throughout");
+    assert_eq!(error.kind(), "AwsThrottled", "{}", error.causes());
 }
 
 #[tokio::test]

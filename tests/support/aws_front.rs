@@ -3,6 +3,9 @@
 //! as AWS does) and adds a fixed latency to every call. What the review's inventory is measured against: calls
 //! per family, throttled calls, the most calls in flight at once.
 //!
+//! `throttle_next` makes a family refuse its next calls whatever the rate (AWS throttling an account's other
+//! callers too): what the SDK's retries and the checker's batch response are tested against.
+//!
 //! Families are read from the JSON protocol's `X-Amz-Target` prefix: `AWSIdentityStore.` (identitystore),
 //! `SWBExternalService.` (sso-admin), `AWSOrganizationsV20161128.` (organizations),
 //! `CloudTrail_20131101.` (cloudtrail). Anything else (STS) passes unlimited.
@@ -81,6 +84,8 @@ struct Family {
     bucket: Mutex<Bucket>,
     traffic: Mutex<FamilyTraffic>,
     in_flight: AtomicUsize,
+    /// Calls still to refuse whatever the bucket holds (`throttle_next`).
+    forced: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -148,6 +153,7 @@ impl AwsFront {
                     }),
                     traffic: Mutex::default(),
                     in_flight: AtomicUsize::new(0),
+                    forced: AtomicUsize::new(0),
                 }
             })
             .collect();
@@ -174,6 +180,17 @@ impl AwsFront {
     /// The endpoint to give the SDK (`endpoint_url`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The family's next `calls` calls are refused with its throttling error, whatever its rate.
+    pub fn throttle_next(&self, family: &str, calls: usize) {
+        let family = self
+            .state
+            .families
+            .iter()
+            .find(|f| f.name == family)
+            .unwrap_or_else(|| panic!("no family {family} at the front"));
+        family.forced.store(calls, Ordering::SeqCst);
     }
 
     /// What each family saw so far, by family name.
@@ -209,7 +226,11 @@ async fn forward(
     let family = state.families.iter().find(|f| short.starts_with(f.target_prefix));
     let operation = target.rsplit('.').next().unwrap_or("unknown").to_owned();
     if let Some(family) = family {
-        let admitted = lock(&family.bucket).take(Instant::now());
+        let forced = family
+            .forced
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .is_ok();
+        let admitted = !forced && lock(&family.bucket).take(Instant::now());
         if !admitted {
             lock(&family.traffic).throttled += 1;
             tokio::time::sleep(state.latency).await;

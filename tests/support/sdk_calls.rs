@@ -41,6 +41,11 @@ impl SdkCalls {
         self.0.values().sum()
     }
 
+    /// Every operation called, with its count.
+    pub fn by_operation(&self) -> &BTreeMap<String, usize> {
+        &self.0
+    }
+
     /// The calls made after `earlier` was taken.
     pub fn since(&self, earlier: &SdkCalls) -> SdkCalls {
         SdkCalls(

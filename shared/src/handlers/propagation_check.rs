@@ -367,78 +367,90 @@ where
         {
             return self.watch(config, job, &verdict_key).await;
         }
-        if self.ledger.is_published(&verdict_key).await? {
-            self.ledger.close_episode(&episode_key, &episode_id, now).await?;
-            return Ok(CheckOutcome::NothingToVerify(
-                "the episode's verdict is already published",
-            ));
-        }
-        // This job holds the chain at the next step: its re-queued successor (and its claims) carry that step.
-        let job = VerificationJob {
-            chain_step: job.chain_step.saturating_add(1),
-            ..job
-        };
-        let owner = format!("{token}#{}", job.chain_step);
-        let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
-        let mut seen = self.observe(config, &job, &remembered, now).await?;
-        seen.episode_id = Some(episode_id.clone());
-        self.remember(&job, &seen, &remembered, now).await?;
-        self.read_org(config, &job, &episode_id, &mut seen, now).await?;
-        let early = self.report_activity(&job, &seen, now).await?;
-
-        let policy = PropagationPolicy {
-            max_window: config.max_window,
-        };
-        match judge(&job, &seen, policy, now) {
-            Verdict::NothingToVerify(reason) => {
-                if reason.starts_with("Okta has no record") {
-                    println!("{}", crate::metrics::count("DeprovisionsNotLinked", job.kind, now));
-                }
-                self.ledger.let_chain_go(&episode_id, &token).await?;
-                Ok(CheckOutcome::NothingToVerify(reason))
-            }
-            Verdict::NotYet { .. } => {
-                if job.kind != DeprovisionKind::Suspended && seen.scim_events.is_empty() {
-                    // No SCIM call yet: the heartbeat measures from the earliest such deprovision.
-                    self.ledger.await_scim(&episode_id, job.published, keep).await?;
-                }
-                let deadline = job.published + config.max_window;
-                let delay = config
-                    .recheck_interval
-                    .min(deadline - now)
-                    .num_seconds()
-                    .clamp(1, MAX_QUEUE_DELAY_SECONDS);
-                let next = VerificationJob {
-                    attempt: job.attempt.saturating_add(1),
-                    ..job.clone()
-                };
-                self.requeue(next, i32::try_from(delay).unwrap_or(1), early).await
-            }
-            Verdict::Final {
-                findings,
-                latency_seconds,
-            } => {
-                let work = self.publish_final(&job, &findings, latency_seconds, seen.org_watch.as_ref(), now);
-                let outcome = self
-                    .publish_once(&verdict_key, &owner, now, work, findings.clone(), latency_seconds)
-                    .await?;
-                if matches!(outcome, CheckOutcome::NothingToVerify(_)) {
-                    // Another job's claim (a crashed holder whose lease has not run out): wait for it, or for its
-                    // lease to end, rather than closing an episode whose verdict may never come.
-                    return self.watch(config, job, &verdict_key).await;
-                }
+        // From here the job holds the chain: if it fails (Okta or AWS answering errors), it lets the chain go, so the
+        // redelivered message (or another job of the episode) checks at once instead of watching a dead chain until
+        // it goes stale (re-check interval + 5 min). A job killed outright (crash, time budget) leaves it to that.
+        let held: Result<CheckOutcome> = async {
+            if self.ledger.is_published(&verdict_key).await? {
                 self.ledger.close_episode(&episode_key, &episode_id, now).await?;
-                let propagated = !seen.scim_events.is_empty()
-                    || findings
-                        .iter()
-                        .any(|f| f.rule == crate::domain::Rule::PropagationVerified);
-                if propagated && job.attempt > 0 {
-                    // It may have been noted as waiting at an earlier check (a verdict at the first check never is).
-                    self.ledger.scim_arrived(std::slice::from_ref(&episode_id)).await?;
+                return Ok(CheckOutcome::NothingToVerify(
+                    "the episode's verdict is already published",
+                ));
+            }
+            // This job holds the chain at the next step: its re-queued successor (and its claims) carry that step.
+            let job = VerificationJob {
+                chain_step: job.chain_step.saturating_add(1),
+                ..job
+            };
+            let owner = format!("{token}#{}", job.chain_step);
+            let remembered = self.ledger.recall_links(&job.okta_user_id).await?;
+            let mut seen = self.observe(config, &job, &remembered, now).await?;
+            seen.episode_id = Some(episode_id.clone());
+            self.remember(&job, &seen, &remembered, now).await?;
+            self.read_org(config, &job, &episode_id, &mut seen, now).await?;
+            let early = self.report_activity(&job, &seen, now).await?;
+
+            let policy = PropagationPolicy {
+                max_window: config.max_window,
+            };
+            match judge(&job, &seen, policy, now) {
+                Verdict::NothingToVerify(reason) => {
+                    if reason.starts_with("Okta has no record") {
+                        println!("{}", crate::metrics::count("DeprovisionsNotLinked", job.kind, now));
+                    }
+                    self.ledger.let_chain_go(&episode_id, &token).await?;
+                    Ok(CheckOutcome::NothingToVerify(reason))
                 }
-                Ok(outcome)
+                Verdict::NotYet { .. } => {
+                    if job.kind != DeprovisionKind::Suspended && seen.scim_events.is_empty() {
+                        // No SCIM call yet: the heartbeat measures from the earliest such deprovision.
+                        self.ledger.await_scim(&episode_id, job.published, keep).await?;
+                    }
+                    let deadline = job.published + config.max_window;
+                    let delay = config
+                        .recheck_interval
+                        .min(deadline - now)
+                        .num_seconds()
+                        .clamp(1, MAX_QUEUE_DELAY_SECONDS);
+                    let next = VerificationJob {
+                        attempt: job.attempt.saturating_add(1),
+                        ..job.clone()
+                    };
+                    self.requeue(next, i32::try_from(delay).unwrap_or(1), early).await
+                }
+                Verdict::Final {
+                    findings,
+                    latency_seconds,
+                } => {
+                    let work = self.publish_final(&job, &findings, latency_seconds, seen.org_watch.as_ref(), now);
+                    let outcome = self
+                        .publish_once(&verdict_key, &owner, now, work, findings.clone(), latency_seconds)
+                        .await?;
+                    if matches!(outcome, CheckOutcome::NothingToVerify(_)) {
+                        // Another job's claim (a crashed holder whose lease has not run out): wait for it, or for its
+                        // lease to end, rather than closing an episode whose verdict may never come.
+                        return self.watch(config, job, &verdict_key).await;
+                    }
+                    self.ledger.close_episode(&episode_key, &episode_id, now).await?;
+                    let propagated = !seen.scim_events.is_empty()
+                        || findings
+                            .iter()
+                            .any(|f| f.rule == crate::domain::Rule::PropagationVerified);
+                    if propagated && job.attempt > 0 {
+                        // It may have been noted as waiting at an earlier check (a verdict at the first check never is).
+                        self.ledger.scim_arrived(std::slice::from_ref(&episode_id)).await?;
+                    }
+                    Ok(outcome)
+                }
             }
         }
+        .await;
+        if held.is_err()
+            && let Err(release) = self.ledger.let_chain_go(&episode_id, &token).await
+        {
+            tracing::warn!(episode = %episode_id, error = %release.causes(), "chain not let go; it goes stale instead");
+        }
+        held
     }
 
     /// Another job holds the episode's chain (a duplicate delivery, the sweep's copy, a related event, or a second

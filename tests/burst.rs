@@ -1,0 +1,383 @@
+//! The whole deprovision path under a crash, as AWS drives it: Okta's event hook deliveries into
+//! the okta-hook handler, jobs on an SQS queue in moto (visibility timeout, dead-letter queue), the checker fed
+//! batches the way Lambda's event source mapping feeds it (partial batch responses; messages not failed are
+//! deleted, the rest come back), the System Log sweep over the Okta fake running alongside, the verdict ledger in
+//! moto DynamoDB. What must hold: every distinct episode ends in exactly one verdict — none lost, none doubled.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use integration_tests::ledger::verdict_ledger;
+use integration_tests::moto::MotoAccount;
+use integration_tests::okta_fake::{OktaFake, api_token};
+use integration_tests::queues::{EventSourceMapping, bodies, drain, queue_with_dlq};
+use integration_tests::seed::OrgSeed;
+use lambda_http::http::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::aws::{DynamoDbVerdictLedger, IdentityCenterClient, SqsJobQueue};
+use shared::domain::{
+    AppUser, AppUserStatus, Finding, LinkPolicy, LogTarget, OktaApp, OktaAppId, OktaEventId, OktaLogEvent, OktaLogin,
+    OktaSide, OktaUser, OktaUserId, OktaUserStatus, Rule,
+};
+use shared::handlers::okta_hook::{HookConfig, OktaHook, handle};
+use shared::handlers::propagation_check::{CheckConfig, CheckPorts};
+use shared::hook_secret::{HookSecret, SecretTiming, SourcedSecret};
+use shared::in_memory::{FakeActivityLog, RecordingMetrics, RecordingNotifier};
+use shared::okta::OktaClient;
+use shared::ports::Notifier;
+
+pub const APP: &str = "0oa1awsidc00000001";
+/// The rules of a final propagation verdict: exactly one of these per episode.
+pub const VERDICT_RULES: [Rule; 5] = [
+    Rule::PropagationVerified,
+    Rule::PropagationOverdue,
+    Rule::DeprovisionedUserEnabled,
+    Rule::SuspendedStillEnabled,
+    Rule::PropagationUnverifiable,
+];
+
+pub type Ports = CheckPorts<
+    OktaClient,
+    IdentityCenterClient,
+    FakeActivityLog,
+    RecordingNotifier,
+    SqsJobQueue,
+    DynamoDbVerdictLedger,
+>;
+
+/// One person offboarded: deactivated then deletion initiated (one episode), disabled by SCIM in Identity
+/// Center — or, for every tenth, still enabled there (its verdict is an overdue finding at the max window).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub okta_id: String,
+    pub login: String,
+    pub name: String,
+    pub enabled_in_idc: bool,
+    pub events: Vec<OktaLogEvent>,
+}
+
+pub fn person(n: usize, login: String, name: String, published: DateTime<Utc>) -> Person {
+    let okta_id = format!("00u1burst{n:010}");
+    let event = |k: usize, event_type: &str, at: DateTime<Utc>| OktaLogEvent {
+        uuid: OktaEventId::parse(format!("{n:08x}-2837-11eb-9823-{k:012x}")).expect("uuid"),
+        event_type: event_type.into(),
+        published: at,
+        outcome: Some("SUCCESS".into()),
+        targets: vec![LogTarget {
+            id: okta_id.clone(),
+            kind: "User".into(),
+            alternate_id: Some(login.clone()),
+        }],
+    };
+    Person {
+        events: vec![
+            event(0, "user.lifecycle.deactivate", published),
+            event(1, "user.lifecycle.delete.initiated", published + Duration::seconds(20)),
+        ],
+        enabled_in_idc: n % 10 == 3,
+        okta_id,
+        login,
+        name,
+    }
+}
+
+pub struct Crowd {
+    pub account: MotoAccount,
+    pub okta: OktaFake,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub ports: Ports,
+    pub people: Vec<Person>,
+}
+
+/// `people` in Okta (deprovisioned, each provisioned to the AWS app as its Identity Center user) and in Identity
+/// Center; the System Log holding every person's events; the verify queue with a dead-letter queue.
+pub async fn crowd(people: Vec<Person>, visibility_seconds: u32, page_size: u32) -> Crowd {
+    let account = MotoAccount::new().await;
+    let mut seed = OrgSeed::new();
+    for p in &people {
+        seed = if p.enabled_in_idc {
+            seed.user(&p.login)
+        } else {
+            seed.disabled_user(&p.login)
+        };
+    }
+    let org = seed.seed(&account).await;
+    let okta_side = OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: people
+            .iter()
+            .map(|p| OktaUser {
+                id: OktaUserId::parse(&p.okta_id).expect("id"),
+                login: OktaLogin::parse(&p.login).expect("login"),
+                email: Some(p.login.clone()),
+                status: OktaUserStatus::Deprovisioned,
+                transitioning_to_status: None,
+                status_changed: Some(p.events[0].published),
+                last_login: None,
+            })
+            .collect(),
+        groups: vec![],
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: people
+                .iter()
+                .map(|p| AppUser {
+                    user_id: OktaUserId::parse(&p.okta_id).expect("id"),
+                    external_id: Some(org.user(&p.login).to_string()),
+                    user_name: Some(p.login.clone()),
+                    status: AppUserStatus::Provisioned,
+                    sync_state: None,
+                    last_sync: None,
+                })
+                .collect(),
+            group_push_mappings: vec![],
+            signing_keys: vec![],
+        },
+        deprovisions: vec![],
+    };
+    let log = people.iter().flat_map(|p| p.events.clone()).collect();
+    let okta = OktaFake::start(okta_side, log).await;
+    let (queue_url, dlq_url) = queue_with_dlq(&account, "verify", visibility_seconds, 3).await;
+    let mut okta_config = okta.client_config(api_token());
+    okta_config.page_size = page_size;
+    let ports = CheckPorts {
+        directory: OktaClient::new(okta_config).expect("an Okta client"),
+        identity_center: IdentityCenterClient::new(account.sdk_config(), org.instance.clone()),
+        activity: FakeActivityLog::default(),
+        notifier: RecordingNotifier::default(),
+        queue: SqsJobQueue::new(account.sdk_config(), queue_url.clone()),
+        ledger: verdict_ledger(&account, "verdicts").await,
+        org: (),
+    };
+    Crowd {
+        account,
+        okta,
+        queue_url,
+        dlq_url,
+        ports,
+        people,
+    }
+}
+
+/// The checker's settings with the windows scaled down to seconds.
+pub fn quick_config(max_window: Duration) -> CheckConfig {
+    CheckConfig {
+        aws_app_id: OktaAppId::parse(APP).expect("app id"),
+        links: LinkPolicy::default(),
+        propagation_window: Duration::seconds(30),
+        max_window,
+        recheck_interval: Duration::seconds(2),
+        sweep_lookback: Duration::minutes(10),
+        sweep_max_pages: 20,
+        record_budget: StdDuration::from_secs(30),
+        cloudtrail_max_pages: 20,
+        scim_silent_after: Duration::hours(4),
+    }
+}
+
+/// A hook whose shared secret is `secret` (as in a local run), with a 30 s window.
+pub fn hook(secret: &str) -> OktaHook<SourcedSecret, RecordingMetrics> {
+    OktaHook::new(
+        HookConfig {
+            auth_header: "authorization".into(),
+            propagation_window: Duration::seconds(30),
+            aws_app_id: Some(OktaAppId::parse(APP).expect("app id")),
+        },
+        HookSecret::new(
+            SourcedSecret::Plain(SecretString::from(secret.to_owned())),
+            SecretTiming::default(),
+        ),
+        RecordingMetrics::default(),
+    )
+}
+
+/// An event as Okta's event hook carries it (the System Log `LogEvent` shape, with the person's display name).
+pub fn hook_event(event: &OktaLogEvent, name: &str) -> Value {
+    let target = &event.targets[0];
+    json!({
+        "uuid": event.uuid.as_str(),
+        "eventType": event.event_type,
+        "published": event.published.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "displayMessage": "Deactivate Okta User",
+        "severity": "INFO",
+        "version": "0",
+        "outcome": {"result": "SUCCESS", "reason": null},
+        "actor": {"id": "00u2di94bAMSEPvAY1d6", "type": "User", "alternateId": "okta.admin@acme.example",
+                  "displayName": "Okta Admin"},
+        "client": {"ipAddress": "174.89.174.56", "userAgent": {"rawUserAgent": "Mozilla/5.0"}},
+        "target": [{"id": target.id, "type": "User", "alternateId": target.alternate_id, "displayName": name}],
+    })
+}
+
+/// A function URL request carrying one event hook delivery of `events`, presenting `secret`.
+pub fn delivery(delivery_id: &str, events: &[Value], secret: &str) -> lambda_http::Request {
+    let path = format!(
+        "{}/../events/okta-hook/user-deactivated.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut request: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the hook fixture")).expect("JSON");
+    let body = json!({
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://acme.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3",
+        "eventId": delivery_id,
+        "data": {"events": events},
+        "eventTime": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "contentType": "application/json",
+    });
+    request["body"] = json!(body.to_string());
+    request["headers"]["authorization"] = json!(secret);
+    lambda_http::request::from_str(&request.to_string()).expect("a function URL event")
+}
+
+/// The verdict findings published for each person (by Okta user id), in publishing order, copies included.
+pub fn verdicts_by_person(findings: &[Finding]) -> BTreeMap<String, Vec<Finding>> {
+    let mut by_person: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for finding in findings.iter().filter(|f| VERDICT_RULES.contains(&f.rule)) {
+        let person = finding.subject.okta_user_id.clone().unwrap_or_default();
+        by_person.entry(person).or_default().push(finding.clone());
+    }
+    by_person
+}
+
+/// One invocation of the checker on the next visible batch, settled as Lambda's event source mapping does.
+/// Answers (records received, records failed back), or `None` when nothing was visible.
+pub async fn invoke_once<N: Notifier>(
+    ports: &CheckPorts<OktaClient, IdentityCenterClient, FakeActivityLog, N, SqsJobQueue, DynamoDbVerdictLedger>,
+    mapping: &EventSourceMapping,
+    config: &CheckConfig,
+    now: DateTime<Utc>,
+) -> Option<(usize, usize)> {
+    let batch = mapping.receive(10).await?;
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(120);
+    let answer = ports
+        .handle_trigger(config, batch.event.clone(), now, deadline)
+        .await
+        .expect("a batch response");
+    let failed = mapping.settle(&batch, &answer).await;
+    Some((batch.messages.len(), failed.len()))
+}
+
+#[tokio::test]
+async fn a_checker_killed_mid_batch_has_every_job_redelivered_and_each_ends_in_one_verdict_or_the_dlq() {
+    // The checker's clock runs ahead of the wall: each redelivery comes as it would on AWS, after the queue's
+    // visibility timeout (1800 s in template.yaml) — past the dead holder's claim lease (600 s) and its chain's
+    // staleness (re-check interval + 5 min). moto's visibility timeout here is 2 s of wall time.
+    let t0 = Utc::now();
+    let redelivery = Duration::seconds(1800);
+    let people: Vec<Person> = (0..10)
+        .map(|n| {
+            person(
+                n,
+                format!("person{n:04}@acme.example"),
+                format!("Person {n}"),
+                t0 - Duration::minutes(20),
+            )
+        })
+        .map(|mut p| {
+            p.events.truncate(1);
+            p
+        })
+        .collect();
+    let crowd = crowd(people, 2, 200).await;
+    let config = quick_config(Duration::minutes(60));
+    let mapping = EventSourceMapping::new(&crowd.account, &crowd.queue_url);
+    let hook = hook("test-hook-secret-not-for-production");
+    let events: Vec<Value> = crowd.people.iter().map(|p| hook_event(&p.events[0], &p.name)).collect();
+    let response = handle(
+        &crowd.ports.queue,
+        &hook,
+        delivery("delivery-kill", &events, "test-hook-secret-not-for-production"),
+        t0,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // One invocation takes all ten, and dies after its third verdict went out: nothing is deleted.
+    let batch = mapping.receive(10).await.expect("a batch");
+    assert_eq!(batch.messages.len(), 10);
+    {
+        let run = crowd.ports.handle_trigger(
+            &config,
+            batch.event.clone(),
+            t0,
+            tokio::time::Instant::now() + StdDuration::from_secs(120),
+        );
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                _ = &mut run => panic!("the batch finished before it could be killed"),
+                () = tokio::time::sleep(StdDuration::from_millis(1)) => {
+                    if verdicts_by_person(&crowd.ports.notifier.findings()).len() >= 3 {
+                        break;
+                    }
+                }
+            }
+        }
+    } // dropped: the invocation is gone mid-record, its claims and chain held
+    let before_kill: BTreeSet<String> = verdicts_by_person(&crowd.ports.notifier.findings())
+        .into_keys()
+        .collect();
+    assert!(before_kill.len() < 10, "killed before the end of the batch");
+
+    // Lambda polls on; each round comes after the visibility timeout.
+    let mut now = t0;
+    let mut received = 0;
+    for round in 1..=6 {
+        tokio::time::sleep(StdDuration::from_millis(2_500)).await;
+        now += redelivery;
+        let mut any = false;
+        while let Some((records, _failed)) = invoke_once(&crowd.ports, &mapping, &config, now).await {
+            any = true;
+            received += records;
+        }
+        let judged = verdicts_by_person(&crowd.ports.notifier.findings()).len();
+        if !any && judged == 10 {
+            break;
+        }
+        assert!(
+            round < 6,
+            "not settled after {round} redeliveries: {judged} of 10 judged"
+        );
+    }
+    assert!(received >= 10, "every job of the killed batch came back: {received}");
+
+    let verdicts = verdicts_by_person(&crowd.ports.notifier.findings());
+    let dead: Vec<String> = bodies(&drain(&crowd.account, &crowd.dlq_url).await)
+        .iter()
+        .filter_map(|job| job["okta_user_id"].as_str().map(str::to_owned))
+        .collect();
+    let mut copies = 0;
+    for p in &crowd.people {
+        let theirs = verdicts.get(&p.okta_id).map(Vec::as_slice).unwrap_or_default();
+        let distinct: BTreeSet<&str> = theirs.iter().map(|f| f.finding_id.as_str()).collect();
+        assert!(
+            distinct.len() == 1 || dead.contains(&p.okta_id),
+            "{}: one verdict or the DLQ, got {theirs:#?}",
+            p.okta_id
+        );
+        assert!(distinct.len() <= 1, "{}: never two verdicts: {theirs:#?}", p.okta_id);
+        let expected = if p.enabled_in_idc {
+            Rule::PropagationOverdue
+        } else {
+            Rule::PropagationVerified
+        };
+        assert!(theirs.iter().all(|f| f.rule == expected), "{}: {theirs:#?}", p.okta_id);
+        copies += theirs.len() - distinct.len();
+    }
+    // A record killed after publishing but before the ledger noted it is published again on redelivery, under
+    // the same finding id (subscribers collapse it): at most the one record in flight at the kill.
+    assert!(copies <= 1, "{copies} re-sent copies");
+    println!(
+        "killed mid-batch: {} verdicts out before the kill, {received} records redelivered, {} dead-lettered, \
+         {copies} verdict re-sent under its finding id",
+        before_kill.len(),
+        dead.len()
+    );
+}
