@@ -184,16 +184,7 @@ fn demo(format: Format, report_dir: Option<&Path>) -> Result<(), String> {
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review.privileged_permission_sets = ["Operations".to_owned()].into();
     policy.review.large_group_members = 3;
-    if let Some(dir) = report_dir {
-        write_report(
-            dir,
-            &snapshot,
-            &policy,
-            snapshot.collected_at,
-            InventoryStats::default(),
-        )?;
-    }
-    let mut findings = evaluate(&snapshot, &policy);
+    let mut findings = judge_snapshot(&snapshot, &policy, report_dir)?;
     findings.extend(shared::handlers::cert_monitor::judge(
         &certs,
         &shared::rules::KeyExpiryThresholds::default(),
@@ -203,22 +194,22 @@ fn demo(format: Format, report_dir: Option<&Path>) -> Result<(), String> {
     print_findings(&findings, format)
 }
 
+/// The snapshot's findings as of when it was collected, and with `report_dir` the review's report files written
+/// there first (the demo and `review --snapshot` alike).
+fn judge_snapshot(snapshot: &OrgSnapshot, policy: &Policy, report_dir: Option<&Path>) -> Result<Vec<Finding>, String> {
+    if let Some(dir) = report_dir {
+        write_report(dir, snapshot, policy, snapshot.collected_at, InventoryStats::default())?;
+    }
+    Ok(evaluate(snapshot, policy))
+}
+
 /// Evaluates a snapshot as of the moment it was collected, so the same file always gives the same findings.
 fn review(snapshot_json: &str, name: &str, report_dir: Option<&Path>, format: Format) -> Result<(), String> {
     let snapshot: OrgSnapshot =
         serde_json::from_str(snapshot_json).map_err(|e| format!("{name} is not a valid org snapshot: {e}"))?;
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
-    if let Some(dir) = report_dir {
-        write_report(
-            dir,
-            &snapshot,
-            &policy,
-            snapshot.collected_at,
-            InventoryStats::default(),
-        )?;
-    }
-    let findings = evaluate(&snapshot, &policy);
+    let findings = judge_snapshot(&snapshot, &policy, report_dir)?;
     print_findings(&findings, format)
 }
 
