@@ -420,7 +420,8 @@ pub trait Notifier: Sync {
 
 /// Where the access review's report files go: one folder per run.
 pub trait ReportStore: Sync {
-    /// Writes every file under the run's own folder in the order given (the manifest last), and says where.
+    /// Writes every file (rendered on disk: `ReportFiles::render`) under the run's own folder in the order given
+    /// (the manifest last), reading each from its path, and says where.
     fn store(
         &self,
         files: &crate::review_report::ReportFiles,

@@ -22,7 +22,7 @@ use crate::ports::{
     VerdictArchive,
 };
 use crate::rate_limit::{Gates, RateLimits};
-use crate::review_report::{ReportFiles, summary_finding};
+use crate::review_report::{ReportFiles, StagingDir, summary_finding};
 use crate::rules::lifecycle::{RunInput, review_report, to_publish};
 use crate::rules::{Policy, ReviewPolicy, evaluate};
 
@@ -389,8 +389,12 @@ where
         }
         report.deprovisions = archived.records();
         let mut publish = to_publish(&report, history.latest.as_ref());
-        let files = ReportFiles::render(&report)?;
+        // Rendered into a directory of the run's own (removed when `staging` drops), one file at a time, then
+        // stored from there: the files are never all in memory.
+        let staging = StagingDir::create(&report.run_id)?;
+        let files = ReportFiles::render(&report, staging.path())?;
         let location = self.reports.store(&files).await?;
+        drop(staging);
         if kind == ReviewKind::Quarterly {
             publish.push(summary_finding(&report, &location, now));
         }
