@@ -399,7 +399,8 @@ where
             publish.push(summary_finding(&report, &location, now));
         }
         self.notifier.publish(&publish).await?;
-        let state = ReviewState::of(&report);
+        // Borrowed from the report: no copy of its findings and access rows.
+        let state = report.state();
         self.state.save(StateSlot::Latest, &state).await?;
         if kind == ReviewKind::Quarterly {
             self.state.save(StateSlot::Quarterly, &state).await?;

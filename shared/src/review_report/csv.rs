@@ -6,7 +6,7 @@
 //! who can edit a profile picks them, so such a cell is prefixed with `'`, which spreadsheets show as text. The value
 //! stays readable; the JSON file keeps the exact value for machines.
 
-use crate::domain::review::{AccessRow, ReviewReport};
+use crate::domain::review::{AccessView, ReviewReport};
 
 const HEADER: [&str; 11] = [
     "user",
@@ -37,26 +37,26 @@ pub fn write_access_csv(report: &ReviewReport, sink: &mut impl std::io::Write) -
     sink.write_all(line.as_bytes())?;
     for row in &report.access {
         line.clear();
-        push_row(&mut line, cells(row));
+        push_row(&mut line, cells(&row));
         sink.write_all(line.as_bytes())?;
     }
     Ok(())
 }
 
-fn cells(row: &AccessRow) -> [String; 11] {
+fn cells(row: &AccessView<'_>) -> [String; 11] {
     [
-        row.user_name.clone(),
+        row.user_name.to_owned(),
         row.idc_user_id.to_string(),
-        row.okta_login.clone().unwrap_or_default(),
-        row.idc_status.clone(),
-        row.okta_status.clone().unwrap_or_default(),
+        row.okta_login.unwrap_or_default().to_owned(),
+        row.idc_status.to_owned(),
+        row.okta_status.unwrap_or_default().to_owned(),
         row.account_id.to_string(),
-        row.permission_set_name.clone(),
+        row.permission_set_name.to_owned(),
         row.permission_set_arn.to_string(),
         // Empty: a direct user assignment.
-        row.via_group.clone().unwrap_or_default(),
+        row.via_group.unwrap_or_default().to_owned(),
         row.last_sign_in.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        row.last_sign_in_source.clone().unwrap_or_default(),
+        row.last_sign_in_source.unwrap_or_default().to_owned(),
     ]
 }
 
