@@ -421,7 +421,22 @@ fn rules_only(shape: &Shape) {
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let findings = evaluate(&snapshot, &policy);
     let (rules, rules_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    let findings_json = {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, &findings).map_or(0, |()| count.0)
+    };
     drop(findings);
+    let rss_evaluate = peak_rss_kib();
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &config.links);
     let rows = shared::rules::access::access_rows(&snapshot, &links);
@@ -477,10 +492,15 @@ fn rules_only(shape: &Shape) {
         println!("  {}: {:.1} MiB", f.name, f.bytes as f64 / 1048576.0);
     }
     println!(
-        "peak RSS: {:.1} MiB at start, {:.1} MiB with the snapshot, {:.1} MiB after the rules and access rows, \
-         {:.1} MiB after review_snapshot, {:.1} MiB after rendering",
+        "the rules' findings: {:.1} MiB as JSON",
+        findings_json as f64 / 1048576.0
+    );
+    println!(
+        "peak RSS: {:.1} MiB at start, {:.1} MiB with the snapshot, {:.1} MiB after the rules, {:.1} MiB after the \
+         access rows, {:.1} MiB after review_snapshot, {:.1} MiB after rendering",
         mib(rss_start),
         mib(rss_snapshot),
+        mib(rss_evaluate),
         mib(rss_rules),
         mib(rss_review),
         mib(rss_render)

@@ -57,21 +57,31 @@ pub struct AccessPerson {
     pub last_sign_in_source: Option<String>,
 }
 
-/// One row of an `AccessTable`: indices into its people, accounts, permission sets and groups.
+/// One row of an `AccessTable`: indices into its people, accounts, permission sets and groups (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct AccessEntry {
-    person: usize,
-    account: usize,
-    set: usize,
+    person: u32,
+    account: u32,
+    set: u32,
     /// `DIRECT`: a direct user assignment.
-    group: usize,
+    group: u32,
 }
 
-/// A Vec never holds `usize::MAX` items, so no group index is ever this.
-const DIRECT: usize = usize::MAX;
+/// No list is given this many entries (`index` refuses it), so no group index is ever this.
+const DIRECT: u32 = u32::MAX;
+
+/// The index the next entry of a list of `len` gets; `None` past `u32::MAX - 1` entries (more distinct people,
+/// accounts, sets or groups than memory could hold: the row is left out and the table says it is incomplete).
+fn index(len: usize) -> Option<u32> {
+    u32::try_from(len).ok().filter(|&i| i != DIRECT)
+}
+
+fn at<T>(list: &[T], i: u32) -> Option<&T> {
+    list.get(usize::try_from(i).ok()?)
+}
 
 /// Every effective access of a run, compact: each person's facts, each account, permission set and group name held
-/// once, and each row four indices (32 bytes, not nine strings of its own: at 324,000 rows ~10 MiB instead of
+/// once, and each row four indices (16 bytes, not nine strings of its own: at 324,000 rows 5 MiB instead of
 /// ~190 MiB). Read through `AccessView`s; serialized (and read back) as the list of `AccessRow`s it stands for, so
 /// the report and state files keep their shape and an old state file reads.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +91,8 @@ pub struct AccessTable {
     sets: Vec<(PermissionSetArn, String)>,
     groups: Vec<String>,
     rows: Vec<AccessEntry>,
+    /// Rows were left out (see `index`).
+    incomplete: bool,
 }
 
 /// One effective access, borrowed from an `AccessTable`; serializes as the `AccessRow` it stands for.
@@ -132,6 +144,12 @@ impl AccessTable {
         self.rows.is_empty()
     }
 
+    /// `false`: rows were left out because a list passed 4,294,967,294 distinct entries (never, in memory a
+    /// run can have).
+    pub fn is_complete(&self) -> bool {
+        !self.incomplete
+    }
+
     /// The rows in the table's order.
     pub fn iter(&self) -> AccessIter<'_> {
         AccessIter {
@@ -147,11 +165,11 @@ impl AccessTable {
     /// The entry's strings. Indices are only made by the builder, always in range; `None` (row skipped) would only
     /// mean a bug, never a panic.
     fn view(&self, entry: &AccessEntry) -> Option<AccessView<'_>> {
-        let person = self.people.get(entry.person)?;
-        let (arn, name) = self.sets.get(entry.set)?;
+        let person = at(&self.people, entry.person)?;
+        let (arn, name) = at(&self.sets, entry.set)?;
         let via_group = match entry.group {
             DIRECT => None,
-            group => Some(self.groups.get(group)?.as_str()),
+            group => Some(at(&self.groups, group)?.as_str()),
         };
         Some(AccessView {
             idc_user_id: &person.idc_user_id,
@@ -159,7 +177,7 @@ impl AccessTable {
             idc_status: &person.idc_status,
             okta_login: person.okta_login.as_deref(),
             okta_status: person.okta_status.as_deref(),
-            account_id: self.accounts.get(entry.account)?,
+            account_id: at(&self.accounts, entry.account)?,
             permission_set_arn: arn,
             permission_set_name: name,
             via_group,
@@ -177,15 +195,16 @@ impl AccessTable {
             sets,
             groups,
             rows,
+            incomplete: _,
         } = self;
         let key = |e: &AccessEntry| {
             (
-                people.get(e.person).map(|p| p.user_name.as_str()),
-                accounts.get(e.account),
-                sets.get(e.set).map(|(_, name)| name.as_str()),
+                at(people, e.person).map(|p| p.user_name.as_str()),
+                at(accounts, e.account),
+                at(sets, e.set).map(|(_, name)| name.as_str()),
                 match e.group {
                     DIRECT => None,
-                    g => Some(groups.get(g).map(String::as_str)),
+                    g => Some(at(groups, g).map(String::as_str)),
                 },
             )
         };
@@ -249,7 +268,14 @@ impl<'de> Deserialize<'de> for AccessTable {
                 while let Some(row) = seq.next_element::<AccessRow>()? {
                     table.push_row(row);
                 }
-                Ok(table.finish())
+                let table = table.finish();
+                if table.is_complete() {
+                    Ok(table)
+                } else {
+                    Err(serde::de::Error::custom(
+                        "more distinct access entries than a table holds",
+                    ))
+                }
             }
         }
         deserializer.deserialize_seq(Rows)
@@ -270,26 +296,45 @@ impl FromIterator<AccessRow> for AccessTable {
 #[derive(Debug, Default)]
 pub struct AccessTableBuilder {
     table: AccessTable,
-    people: HashMap<AccessPerson, usize>,
-    accounts: HashMap<AccountId, usize>,
+    people: HashMap<AccessPerson, u32>,
+    accounts: HashMap<AccountId, u32>,
     /// A set's ARN to the entries with that ARN (one, unless two rows named it differently).
-    sets: HashMap<PermissionSetArn, Vec<usize>>,
-    groups: HashMap<String, usize>,
+    sets: HashMap<PermissionSetArn, Vec<u32>>,
+    groups: HashMap<String, u32>,
 }
 
-/// A person in the table being built.
+/// A person in the table being built (`None`: the list of people is full, their rows are left out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PersonIndex(usize);
+pub struct PersonIndex(Option<u32>);
 
 impl AccessTableBuilder {
+    /// A builder with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        let mut builder = Self::default();
+        builder.table.rows.reserve_exact(rows);
+        builder
+    }
+
     /// The person's index (the same facts: the same person).
     pub fn person(&mut self, person: AccessPerson) -> PersonIndex {
         if let Some(&i) = self.people.get(&person) {
-            return PersonIndex(i);
+            return PersonIndex(Some(i));
         }
-        let i = self.table.people.len();
-        self.table.people.push(person.clone());
-        self.people.insert(person, i);
+        let i = index(self.table.people.len());
+        if let Some(i) = i {
+            self.table.people.push(person.clone());
+            self.people.insert(person, i);
+        }
+        PersonIndex(i)
+    }
+
+    /// A person added as given, without looking for the same facts (a caller that adds each person once: no
+    /// map of people beside the table).
+    pub fn new_person(&mut self, person: AccessPerson) -> PersonIndex {
+        let i = index(self.table.people.len());
+        if i.is_some() {
+            self.table.people.push(person);
+        }
         PersonIndex(i)
     }
 
@@ -302,25 +347,40 @@ impl AccessTableBuilder {
         permission_set_name: &str,
         via_group: Option<&str>,
     ) {
+        let entry = self.entry(person, account, permission_set_arn, permission_set_name, via_group);
+        match entry {
+            Some(entry) => self.table.rows.push(entry),
+            None => self.table.incomplete = true,
+        }
+    }
+
+    fn entry(
+        &mut self,
+        person: PersonIndex,
+        account: &AccountId,
+        permission_set_arn: &PermissionSetArn,
+        permission_set_name: &str,
+        via_group: Option<&str>,
+    ) -> Option<AccessEntry> {
+        let person = person.0?;
         let account = match self.accounts.get(account) {
             Some(&i) => i,
             None => {
-                let i = self.table.accounts.len();
+                let i = index(self.table.accounts.len())?;
                 self.table.accounts.push(account.clone());
                 self.accounts.insert(account.clone(), i);
                 i
             }
         };
         let candidates = self.sets.entry(permission_set_arn.clone()).or_default();
-        let set = match candidates.iter().copied().find(|&i| {
-            self.table
-                .sets
-                .get(i)
-                .is_some_and(|(_, name)| name == permission_set_name)
-        }) {
+        let known = candidates
+            .iter()
+            .copied()
+            .find(|&i| at(&self.table.sets, i).is_some_and(|(_, name)| name == permission_set_name));
+        let set = match known {
             Some(i) => i,
             None => {
-                let i = self.table.sets.len();
+                let i = index(self.table.sets.len())?;
                 self.table
                     .sets
                     .push((permission_set_arn.clone(), permission_set_name.to_owned()));
@@ -333,19 +393,19 @@ impl AccessTableBuilder {
             Some(name) => match self.groups.get(name) {
                 Some(&i) => i,
                 None => {
-                    let i = self.table.groups.len();
+                    let i = index(self.table.groups.len())?;
                     self.table.groups.push(name.to_owned());
                     self.groups.insert(name.to_owned(), i);
                     i
                 }
             },
         };
-        self.table.rows.push(AccessEntry {
-            person: person.0,
+        Some(AccessEntry {
+            person,
             account,
             set,
             group,
-        });
+        })
     }
 
     /// One owned row.

@@ -100,7 +100,22 @@ impl<'a> LastSignIns<'a> {
 pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> AccessTable {
     let idc = links.idc();
     let sign_ins = LastSignIns::of_snapshot(snapshot);
-    let mut table = AccessTableBuilder::default();
+    // Counted first, so the rows are allocated once at their size (not grown to the next power of two).
+    let rows: usize = snapshot
+        .idc
+        .users
+        .iter()
+        .map(|user| {
+            idc.groups_with_member(&user.id)
+                .iter()
+                .map(|g| idc.assignments_of(&Principal::Group((*g).clone())).count())
+                .fold(
+                    idc.assignments_of(&Principal::User(user.id.clone())).count(),
+                    usize::saturating_add,
+                )
+        })
+        .fold(0, usize::saturating_add);
+    let mut table = AccessTableBuilder::with_capacity(rows);
     for user in &snapshot.idc.users {
         let okta = links.okta_user_for(&user.id);
         let sign_in = sign_ins.of(okta, user);
@@ -114,8 +129,8 @@ pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> AccessT
         if paths.is_empty() {
             continue;
         }
-        // The person's facts once, shared by every row of theirs.
-        let person = table.person(AccessPerson {
+        // The person's facts once (each Identity Center user comes once), shared by every row of theirs.
+        let person = table.new_person(AccessPerson {
             idc_user_id: user.id.clone(),
             user_name: user.user_name.clone(),
             idc_status: user.status.as_str().to_owned(),

@@ -12,7 +12,7 @@ use crate::domain::{
 };
 
 use super::access::LastSignIns;
-use super::{Policy, describe_assignment};
+use super::{Policy, access_evidence};
 
 /// What the hygiene rules need besides the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +208,9 @@ fn permission_sets_unassigned(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec
         .collect()
 }
 
+/// How many of an inactive person's access paths their finding lists (then how many more there are).
+const MAX_INACTIVE_ACCESS_EVIDENCE: usize = 3;
+
 fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
     let limit = policy.review.inactive_after;
     let sign_ins = LastSignIns::of_snapshot(snapshot);
@@ -277,11 +280,7 @@ fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Po
                 )
                 .reference(okta.id.to_string()),
             ];
-            evidence.extend(
-                access
-                    .iter()
-                    .map(|a| Evidence::new("identity-center", describe_assignment(a))),
-            );
+            evidence.extend(access_evidence(&access, MAX_INACTIVE_ACCESS_EVIDENCE));
             Some(
                 Finding::new(
                     Rule::InactiveUser,
