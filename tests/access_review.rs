@@ -705,6 +705,6 @@ async fn the_review_reads_last_sign_ins_from_the_activity_record_and_says_how_fa
             Some(signed_in.timestamp()),
             "{row:?}"
         );
-        assert_eq!(row.last_sign_in_source.as_deref(), Some("activity-record"), "{row:?}");
+        assert_eq!(row.last_sign_in_source, Some("activity-record"), "{row:?}");
     }
 }

@@ -232,16 +232,16 @@ fn render(report: &ReviewReport, out: &mut String, flush: &mut Flush<'_>) -> std
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td></tr>",
-            escape(&row.user_name),
-            escape(row.okta_login.as_deref().unwrap_or("")),
-            escape(&row.idc_status),
-            escape(row.okta_status.as_deref().unwrap_or("")),
+            escape(row.user_name),
+            escape(row.okta_login.unwrap_or("")),
+            escape(row.idc_status),
+            escape(row.okta_status.unwrap_or("")),
             escape(row.account_id.as_str()),
             escape(row.permission_set_arn.as_str()),
-            escape(&row.permission_set_name),
-            escape(row.via_group.as_deref().unwrap_or("(direct)")),
+            escape(row.permission_set_name),
+            escape(row.via_group.unwrap_or("(direct)")),
             row.last_sign_in.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            escape(row.last_sign_in_source.as_deref().unwrap_or("")),
+            escape(row.last_sign_in_source.unwrap_or("")),
         );
         flush_if_full(out, flush)?;
     }

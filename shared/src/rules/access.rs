@@ -183,13 +183,13 @@ mod tests {
             .collect();
         assert_eq!(carol.len(), 1, "carol's direct Operations assignment");
         assert_eq!(carol[0].permission_set_name, "Operations");
-        assert_eq!(carol[0].okta_status.as_deref(), Some("ACTIVE"));
+        assert_eq!(carol[0].okta_status, Some("ACTIVE"));
         let bob = rows
             .iter()
             .find(|r| r.user_name == "bob.martin@acme.example")
             .expect("bob has access");
-        assert_eq!(bob.via_group.as_deref(), Some("aws-production-developers"));
-        assert_eq!(bob.okta_status.as_deref(), Some("DEPROVISIONED"));
+        assert_eq!(bob.via_group, Some("aws-production-developers"));
+        assert_eq!(bob.okta_status, Some("DEPROVISIONED"));
     }
 
     #[test]
