@@ -491,6 +491,11 @@ fn rules_only(shape: &Shape) {
     for f in &files.files {
         println!("  {}: {:.1} MiB", f.name, f.bytes as f64 / 1048576.0);
     }
+    let per_rule: Vec<String> = shared::review_report::counts_per_rule(&report)
+        .into_iter()
+        .map(|(rule, c)| format!("{rule} {}", c.total()))
+        .collect();
+    println!("findings per rule: {}", per_rule.join(", "));
     println!(
         "the rules' findings: {:.1} MiB as JSON",
         findings_json as f64 / 1048576.0
