@@ -9,7 +9,7 @@ use s3::primitives::ByteStream;
 use crate::domain::review::{ReviewState, ReviewStateRef, SuppressionList};
 use crate::error::{Error, Result};
 use crate::ports::{InventoryWorkStore, ReviewStateStore, StateSlot};
-use crate::review_report::StagingDir;
+use crate::review_report::{StagingDir, io_error};
 
 const SERVICE: &str = "s3";
 /// A state or list larger than this is refused rather than read into memory (a 100k-row review is ~40 MB).
@@ -104,10 +104,7 @@ impl ReviewStateStore for S3ReviewState {
     async fn save(&self, slot: StateSlot, state: &ReviewStateRef<'_>) -> Result<()> {
         let staging = StagingDir::create(state.run_id)?;
         let path = staging.path().join("state.json");
-        let io = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| io_error(&path)(source);
         let file = std::fs::File::create(&path).map_err(io)?;
         let mut writer = std::io::BufWriter::with_capacity(256 * 1024, file);
         serde_json::to_writer(&mut writer, state).map_err(|source| Error::Decode {

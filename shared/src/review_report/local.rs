@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{MANIFEST_NAME, ReportFiles, ReportLocation, check_run_id};
+use super::{MANIFEST_NAME, ReportFiles, ReportLocation, check_run_id, io_error};
 use crate::domain::review::ReviewReport;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::ReportStore;
 
 /// Renders every file straight into `dir` (created if missing), the manifest last; existing files of the same
@@ -36,15 +36,11 @@ impl ReportStore for DirectoryReportStore {
     async fn store(&self, files: &ReportFiles) -> Result<ReportLocation> {
         check_run_id(&files.run_id)?;
         let dir = self.root.join(&files.run_id);
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| Error::Io { path, source }
-        };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         for file in &files.files {
             let to = dir.join(file.name);
             if to != file.path {
-                std::fs::copy(&file.path, &to).map_err(io(&to))?;
+                std::fs::copy(&file.path, &to).map_err(io_error(&to))?;
             }
         }
         Ok(location(&dir))
@@ -65,10 +61,7 @@ impl StagingDir {
         check_run_id(run_id)?;
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("deprov-review-{run_id}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(&path).map_err(io_error(&path))?;
         Ok(Self { path })
     }
 

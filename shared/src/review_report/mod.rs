@@ -132,7 +132,8 @@ impl ReportFiles {
     }
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+/// An I/O error on `path`, its cause kept.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
     let path = path.display().to_string();
     move |source| Error::Io { path, source }
 }
