@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::review_report::example::{HOSTILE_NAME, example_report};
-use shared::review_report::{ReportFiles, write_to_directory};
+use shared::review_report::write_to_directory;
 
 /// The W3C WebDriver web element identifier.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -145,7 +145,7 @@ impl Browser {
 async fn the_html_report_renders_sorts_and_filters_in_headless_chromium() {
     let report = example_report();
     let dir = std::env::temp_dir().join(format!("deprov-browser-{}", std::process::id()));
-    let location = write_to_directory(&dir, &ReportFiles::render(&report).expect("render")).expect("written");
+    let location = write_to_directory(&dir, &report).expect("written");
     let browser = Browser::start().await;
     browser
         .call("POST", "/url", json!({"url": format!("file://{}", location.index)}))

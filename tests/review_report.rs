@@ -11,7 +11,7 @@ use shared::domain::review::DeprovisionRecord;
 use shared::domain::{FindingId, Rule};
 use shared::ports::{ReportStore, VerdictArchive};
 use shared::review_report::example::example_report;
-use shared::review_report::{Manifest, ReportFiles, summary_finding};
+use shared::review_report::{Manifest, ReportFiles, StagingDir, summary_finding};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -49,8 +49,9 @@ async fn the_report_files_and_a_manifest_whose_hashes_match_the_objects_are_writ
         },
     );
     let report = example_report();
+    let staging = StagingDir::create("2026-q3").expect("a staging directory");
     let location = store
-        .store(&ReportFiles::render(&report).expect("render"))
+        .store(&ReportFiles::render(&report, staging.path()).expect("render"))
         .await
         .expect("stored");
     assert_eq!(location.base, format!("s3://{bucket}/reviews/2026-q3/"));
@@ -107,8 +108,9 @@ async fn with_object_lock_set_every_file_is_retained_in_that_mode_for_those_days
         },
     );
     let before = Utc::now();
+    let staging = StagingDir::create("2026-q3").expect("a staging directory");
     store
-        .store(&ReportFiles::render(&example_report()).expect("render"))
+        .store(&ReportFiles::render(&example_report(), staging.path()).expect("render"))
         .await
         .expect("stored");
     for name in ["report.json", "access.csv", "report.md", "index.html", "manifest.json"] {
@@ -148,8 +150,9 @@ async fn object_lock_on_a_bucket_without_it_fails_loudly() {
             }),
         },
     );
+    let staging = StagingDir::create("2026-q3").expect("a staging directory");
     let error = store
-        .store(&ReportFiles::render(&example_report()).expect("render"))
+        .store(&ReportFiles::render(&example_report(), staging.path()).expect("render"))
         .await
         .expect_err("a lock the bucket cannot hold");
     assert!(error.to_string().contains("PutObject"), "{error}");
@@ -237,8 +240,9 @@ async fn the_summary_finding_links_the_stored_report_and_reaches_sns() {
         },
     );
     let report = example_report();
+    let staging = StagingDir::create("2026-q3").expect("a staging directory");
     let location = store
-        .store(&ReportFiles::render(&report).expect("render"))
+        .store(&ReportFiles::render(&report, staging.path()).expect("render"))
         .await
         .expect("stored");
     let (topic_arn, queue_url) =

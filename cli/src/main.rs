@@ -237,8 +237,8 @@ fn write_report(
         now,
         inventory,
     );
-    let files = review_report::ReportFiles::render(&report).map_err(|e| chain(&e))?;
-    let location = review_report::write_to_directory(dir, &files).map_err(|e| chain(&e))?;
+    // Rendered straight into the directory, one file at a time.
+    let location = review_report::write_to_directory(dir, &report).map_err(|e| chain(&e))?;
     eprintln!("report written: {} (manifest {})", location.index, location.manifest);
     Ok(())
 }

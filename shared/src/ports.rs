@@ -420,7 +420,8 @@ pub trait Notifier: Sync {
 
 /// Where the access review's report files go: one folder per run.
 pub trait ReportStore: Sync {
-    /// Writes every file under the run's own folder in the order given (the manifest last), and says where.
+    /// Writes every file (rendered on disk: `ReportFiles::render`) under the run's own folder in the order given
+    /// (the manifest last), reading each from its path, and says where.
     fn store(
         &self,
         files: &crate::review_report::ReportFiles,
@@ -771,11 +772,11 @@ pub trait InventoryWorkStore: Sync {
 pub trait ReviewStateStore: Sync {
     /// The state a previous run saved in `slot`; `None` before the first run.
     fn load(&self, slot: StateSlot) -> impl Future<Output = Result<Option<crate::domain::review::ReviewState>>> + Send;
-    /// Replaces the state in `slot`.
+    /// Replaces the state in `slot` (borrowed from the run's report: `ReviewReport::state`).
     fn save(
         &self,
         slot: StateSlot,
-        state: &crate::domain::review::ReviewState,
+        state: &crate::domain::review::ReviewStateRef<'_>,
     ) -> impl Future<Output = Result<()>> + Send;
     /// The suppression list; empty when its object does not exist.
     fn suppressions(&self) -> impl Future<Output = Result<crate::domain::review::SuppressionList>> + Send;

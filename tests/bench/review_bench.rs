@@ -34,7 +34,7 @@ use shared::handlers::access_review::{AccessReviewConfig, History, review_snapsh
 use shared::inventory::{self, CollectOptions, DEFAULT_SETS_PER_SHARD};
 use shared::okta::OktaClient;
 use shared::rate_limit::{ApiFamily, RateLimits};
-use shared::review_report::ReportFiles;
+use shared::review_report::{ReportFiles, StagingDir};
 use shared::rules::{Policy, ReviewPolicy, evaluate};
 
 #[derive(Debug, Clone)]
@@ -151,7 +151,8 @@ async fn main() {
         now,
         InventoryStats::default(),
     );
-    let files = ReportFiles::render(&report).expect("the report renders");
+    let staging = StagingDir::create(&report.run_id).expect("a staging directory");
+    let files = ReportFiles::render(&report, staging.path()).expect("the report renders");
     let review = review_started.elapsed();
     let rss_review = peak_rss_kib();
 
@@ -219,7 +220,7 @@ async fn main() {
     );
     println!(
         "review (rules, access rows, lifecycle, the report files: {:.1} MiB): {:.2} s; peak RSS after it {:.1} MiB",
-        files.files.iter().map(|f| f.bytes.len()).sum::<usize>() as f64 / 1048576.0,
+        files.files.iter().map(|f| f.bytes).sum::<u64>() as f64 / 1048576.0,
         review.as_secs_f64(),
         rss_review as f64 / 1024.0
     );
@@ -420,7 +421,22 @@ fn rules_only(shape: &Shape) {
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let findings = evaluate(&snapshot, &policy);
     let (rules, rules_cpu) = (started.elapsed(), cpu_seconds() - cpu);
+    let findings_json = {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, &findings).map_or(0, |()| count.0)
+    };
     drop(findings);
+    let rss_evaluate = peak_rss_kib();
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &config.links);
     let rows = shared::rules::access::access_rows(&snapshot, &links);
@@ -442,7 +458,8 @@ fn rules_only(shape: &Shape) {
     let (review, review_cpu) = (started.elapsed(), cpu_seconds() - cpu);
     let rss_review = peak_rss_kib();
     let (started, cpu) = (Instant::now(), cpu_seconds());
-    let files = ReportFiles::render(&report).expect("the report renders");
+    let staging = StagingDir::create(&report.run_id).expect("a staging directory");
+    let files = ReportFiles::render(&report, staging.path()).expect("the report renders");
     let (render, render_cpu) = (started.elapsed(), cpu_seconds() - cpu);
     let rss_render = peak_rss_kib();
 
@@ -472,13 +489,23 @@ fn rules_only(shape: &Shape) {
         render.as_secs_f64()
     );
     for f in &files.files {
-        println!("  {}: {:.1} MiB", f.name, f.bytes.len() as f64 / 1048576.0);
+        println!("  {}: {:.1} MiB", f.name, f.bytes as f64 / 1048576.0);
     }
+    let per_rule: Vec<String> = shared::review_report::counts_per_rule(&report)
+        .into_iter()
+        .map(|(rule, c)| format!("{rule} {}", c.total()))
+        .collect();
+    println!("findings per rule: {}", per_rule.join(", "));
     println!(
-        "peak RSS: {:.1} MiB at start, {:.1} MiB with the snapshot, {:.1} MiB after the rules and access rows, \
-         {:.1} MiB after review_snapshot, {:.1} MiB after rendering",
+        "the rules' findings: {:.1} MiB as JSON",
+        findings_json as f64 / 1048576.0
+    );
+    println!(
+        "peak RSS: {:.1} MiB at start, {:.1} MiB with the snapshot, {:.1} MiB after the rules, {:.1} MiB after the \
+         access rows, {:.1} MiB after review_snapshot, {:.1} MiB after rendering",
         mib(rss_start),
         mib(rss_snapshot),
+        mib(rss_evaluate),
         mib(rss_rules),
         mib(rss_review),
         mib(rss_render)

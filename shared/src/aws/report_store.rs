@@ -1,5 +1,5 @@
 //! The `ReportStore` port over S3: a run's files under `reviews/<run_id>/` in one bucket (`REPORT_BUCKET`), the
-//! manifest last, each object sent with its SHA-256 (`x-amz-checksum-sha256`) so S3 refuses bytes that are not the
+//! manifest last, each streamed from the file the run rendered, each object sent with its SHA-256 (`x-amz-checksum-sha256`) so S3 refuses bytes that are not the
 //! ones the manifest names; with object lock (mode and days) when the bucket has it enabled.
 
 use aws_config::SdkConfig;
@@ -8,7 +8,6 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use s3::primitives::{ByteStream, DateTime as SmithyDateTime};
 use s3::types::{ChecksumAlgorithm, ObjectLockMode};
-use sha2::{Digest, Sha256};
 
 use crate::config::{Env, optional};
 use crate::error::{Error, Result};
@@ -119,7 +118,14 @@ impl ReportStore for S3ReportStore {
         let now = Utc::now();
         for file in &files.files {
             let key = Self::key(&files.run_id, file.name);
-            let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&file.bytes));
+            // The hash computed while the file was rendered: S3 checks the uploaded bytes against it.
+            let checksum = base64::engine::general_purpose::STANDARD.encode(file.sha256);
+            // Streamed from the disk (the SDK reads it in chunks and knows its length): the run never holds a
+            // whole file in memory.
+            let body = ByteStream::from_path(&file.path).await.map_err(|e| Error::Io {
+                path: file.path.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
             let mut put = self
                 .client
                 .put_object()
@@ -129,14 +135,14 @@ impl ReportStore for S3ReportStore {
                 // Object lock needs the algorithm named (x-amz-sdk-checksum-algorithm) beside the value.
                 .checksum_algorithm(ChecksumAlgorithm::Sha256)
                 .checksum_sha256(checksum)
-                .body(ByteStream::from(file.bytes.clone()));
+                .body(body);
             if let Some(lock) = self.settings.object_lock {
                 put = put
                     .object_lock_mode(lock.mode())
                     .object_lock_retain_until_date(SmithyDateTime::from_secs(lock.until(now).timestamp()));
             }
             put.send().await.map_err(|e| Error::aws(SERVICE, "PutObject", e))?;
-            tracing::info!(bucket = %self.settings.bucket, key = %key, bytes = file.bytes.len(), "report file written");
+            tracing::info!(bucket = %self.settings.bucket, key = %key, bytes = file.bytes, "report file written");
         }
         let base = format!("s3://{}/{REPORT_PREFIX}/{}/", self.settings.bucket, files.run_id);
         Ok(ReportLocation {

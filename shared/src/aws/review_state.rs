@@ -6,9 +6,10 @@ use aws_config::SdkConfig;
 use aws_sdk_s3 as s3;
 use s3::primitives::ByteStream;
 
-use crate::domain::review::{ReviewState, SuppressionList};
+use crate::domain::review::{ReviewState, ReviewStateRef, SuppressionList};
 use crate::error::{Error, Result};
 use crate::ports::{InventoryWorkStore, ReviewStateStore, StateSlot};
+use crate::review_report::{StagingDir, io_error};
 
 const SERVICE: &str = "s3";
 /// A state or list larger than this is refused rather than read into memory (a 100k-row review is ~40 MB).
@@ -98,12 +99,33 @@ impl ReviewStateStore for S3ReviewState {
             })
     }
 
-    async fn save(&self, slot: StateSlot, state: &ReviewState) -> Result<()> {
-        let body = serde_json::to_vec(state).map_err(|source| Error::Decode {
+    /// Serialized into a file of its own and uploaded from it: at 324,000 access rows the state is ~120 MiB of
+    /// JSON, never held in memory.
+    async fn save(&self, slot: StateSlot, state: &ReviewStateRef<'_>) -> Result<()> {
+        let staging = StagingDir::create(state.run_id)?;
+        let path = staging.path().join("state.json");
+        let io = |source| io_error(&path)(source);
+        let file = std::fs::File::create(&path).map_err(io)?;
+        let mut writer = std::io::BufWriter::with_capacity(256 * 1024, file);
+        serde_json::to_writer(&mut writer, state).map_err(|source| Error::Decode {
             what: "the access review's state",
             source,
         })?;
-        self.write(Self::key(slot), body).await
+        std::io::Write::flush(&mut writer).map_err(io)?;
+        drop(writer);
+        let body = ByteStream::from_path(&path)
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::key(slot))
+            .content_type("application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::aws(SERVICE, "PutObject", e))?;
+        Ok(())
     }
 
     async fn suppressions(&self) -> Result<SuppressionList> {

@@ -22,8 +22,8 @@ use crate::ports::{
     VerdictArchive,
 };
 use crate::rate_limit::{Gates, RateLimits};
-use crate::review_report::{ReportFiles, summary_finding};
-use crate::rules::lifecycle::{RunInput, review_report, to_publish};
+use crate::review_report::{ReportFiles, StagingDir, summary_finding};
+use crate::rules::lifecycle::{RunInput, review_report, reviewed_findings, to_publish};
 use crate::rules::{Policy, ReviewPolicy, evaluate};
 
 /// What one review judges by, besides the org.
@@ -186,9 +186,19 @@ pub fn review_snapshot(
     let mut policy = Policy::at(now);
     policy.links = config.links.clone();
     policy.review = config.review.clone();
-    let findings = evaluate(snapshot, &policy);
+    // The findings' lifecycle first, the access table after: the review's peak memory is lower that way.
+    let findings = reviewed_findings(
+        evaluate(snapshot, &policy),
+        history.latest.as_ref(),
+        &history.suppressions.suppressions,
+        now,
+    );
     let links = IdentityLinks::build(&snapshot.okta, &snapshot.idc, &config.links);
     let access = crate::rules::access::access_rows(snapshot, &links);
+    drop(links);
+    if !access.is_complete() {
+        tracing::warn!("the effective access table is full: some access rows are left out of the report");
+    }
     let diff_base = match kind {
         ReviewKind::Quarterly => history.quarterly.as_ref(),
         ReviewKind::Daily => history.latest.as_ref(),
@@ -205,7 +215,7 @@ pub fn review_snapshot(
         kind,
         now,
         period_start,
-        findings: &findings,
+        findings,
         access,
         previous: history.latest.as_ref(),
         diff_base,
@@ -389,13 +399,18 @@ where
         }
         report.deprovisions = archived.records();
         let mut publish = to_publish(&report, history.latest.as_ref());
-        let files = ReportFiles::render(&report)?;
+        // Rendered into a directory of the run's own (removed when `staging` drops), one file at a time, then
+        // stored from there: the files are never all in memory.
+        let staging = StagingDir::create(&report.run_id)?;
+        let files = ReportFiles::render(&report, staging.path())?;
         let location = self.reports.store(&files).await?;
+        drop(staging);
         if kind == ReviewKind::Quarterly {
             publish.push(summary_finding(&report, &location, now));
         }
         self.notifier.publish(&publish).await?;
-        let state = ReviewState::of(&report);
+        // Borrowed from the report: no copy of its findings and access rows.
+        let state = report.state();
         self.state.save(StateSlot::Latest, &state).await?;
         if kind == ReviewKind::Quarterly {
             self.state.save(StateSlot::Quarterly, &state).await?;

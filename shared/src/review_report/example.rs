@@ -229,7 +229,7 @@ pub fn example_report() -> ReviewReport {
         period_start: at(1, 0) - Duration::days(62),
         period_end: at(30, 6),
         findings,
-        access,
+        access: access.into_iter().collect(),
         deprovisions,
         diff,
         inventory: InventoryStats {

@@ -84,10 +84,37 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// The page as one string (tests, small reports); `write_html_page` streams the same bytes.
 pub fn html_page(report: &ReviewReport) -> String {
+    let mut out = String::new();
+    let _ = render(report, &mut out, &mut |_| Ok(()));
+    out
+}
+
+/// Writes the page to `sink` as it is made: the text is handed on whenever it passes `FLUSH_AT` bytes, so at
+/// 300,000 access rows the page (~90 MiB) is never held whole.
+pub fn write_html_page(report: &ReviewReport, sink: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut out = String::with_capacity(FLUSH_AT.saturating_mul(2));
+    render(report, &mut out, &mut |text: &mut String| {
+        sink.write_all(text.as_bytes())?;
+        text.clear();
+        Ok(())
+    })?;
+    sink.write_all(out.as_bytes())
+}
+
+/// How much text is gathered before it is handed on.
+const FLUSH_AT: usize = 64 * 1024;
+
+type Flush<'f> = dyn FnMut(&mut String) -> std::io::Result<()> + 'f;
+
+fn flush_if_full(out: &mut String, flush: &mut Flush<'_>) -> std::io::Result<()> {
+    if out.len() >= FLUSH_AT { flush(out) } else { Ok(()) }
+}
+
+fn render(report: &ReviewReport, out: &mut String, flush: &mut Flush<'_>) -> std::io::Result<()> {
     let script_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let counts = StatusCounts::of(&report.findings);
-    let mut out = String::with_capacity(4096 + report.access.len().saturating_mul(400));
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -129,23 +156,18 @@ pub fn html_page(report: &ReviewReport) -> String {
 
     out.push_str("<h2>Findings per rule</h2>\n");
     counts_table(
-        &mut out,
+        out,
         "rule-counts",
         "Rule",
         counts_per_rule(report).into_iter().map(|(r, c)| (r.to_string(), c)),
     );
     out.push_str("<h2>Findings per control</h2>\n");
-    counts_table(
-        &mut out,
-        "control-counts",
-        "Control",
-        counts_per_control(report).into_iter(),
-    );
+    counts_table(out, "control-counts", "Control", counts_per_control(report).into_iter());
 
     out.push_str("<h2>Findings</h2>\n");
-    filter_box(&mut out, "findings", report.findings.len());
+    filter_box(out, "findings", report.findings.len());
     table_head(
-        &mut out,
+        out,
         "findings",
         &[
             "Severity",
@@ -184,13 +206,14 @@ pub fn html_page(report: &ReviewReport) -> String {
             sev = severity.as_str(),
             rank = severity_rank(severity),
         );
+        flush_if_full(out, flush)?;
     }
     out.push_str("</tbody>\n</table>\n");
 
     out.push_str("<h2>Effective access</h2>\n");
-    filter_box(&mut out, "access", report.access.len());
+    filter_box(out, "access", report.access.len());
     table_head(
-        &mut out,
+        out,
         "access",
         &[
             "User",
@@ -209,24 +232,25 @@ pub fn html_page(report: &ReviewReport) -> String {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td></tr>",
-            escape(&row.user_name),
-            escape(row.okta_login.as_deref().unwrap_or("")),
-            escape(&row.idc_status),
-            escape(row.okta_status.as_deref().unwrap_or("")),
+            escape(row.user_name),
+            escape(row.okta_login.unwrap_or("")),
+            escape(row.idc_status),
+            escape(row.okta_status.unwrap_or("")),
             escape(row.account_id.as_str()),
             escape(row.permission_set_arn.as_str()),
-            escape(&row.permission_set_name),
-            escape(row.via_group.as_deref().unwrap_or("(direct)")),
+            escape(row.permission_set_name),
+            escape(row.via_group.unwrap_or("(direct)")),
             row.last_sign_in.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            escape(row.last_sign_in_source.as_deref().unwrap_or("")),
+            escape(row.last_sign_in_source.unwrap_or("")),
         );
+        flush_if_full(out, flush)?;
     }
     out.push_str("</tbody>\n</table>\n");
 
     out.push_str("<h2>Deprovisions in the period and their verdicts</h2>\n");
-    filter_box(&mut out, "deprovisions", report.deprovisions.len());
+    filter_box(out, "deprovisions", report.deprovisions.len());
     table_head(
-        &mut out,
+        out,
         "deprovisions",
         &[
             "Okta event",
@@ -289,6 +313,7 @@ pub fn html_page(report: &ReviewReport) -> String {
                                 .unwrap_or_else(|| "(direct)".to_owned())
                         )
                     );
+                    flush_if_full(out, flush)?;
                 }
             }
             for id in &diff.findings_new {
@@ -301,7 +326,7 @@ pub fn html_page(report: &ReviewReport) -> String {
         }
     }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
-    out
+    flush(out)
 }
 
 fn severity_rank(severity: Severity) -> u8 {

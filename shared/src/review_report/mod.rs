@@ -12,6 +12,7 @@ mod local;
 mod markdown;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,28 +22,33 @@ use crate::domain::review::{FindingStatus, ReviewKind, ReviewReport, ReviewedFin
 use crate::domain::{Evidence, Finding, Rule, Severity, Subject};
 use crate::error::{Error, Result};
 
-pub use self::csv::access_csv;
-pub use self::html::html_page;
-pub use self::local::{DirectoryReportStore, write_to_directory};
+pub use self::csv::{access_csv, write_access_csv};
+pub use self::html::{html_page, write_html_page};
+pub use self::local::{DirectoryReportStore, StagingDir, write_to_directory};
 pub use self::markdown::markdown;
 
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
 /// The manifest's file name, beside the files it lists.
 pub const MANIFEST_NAME: &str = "manifest.json";
 
-/// One rendered file of a report.
+/// One rendered file of a report, on disk (rendered straight into a directory, never held whole in memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFile {
     /// A plain file name (no directory part), the same in S3 and on disk.
     pub name: &'static str,
     pub content_type: &'static str,
-    pub bytes: Vec<u8>,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Its SHA-256, computed as it was written.
+    pub sha256: [u8; 32],
 }
 
 impl ReportFile {
     /// The file's SHA-256, lowercase hex (what the manifest records).
     pub fn sha256_hex(&self) -> String {
-        hex(&Sha256::digest(&self.bytes))
+        hex(&self.sha256)
     }
 }
 
@@ -65,46 +71,42 @@ pub struct Manifest {
     pub files: Vec<ManifestEntry>,
 }
 
-/// Every file of a run's report, the manifest last (a store writes them in this order, so a manifest that is
-/// there means every file it lists was written before it).
+/// Every file of a run's report as written into one directory, the manifest last (a store copies them in this
+/// order, so a manifest that is there means every file it lists was written before it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFiles {
     pub run_id: String,
+    /// The directory the files are in.
+    pub dir: PathBuf,
     pub files: Vec<ReportFile>,
 }
 
 impl ReportFiles {
-    /// Renders the four files and their manifest. Fails only on a run id that cannot name a folder.
-    pub fn render(report: &ReviewReport) -> Result<Self> {
+    /// Renders the four files and their manifest into `dir` (created if missing; files of the same names
+    /// replaced), one at a time, each streamed through a SHA-256 as it is written: the run holds one file's write
+    /// buffer, not the files (at 324,000 access rows they are ~300 MiB). Fails on a run id that cannot name a
+    /// folder, or on a write.
+    pub fn render(report: &ReviewReport, dir: &Path) -> Result<Self> {
         check_run_id(&report.run_id)?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let mut files = Vec::with_capacity(5);
         // Compact: the file is for machines, and at 300,000 access rows the indentation alone is ~40 % of its
-        // bytes (and of the run's peak memory while it is held).
-        let json = serde_json::to_vec(report).map_err(|source| Error::Decode {
-            what: "review report (encoding)",
-            source,
-        })?;
-        let mut files = vec![
-            ReportFile {
-                name: "report.json",
-                content_type: "application/json",
-                bytes: json,
-            },
-            ReportFile {
-                name: "access.csv",
-                content_type: "text/csv; charset=utf-8; header=present",
-                bytes: access_csv(report).into_bytes(),
-            },
-            ReportFile {
-                name: "report.md",
-                content_type: "text/markdown; charset=utf-8",
-                bytes: markdown(report).into_bytes(),
-            },
-            ReportFile {
-                name: "index.html",
-                content_type: "text/html; charset=utf-8",
-                bytes: html_page(report).into_bytes(),
-            },
-        ];
+        // bytes.
+        files.push(write_file(dir, "report.json", "application/json", |w| {
+            serde_json::to_writer(w, report).map_err(std::io::Error::other)
+        })?);
+        files.push(write_file(
+            dir,
+            "access.csv",
+            "text/csv; charset=utf-8; header=present",
+            |w| write_access_csv(report, w),
+        )?);
+        files.push(write_file(dir, "report.md", "text/markdown; charset=utf-8", |w| {
+            std::io::Write::write_all(w, markdown(report).as_bytes())
+        })?);
+        files.push(write_file(dir, "index.html", "text/html; charset=utf-8", |w| {
+            write_html_page(report, w)
+        })?);
         let manifest = Manifest {
             schema_version: MANIFEST_SCHEMA_VERSION,
             run_id: report.run_id.clone(),
@@ -114,24 +116,76 @@ impl ReportFiles {
                 .map(|f| ManifestEntry {
                     name: f.name.to_owned(),
                     content_type: f.content_type.to_owned(),
-                    bytes: u64::try_from(f.bytes.len()).unwrap_or(u64::MAX),
+                    bytes: f.bytes,
                     sha256: f.sha256_hex(),
                 })
                 .collect(),
         };
-        let manifest = serde_json::to_vec_pretty(&manifest).map_err(|source| Error::Decode {
-            what: "report manifest (encoding)",
-            source,
-        })?;
-        files.push(ReportFile {
-            name: MANIFEST_NAME,
-            content_type: "application/json",
-            bytes: manifest,
-        });
+        files.push(write_file(dir, MANIFEST_NAME, "application/json", |w| {
+            serde_json::to_writer_pretty(w, &manifest).map_err(std::io::Error::other)
+        })?);
         Ok(Self {
             run_id: report.run_id.clone(),
+            dir: dir.to_path_buf(),
             files,
         })
+    }
+}
+
+/// An I/O error on `path`, its cause kept.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+    let path = path.display().to_string();
+    move |source| Error::Io { path, source }
+}
+
+/// Writes one file through `render`, hashing and counting the bytes on their way to the disk.
+fn write_file(
+    dir: &Path,
+    name: &'static str,
+    content_type: &'static str,
+    render: impl FnOnce(&mut HashingWriter<std::io::BufWriter<std::fs::File>>) -> std::io::Result<()>,
+) -> Result<ReportFile> {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).map_err(io_error(&path))?;
+    let mut writer = HashingWriter {
+        inner: std::io::BufWriter::with_capacity(256 * 1024, file),
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    render(&mut writer).map_err(io_error(&path))?;
+    std::io::Write::flush(&mut writer).map_err(io_error(&path))?;
+    let HashingWriter { inner, hasher, bytes } = writer;
+    let file = inner.into_inner().map_err(|e| io_error(&path)(e.into_error()))?;
+    file.sync_all().map_err(io_error(&path))?;
+    Ok(ReportFile {
+        name,
+        content_type,
+        path,
+        bytes,
+        sha256: hasher.finalize().into(),
+    })
+}
+
+/// A writer that hashes (SHA-256) and counts what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let written = buf.get(..n).unwrap_or(buf);
+        self.hasher.update(written);
+        self.bytes = self
+            .bytes
+            .saturating_add(u64::try_from(written.len()).unwrap_or(u64::MAX));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -174,22 +174,36 @@ fn markdown_escapes_cells_and_lists_every_part() {
 #[test]
 fn the_manifest_names_each_file_with_its_sha256_and_comes_last() {
     let report = example_report();
-    let files = ReportFiles::render(&report).expect("render");
+    let staging = StagingDir::create(&report.run_id).expect("staging");
+    let files = ReportFiles::render(&report, staging.path()).expect("render");
     let names: Vec<_> = files.files.iter().map(|f| f.name).collect();
     assert_eq!(
         names,
         ["report.json", "access.csv", "report.md", "index.html", MANIFEST_NAME]
     );
-    let manifest: Manifest = serde_json::from_slice(&files.files[4].bytes).expect("manifest json");
+    let read = |i: usize| std::fs::read(&files.files[i].path).expect("a rendered file");
+    let manifest: Manifest = serde_json::from_slice(&read(4)).expect("manifest json");
     assert_eq!(manifest.run_id, "2026-q3");
     assert_eq!(manifest.files.len(), 4);
-    for (entry, file) in manifest.files.iter().zip(&files.files) {
+    for (i, (entry, file)) in manifest.files.iter().zip(&files.files).enumerate() {
+        let bytes = read(i);
         assert_eq!(entry.name, file.name);
-        assert_eq!(entry.sha256, hex(&Sha256::digest(&file.bytes)));
-        assert_eq!(entry.bytes, file.bytes.len() as u64);
+        assert_eq!(entry.sha256, hex(&Sha256::digest(&bytes)));
+        assert_eq!(
+            entry.sha256,
+            file.sha256_hex(),
+            "the hash taken while writing is the file's"
+        );
+        assert_eq!(entry.bytes, bytes.len() as u64);
     }
-    let back: ReviewReport = serde_json::from_slice(&files.files[0].bytes).expect("json back");
+    // The streamed files are the ones the string renderers make.
+    assert_eq!(read(1), access_csv(&report).into_bytes());
+    assert_eq!(read(3), html_page(&report).into_bytes());
+    let back: ReviewReport = serde_json::from_slice(&read(0)).expect("json back");
     assert_eq!(back, report);
+    let dir = staging.path().to_path_buf();
+    drop(staging);
+    assert!(!dir.exists(), "the staging directory goes with its guard");
 }
 
 #[test]
@@ -202,7 +216,8 @@ fn a_run_id_that_could_leave_its_prefix_is_refused() {
     }
     let mut report = example_report();
     report.run_id = "../../etc".into();
-    assert!(ReportFiles::render(&report).is_err());
+    assert!(ReportFiles::render(&report, &std::env::temp_dir().join("deprov-never")).is_err());
+    assert!(StagingDir::create("../../etc").is_err());
 }
 
 #[test]
@@ -249,7 +264,8 @@ async fn the_directory_store_writes_the_files_the_manifest_names() {
     use crate::ports::ReportStore;
     let root = std::env::temp_dir().join(format!("deprov-report-{}", std::process::id()));
     let report = example_report();
-    let files = ReportFiles::render(&report).expect("render");
+    let staging = StagingDir::create(&report.run_id).expect("staging");
+    let files = ReportFiles::render(&report, staging.path()).expect("render");
     let store = DirectoryReportStore { root: root.clone() };
     let location = store.store(&files).await.expect("store");
     assert_eq!(location.base, root.join("2026-q3").display().to_string());

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::review::AccessRow;
+use crate::domain::review::{AccessPerson, AccessTable, AccessTableBuilder};
 use crate::domain::{ActivityEvent, IdcGroupId, IdcUser, IdcUserId, IdentityLinks, OktaUser, OrgSnapshot, Principal};
 
 /// Where a last sign-in was read.
@@ -97,10 +97,25 @@ impl<'a> LastSignIns<'a> {
 /// group they are in, with the linked Okta person and their last sign-in. Sorted by user name, account,
 /// permission set and path, so two runs compare row by row. Linear in users, groups and assignments (the lookups
 /// go through the links' `IdcIndex` and one `LastSignIns`).
-pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> Vec<AccessRow> {
+pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> AccessTable {
     let idc = links.idc();
     let sign_ins = LastSignIns::of_snapshot(snapshot);
-    let mut rows = Vec::new();
+    // Counted first, so the rows are allocated once at their size (not grown to the next power of two).
+    let rows: usize = snapshot
+        .idc
+        .users
+        .iter()
+        .map(|user| {
+            idc.groups_with_member(&user.id)
+                .iter()
+                .map(|g| idc.assignments_of(&Principal::Group((*g).clone())).count())
+                .fold(
+                    idc.assignments_of(&Principal::User(user.id.clone())).count(),
+                    usize::saturating_add,
+                )
+        })
+        .fold(0, usize::saturating_add);
+    let mut table = AccessTableBuilder::with_capacity(rows);
     for user in &snapshot.idc.users {
         let okta = links.okta_user_for(&user.id);
         let sign_in = sign_ins.of(okta, user);
@@ -111,29 +126,33 @@ pub fn access_rows(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>) -> Vec<Acc
             let principal = Principal::Group((*group).clone());
             paths.extend(idc.assignments_of(&principal).map(|a| (Some(*group), a)));
         }
-        rows.extend(paths.into_iter().map(|(group, a)| AccessRow {
+        if paths.is_empty() {
+            continue;
+        }
+        // The person's facts once (each Identity Center user comes once), shared by every row of theirs.
+        let person = table.new_person(AccessPerson {
             idc_user_id: user.id.clone(),
             user_name: user.user_name.clone(),
             idc_status: user.status.as_str().to_owned(),
             okta_login: okta.map(|o| o.login.to_string()),
             okta_status: okta.map(|o| o.effective_status().as_str().to_owned()),
-            account_id: a.account_id.clone(),
-            permission_set_arn: a.permission_set_arn.clone(),
-            permission_set_name: idc.set_name(&a.permission_set_arn).to_owned(),
-            via_group: group.map(|g| idc.group(g).map_or_else(|| g.to_string(), |n| n.display_name.clone())),
             last_sign_in: sign_in.map(|(t, _)| t),
             last_sign_in_source: sign_in.map(|(_, s)| s.to_owned()),
-        }));
+        });
+        for (group, a) in paths {
+            let group_name = group.map(|g| idc.group(g).map_or_else(|| g.as_str(), |n| n.display_name.as_str()));
+            table.access(
+                person,
+                &a.account_id,
+                &a.permission_set_arn,
+                idc.set_name(&a.permission_set_arn),
+                group_name,
+            );
+        }
     }
-    rows.sort_by(|a, b| {
-        (&a.user_name, &a.account_id, &a.permission_set_name, &a.via_group).cmp(&(
-            &b.user_name,
-            &b.account_id,
-            &b.permission_set_name,
-            &b.via_group,
-        ))
-    });
-    rows
+    let mut table = table.finish();
+    table.sort();
+    table
 }
 
 #[cfg(test)]
@@ -164,13 +183,13 @@ mod tests {
             .collect();
         assert_eq!(carol.len(), 1, "carol's direct Operations assignment");
         assert_eq!(carol[0].permission_set_name, "Operations");
-        assert_eq!(carol[0].okta_status.as_deref(), Some("ACTIVE"));
+        assert_eq!(carol[0].okta_status, Some("ACTIVE"));
         let bob = rows
             .iter()
             .find(|r| r.user_name == "bob.martin@acme.example")
             .expect("bob has access");
-        assert_eq!(bob.via_group.as_deref(), Some("aws-production-developers"));
-        assert_eq!(bob.okta_status.as_deref(), Some("DEPROVISIONED"));
+        assert_eq!(bob.via_group, Some("aws-production-developers"));
+        assert_eq!(bob.okta_status, Some("DEPROVISIONED"));
     }
 
     #[test]
@@ -189,8 +208,14 @@ mod tests {
         for user in snapshot.idc.users.iter().step_by(17) {
             let mut from_rows: Vec<_> = rows
                 .iter()
-                .filter(|r| r.idc_user_id == user.id)
-                .map(|r| (r.account_id.clone(), r.permission_set_arn.clone(), r.via_group.clone()))
+                .filter(|r| *r.idc_user_id == user.id)
+                .map(|r| {
+                    (
+                        r.account_id.clone(),
+                        r.permission_set_arn.clone(),
+                        r.via_group.map(str::to_owned),
+                    )
+                })
                 .collect();
             from_rows.sort();
             let mut expected: Vec<_> = snapshot
@@ -208,7 +233,7 @@ mod tests {
                 .collect();
             expected.sort();
             assert_eq!(from_rows, expected, "{}", user.user_name);
-            assert!(rows.iter().any(|r| r.idc_user_id == user.id && r.okta_login.is_some()));
+            assert!(rows.iter().any(|r| *r.idc_user_id == user.id && r.okta_login.is_some()));
         }
     }
 
