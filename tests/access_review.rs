@@ -90,6 +90,11 @@ fn push(id: &str, source: &str, target: &IdcGroupId, status: PushMappingStatus) 
 /// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer assigned to
 /// nobody; the aws-production-operations push in ERROR.
 pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
+    world_with(name, now, |_| {}).await
+}
+
+/// `world`, with the Okta side changed by `okta_change` before the fake serves it.
+async fn world_with(name: &str, now: DateTime<Utc>, okta_change: impl FnOnce(&mut OktaSide)) -> World {
     let account = MotoAccount::new().await;
     let org = OrgSeed::new()
         .user("alice@acme.example")
@@ -120,69 +125,67 @@ pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
         sync_state: Some(sync),
         last_sync: None,
     };
-    let okta = OktaFake::start(
-        OktaSide {
-            org_url: "https://acme.okta.com".into(),
-            users: vec![
-                okta_user(
-                    "00u1alice",
-                    "alice@acme.example",
-                    OktaUserStatus::Active,
-                    now - Duration::days(1),
+    let mut okta_side = OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: vec![
+            okta_user(
+                "00u1alice",
+                "alice@acme.example",
+                OktaUserStatus::Active,
+                now - Duration::days(1),
+            ),
+            okta_user(
+                "00u1bob",
+                "bob@acme.example",
+                OktaUserStatus::Deprovisioned,
+                now - Duration::days(3),
+            ),
+            okta_user(
+                "00u1greg",
+                "greg@acme.example",
+                OktaUserStatus::Active,
+                now - Duration::days(200),
+            ),
+        ],
+        groups: vec![
+            okta_group("00g1devs", "aws-production-developers", &["00u1alice"]),
+            okta_group("00g1eng", "aws-all-engineering", &["00u1alice", "00u1greg"]),
+            okta_group("00g1ops", "aws-production-operations", &["00u1alice"]),
+        ],
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: vec![
+                app_user("00u1alice", "alice@acme.example", SyncState::Synchronized),
+                app_user("00u1bob", "bob@acme.example", SyncState::Error),
+                app_user("00u1greg", "greg@acme.example", SyncState::Synchronized),
+            ],
+            group_push_mappings: vec![
+                push(
+                    "gPm1devs",
+                    "00g1devs",
+                    org.group("aws-production-developers"),
+                    PushMappingStatus::Active,
                 ),
-                okta_user(
-                    "00u1bob",
-                    "bob@acme.example",
-                    OktaUserStatus::Deprovisioned,
-                    now - Duration::days(3),
+                push(
+                    "gPm1eng",
+                    "00g1eng",
+                    org.group("aws-all-engineering"),
+                    PushMappingStatus::Active,
                 ),
-                okta_user(
-                    "00u1greg",
-                    "greg@acme.example",
-                    OktaUserStatus::Active,
-                    now - Duration::days(200),
+                push(
+                    "gPm1ops",
+                    "00g1ops",
+                    org.group("aws-production-operations"),
+                    PushMappingStatus::Error,
                 ),
             ],
-            groups: vec![
-                okta_group("00g1devs", "aws-production-developers", &["00u1alice"]),
-                okta_group("00g1eng", "aws-all-engineering", &["00u1alice", "00u1greg"]),
-                okta_group("00g1ops", "aws-production-operations", &["00u1alice"]),
-            ],
-            app: OktaApp {
-                id: OktaAppId::parse(APP).expect("id"),
-                label: "AWS IAM Identity Center".into(),
-                app_users: vec![
-                    app_user("00u1alice", "alice@acme.example", SyncState::Synchronized),
-                    app_user("00u1bob", "bob@acme.example", SyncState::Error),
-                    app_user("00u1greg", "greg@acme.example", SyncState::Synchronized),
-                ],
-                group_push_mappings: vec![
-                    push(
-                        "gPm1devs",
-                        "00g1devs",
-                        org.group("aws-production-developers"),
-                        PushMappingStatus::Active,
-                    ),
-                    push(
-                        "gPm1eng",
-                        "00g1eng",
-                        org.group("aws-all-engineering"),
-                        PushMappingStatus::Active,
-                    ),
-                    push(
-                        "gPm1ops",
-                        "00g1ops",
-                        org.group("aws-production-operations"),
-                        PushMappingStatus::Error,
-                    ),
-                ],
-                signing_keys: vec![],
-            },
-            deprovisions: vec![],
+            signing_keys: vec![],
         },
-        vec![],
-    )
-    .await;
+        deprovisions: vec![],
+    };
+    okta_change(&mut okta_side);
+    let okta = OktaFake::start(okta_side, vec![]).await;
     let (topic_arn, queue_url) =
         subscribed_topic(&account, &format!("{name}-findings"), &format!("{name}-q"), true).await;
     let bucket = format!("{name}-reports");
@@ -705,4 +708,55 @@ async fn the_review_reads_last_sign_ins_from_the_activity_record_and_says_how_fa
         );
         assert_eq!(row.last_sign_in_source.as_deref(), Some("activity-record"), "{row:?}");
     }
+}
+
+/// Okta SUSPENDED keeps the app assignment, so SCIM leaves the person ENABLED in Identity Center (moto's seeded
+/// users are ENABLED): the review says so as `suspended-still-enabled`, names the person, and publishes it.
+#[tokio::test]
+async fn a_user_suspended_in_okta_but_enabled_in_identity_center_is_a_finding() {
+    let now = Utc::now();
+    let world = world_with("review-suspended", now, |okta| {
+        let greg = okta
+            .users
+            .iter_mut()
+            .find(|u| u.login.as_str() == "greg@acme.example")
+            .expect("greg");
+        greg.status = OktaUserStatus::Suspended;
+        greg.last_login = Some(now - Duration::days(2));
+        greg.status_changed = Some(now - Duration::days(1));
+    })
+    .await;
+    let (report, messages) = world.run(ReviewKind::Quarterly, now).await;
+
+    let suspended: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.finding.rule == Rule::SuspendedStillEnabled)
+        .map(|f| &f.finding)
+        .collect();
+    assert_eq!(
+        suspended.len(),
+        1,
+        "{:#?}",
+        report.findings.iter().map(|f| &f.finding.title).collect::<Vec<_>>()
+    );
+    let finding = suspended[0];
+    assert_eq!(finding.subject.okta_login.as_deref(), Some("greg@acme.example"));
+    assert_eq!(
+        finding.subject.idc_user_id.as_deref(),
+        Some(world.org.user("greg@acme.example").to_string().as_str())
+    );
+    assert!(
+        finding.evidence.iter().any(|e| e.observation.contains("is SUSPENDED")),
+        "{:#?}",
+        finding.evidence
+    );
+    assert!(
+        finding.evidence.iter().any(|e| e.observation.contains("is ENABLED")),
+        "{:#?}",
+        finding.evidence
+    );
+    // The other two are not suspended: alice is active, bob is deactivated (his own rule).
+    assert!(rules(&report).contains(&Rule::DeprovisionedUserEnabled));
+    assert!(published_rules(&messages).contains(&Rule::SuspendedStillEnabled.as_str().to_owned()));
 }
