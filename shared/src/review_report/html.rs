@@ -122,6 +122,7 @@ pub fn html_page(report: &ReviewReport) -> String {
         ),
         ("Effective access rows", report.access.len().to_string()),
         ("Deprovisions in the period", report.deprovisions.len().to_string()),
+        ("Completeness", super::completeness_line(report)),
     ] {
         let _ = writeln!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
     }
