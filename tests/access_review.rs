@@ -760,3 +760,145 @@ async fn a_user_suspended_in_okta_but_enabled_in_identity_center_is_a_finding() 
     assert!(rules(&report).contains(&Rule::DeprovisionedUserEnabled));
     assert!(published_rules(&messages).contains(&Rule::SuspendedStillEnabled.as_str().to_owned()));
 }
+
+/// The verdict archive in moto S3, read with a smaller cap than the handler's (the test world's way to reach the
+/// cap without writing 10,000 verdicts).
+struct CappedArchive {
+    inner: S3VerdictArchive,
+    cap: usize,
+}
+
+impl shared::ports::VerdictArchive for CappedArchive {
+    async fn record(&self, verdict: &shared::domain::archived_verdict::ArchivedVerdict) -> shared::error::Result<()> {
+        self.inner.record(verdict).await
+    }
+
+    async fn period(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        max_records: usize,
+    ) -> shared::error::Result<shared::ports::ArchivedPeriod> {
+        self.inner.period(start, end, max_records.min(self.cap)).await
+    }
+}
+
+/// A verdict archive read that stops at its cap is in the report (JSON, Markdown, HTML) and in the SNS summary
+/// finding, not only in a log line; the CloudTrail read, complete here, says so too.
+#[tokio::test]
+async fn a_capped_verdict_archive_read_is_in_the_report_and_the_published_summary() {
+    use shared::domain::archived_verdict::ArchivedVerdict;
+    use shared::domain::review::DeprovisionRecord;
+    use shared::ports::VerdictArchive;
+    let now = Utc::now();
+    let world = world("review-capped", now).await;
+    let AccessReviewPorts {
+        directory,
+        identity_center,
+        activity,
+        notifier,
+        state,
+        reports,
+        verdicts,
+    } = world.ports;
+    let archive = CappedArchive {
+        inner: verdicts.expect("the world's archive"),
+        cap: 2,
+    };
+    for (n, days_ago) in [(1, 10), (2, 5), (3, 2)] {
+        let published = now - Duration::days(days_ago);
+        let verdict = ArchivedVerdict {
+            episode_id: format!("ep-{n}"),
+            verdict_at: published + Duration::minutes(15),
+            record: DeprovisionRecord {
+                okta_event_id: format!("evt-{n}"),
+                event_type: "user.lifecycle.deactivate".into(),
+                login: Some(format!("leaver{n}@acme.example")),
+                published,
+                scim_call_at: None,
+                final_state: "DISABLED".into(),
+                latency_seconds: Some(60),
+                rule: Rule::PropagationVerified.as_str().into(),
+                finding_id: shared::domain::FindingId::derive(Rule::PropagationVerified, &Default::default()),
+            },
+        };
+        archive.record(&verdict).await.expect("archived");
+    }
+    let ports = AccessReviewPorts {
+        directory,
+        identity_center,
+        activity,
+        notifier,
+        state,
+        reports,
+        verdicts: archive,
+    };
+    let report = ports
+        .handle(&world.config, ReviewKind::Quarterly, now)
+        .await
+        .expect("a review run");
+    let messages = bodies(&drain(&world.account, &world.queue_url).await);
+
+    assert_eq!(report.deprovisions.len(), 2, "the cap");
+    let read = |source: &str| {
+        report
+            .completeness
+            .iter()
+            .find(|r| r.source == source)
+            .unwrap_or_else(|| panic!("{source} in {:?}", report.completeness))
+    };
+    let archive_read = read("verdict-archive");
+    assert_eq!((archive_read.complete, archive_read.records), (false, 2));
+    assert!(read("cloudtrail").complete);
+
+    let s3 = aws_sdk_s3::Client::new(world.account.sdk_config());
+    let object = |name: &str| {
+        let key = format!("reviews/{}/{name}", report.run_id);
+        let s3 = s3.clone();
+        let bucket = world.bucket.clone();
+        async move {
+            let object = s3
+                .get_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("GetObject");
+            String::from_utf8(object.body.collect().await.expect("body").into_bytes().to_vec()).expect("utf-8")
+        }
+    };
+    let stored: ReviewReport = serde_json::from_str(&object("report.json").await).expect("report.json");
+    assert_eq!(stored.completeness, report.completeness);
+    let markdown = object("report.md").await;
+    let line = markdown
+        .lines()
+        .find(|l| l.starts_with("- Completeness: "))
+        .expect("the completeness line");
+    assert!(line.contains("INCOMPLETE: verdict-archive: 2 record(s)"), "{line}");
+    assert!(
+        object("index.html")
+            .await
+            .contains("<dt>Completeness</dt><dd>INCOMPLETE")
+    );
+
+    let summary = messages
+        .iter()
+        .find(|m| m["rule"] == Rule::AccessReviewSummary.as_str())
+        .expect("the summary finding");
+    assert!(
+        summary["title"].as_str().expect("title").contains("INCOMPLETE"),
+        "{summary}"
+    );
+    let observations: Vec<&str> = summary["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter_map(|e| e["observation"].as_str())
+        .collect();
+    assert!(
+        observations
+            .iter()
+            .any(|o| o.starts_with("read verdict-archive: 2 record(s), INCOMPLETE")),
+        "{observations:?}"
+    );
+}
