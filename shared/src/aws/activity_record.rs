@@ -428,7 +428,7 @@ mod tests {
     fn users(n: usize) -> Vec<crate::domain::IdcUser> {
         (0..n)
             .map(|i| crate::domain::IdcUser {
-                id: crate::domain::IdcUserId::parse(&format!("9067{i:06}-aaaa-bbbb-cccc-dddddddddddd")).expect("id"),
+                id: crate::domain::IdcUserId::parse(format!("9067{i:06}-aaaa-bbbb-cccc-dddddddddddd")).expect("id"),
                 user_name: format!("user{i}@acme.example"),
                 display_name: None,
                 emails: vec![],
