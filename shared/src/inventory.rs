@@ -479,6 +479,66 @@ mod tests {
         );
     }
 
+    /// LookupEvents as it stops at its cap: the newest events of the window for the portal, whole for SCIM.
+    struct CappedPortal {
+        portal: Vec<ActivityEvent>,
+    }
+
+    impl ActivityLog for CappedPortal {
+        async fn lookup(&self, query: &ActivityQuery) -> Result<ActivityRead> {
+            let portal = query.attribute == LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into());
+            assert!(query.budget.is_some(), "every review read is bounded in time");
+            Ok(ActivityRead {
+                events: if portal { self.portal.clone() } else { vec![] },
+                complete: !portal,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_base_says_from_when_its_activity_is_whole_when_a_read_is_capped() {
+        let now = Utc::now();
+        let shape = crate::generated_org::OrgShape {
+            users: 4,
+            groups: 2,
+            accounts: 2,
+            permission_sets: 1,
+            assignments: 2,
+        };
+        let snapshot = crate::generated_org::snapshot(&shape, now);
+        let directory = crate::in_memory::FakeDirectory {
+            okta: snapshot.okta.clone(),
+            log: vec![],
+        };
+        let identity_center = crate::in_memory::FakeIdentityCenter::new(snapshot.idc.clone());
+        let options = CollectOptions {
+            org_url: "https://acme.okta.com".into(),
+            app_id: snapshot.okta.app.id.clone(),
+            links: LinkPolicy::default(),
+            activity_window: Duration::days(30),
+        };
+        let earliest_read = now - Duration::days(2);
+        let capped = CappedPortal {
+            portal: vec![event_at(earliest_read), event_at(now - Duration::hours(1))],
+        };
+        let base = collect_base(&directory, &identity_center, &capped, &options, now)
+            .await
+            .expect("the base");
+        assert!(!base.activity_complete);
+        assert_eq!(
+            base.activity_since, earliest_read,
+            "not the window's start, 30 days back"
+        );
+        assert_eq!(base.activity.len(), 2);
+
+        let whole = crate::in_memory::FakeActivityLog::new(vec![]);
+        let base = collect_base(&directory, &identity_center, &whole, &options, now)
+            .await
+            .expect("the base");
+        assert!(base.activity_complete);
+        assert_eq!(base.activity_since, now - Duration::days(30));
+    }
+
     #[test]
     fn shards_cover_every_set_once_in_order() {
         let plan = plan_shards((0..7).map(set).collect(), 3);
