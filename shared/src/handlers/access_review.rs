@@ -388,9 +388,10 @@ where
                 "the verdict archive read is not complete: the report says so"
             );
         }
+        let configured = self.verdicts.configured();
         report
             .completeness
-            .push(archive_completeness(&archived, MAX_DEPROVISION_RECORDS));
+            .push(archive_completeness(&archived, configured, MAX_DEPROVISION_RECORDS));
         report.deprovisions = archived.records();
         let mut publish = to_publish(&report, history.latest.as_ref());
         let files = ReportFiles::render(&report)?;
@@ -420,19 +421,19 @@ where
 }
 
 /// The verdict archive read as the report states it: records read and whether the period may hold more (the read
-/// stopped at `max_records`, or no archive is configured — the archive port cannot tell the two apart).
-fn archive_completeness(archived: &ArchivedPeriod, max_records: usize) -> ReadCompleteness {
+/// stopped at `max_records`), or that there is no archive to read.
+fn archive_completeness(archived: &ArchivedPeriod, configured: bool, max_records: usize) -> ReadCompleteness {
     ReadCompleteness {
         source: "verdict-archive".into(),
         complete: archived.complete,
         records: u64::try_from(archived.verdicts.len()).unwrap_or(u64::MAX),
-        detail: if archived.complete {
+        detail: if !configured {
+            "no verdict archive configured (VERDICT_ARCHIVE_BUCKET unset): the period's deprovisions are not listed"
+                .to_owned()
+        } else if archived.complete {
             "every deprovision verdict of the period read".to_owned()
         } else {
-            format!(
-                "the period may hold more deprovisions than listed (the read stopped at {max_records} records, or \
-                 no verdict archive is configured)"
-            )
+            format!("stopped at {max_records} records: the period may hold more deprovisions than listed")
         },
     }
 }
@@ -746,14 +747,18 @@ mod tests {
             verdicts: vec![],
             complete: false,
         };
-        let read = archive_completeness(&capped, 7);
+        let read = archive_completeness(&capped, true, 7);
         assert!(!read.complete);
         assert!(read.detail.contains("stopped at 7 records"), "{}", read.detail);
+        let none = archive_completeness(&capped, false, 7);
+        assert!(!none.complete);
+        assert!(none.detail.contains("no verdict archive configured"), "{}", none.detail);
         let whole = ArchivedPeriod {
             verdicts: vec![],
             complete: true,
         };
-        assert!(archive_completeness(&whole, 7).complete);
+        assert!(archive_completeness(&whole, true, 7).complete);
+        assert!(!().configured() && !None::<()>.configured());
     }
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
