@@ -90,6 +90,11 @@ fn push(id: &str, source: &str, target: &IdcGroupId, status: PushMappingStatus) 
 /// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer assigned to
 /// nobody; the aws-production-operations push in ERROR.
 pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
+    world_with(name, now, |_| {}).await
+}
+
+/// `world`, with the Okta side changed by `okta_change` before the fake serves it.
+async fn world_with(name: &str, now: DateTime<Utc>, okta_change: impl FnOnce(&mut OktaSide)) -> World {
     let account = MotoAccount::new().await;
     let org = OrgSeed::new()
         .user("alice@acme.example")
@@ -120,69 +125,67 @@ pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
         sync_state: Some(sync),
         last_sync: None,
     };
-    let okta = OktaFake::start(
-        OktaSide {
-            org_url: "https://acme.okta.com".into(),
-            users: vec![
-                okta_user(
-                    "00u1alice",
-                    "alice@acme.example",
-                    OktaUserStatus::Active,
-                    now - Duration::days(1),
+    let mut okta_side = OktaSide {
+        org_url: "https://acme.okta.com".into(),
+        users: vec![
+            okta_user(
+                "00u1alice",
+                "alice@acme.example",
+                OktaUserStatus::Active,
+                now - Duration::days(1),
+            ),
+            okta_user(
+                "00u1bob",
+                "bob@acme.example",
+                OktaUserStatus::Deprovisioned,
+                now - Duration::days(3),
+            ),
+            okta_user(
+                "00u1greg",
+                "greg@acme.example",
+                OktaUserStatus::Active,
+                now - Duration::days(200),
+            ),
+        ],
+        groups: vec![
+            okta_group("00g1devs", "aws-production-developers", &["00u1alice"]),
+            okta_group("00g1eng", "aws-all-engineering", &["00u1alice", "00u1greg"]),
+            okta_group("00g1ops", "aws-production-operations", &["00u1alice"]),
+        ],
+        app: OktaApp {
+            id: OktaAppId::parse(APP).expect("id"),
+            label: "AWS IAM Identity Center".into(),
+            app_users: vec![
+                app_user("00u1alice", "alice@acme.example", SyncState::Synchronized),
+                app_user("00u1bob", "bob@acme.example", SyncState::Error),
+                app_user("00u1greg", "greg@acme.example", SyncState::Synchronized),
+            ],
+            group_push_mappings: vec![
+                push(
+                    "gPm1devs",
+                    "00g1devs",
+                    org.group("aws-production-developers"),
+                    PushMappingStatus::Active,
                 ),
-                okta_user(
-                    "00u1bob",
-                    "bob@acme.example",
-                    OktaUserStatus::Deprovisioned,
-                    now - Duration::days(3),
+                push(
+                    "gPm1eng",
+                    "00g1eng",
+                    org.group("aws-all-engineering"),
+                    PushMappingStatus::Active,
                 ),
-                okta_user(
-                    "00u1greg",
-                    "greg@acme.example",
-                    OktaUserStatus::Active,
-                    now - Duration::days(200),
+                push(
+                    "gPm1ops",
+                    "00g1ops",
+                    org.group("aws-production-operations"),
+                    PushMappingStatus::Error,
                 ),
             ],
-            groups: vec![
-                okta_group("00g1devs", "aws-production-developers", &["00u1alice"]),
-                okta_group("00g1eng", "aws-all-engineering", &["00u1alice", "00u1greg"]),
-                okta_group("00g1ops", "aws-production-operations", &["00u1alice"]),
-            ],
-            app: OktaApp {
-                id: OktaAppId::parse(APP).expect("id"),
-                label: "AWS IAM Identity Center".into(),
-                app_users: vec![
-                    app_user("00u1alice", "alice@acme.example", SyncState::Synchronized),
-                    app_user("00u1bob", "bob@acme.example", SyncState::Error),
-                    app_user("00u1greg", "greg@acme.example", SyncState::Synchronized),
-                ],
-                group_push_mappings: vec![
-                    push(
-                        "gPm1devs",
-                        "00g1devs",
-                        org.group("aws-production-developers"),
-                        PushMappingStatus::Active,
-                    ),
-                    push(
-                        "gPm1eng",
-                        "00g1eng",
-                        org.group("aws-all-engineering"),
-                        PushMappingStatus::Active,
-                    ),
-                    push(
-                        "gPm1ops",
-                        "00g1ops",
-                        org.group("aws-production-operations"),
-                        PushMappingStatus::Error,
-                    ),
-                ],
-                signing_keys: vec![],
-            },
-            deprovisions: vec![],
+            signing_keys: vec![],
         },
-        vec![],
-    )
-    .await;
+        deprovisions: vec![],
+    };
+    okta_change(&mut okta_side);
+    let okta = OktaFake::start(okta_side, vec![]).await;
     let (topic_arn, queue_url) =
         subscribed_topic(&account, &format!("{name}-findings"), &format!("{name}-q"), true).await;
     let bucket = format!("{name}-reports");
@@ -707,4 +710,197 @@ async fn the_review_reads_last_sign_ins_from_the_activity_record_and_says_how_fa
         );
         assert_eq!(row.last_sign_in_source, Some("activity-record"), "{row:?}");
     }
+}
+
+/// Okta SUSPENDED keeps the app assignment, so SCIM leaves the person ENABLED in Identity Center (moto's seeded
+/// users are ENABLED): the review says so as `suspended-still-enabled`, names the person, and publishes it.
+#[tokio::test]
+async fn a_user_suspended_in_okta_but_enabled_in_identity_center_is_a_finding() {
+    let now = Utc::now();
+    let world = world_with("review-suspended", now, |okta| {
+        let greg = okta
+            .users
+            .iter_mut()
+            .find(|u| u.login.as_str() == "greg@acme.example")
+            .expect("greg");
+        greg.status = OktaUserStatus::Suspended;
+        greg.last_login = Some(now - Duration::days(2));
+        greg.status_changed = Some(now - Duration::days(1));
+    })
+    .await;
+    let (report, messages) = world.run(ReviewKind::Quarterly, now).await;
+
+    let suspended: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.finding.rule == Rule::SuspendedStillEnabled)
+        .map(|f| &f.finding)
+        .collect();
+    assert_eq!(
+        suspended.len(),
+        1,
+        "{:#?}",
+        report.findings.iter().map(|f| &f.finding.title).collect::<Vec<_>>()
+    );
+    let finding = suspended[0];
+    assert_eq!(finding.subject.okta_login.as_deref(), Some("greg@acme.example"));
+    assert_eq!(
+        finding.subject.idc_user_id.as_deref(),
+        Some(world.org.user("greg@acme.example").to_string().as_str())
+    );
+    assert!(
+        finding.evidence.iter().any(|e| e.observation.contains("is SUSPENDED")),
+        "{:#?}",
+        finding.evidence
+    );
+    assert!(
+        finding.evidence.iter().any(|e| e.observation.contains("is ENABLED")),
+        "{:#?}",
+        finding.evidence
+    );
+    // The other two are not suspended: alice is active, bob is deactivated (his own rule).
+    assert!(rules(&report).contains(&Rule::DeprovisionedUserEnabled));
+    assert!(published_rules(&messages).contains(&Rule::SuspendedStillEnabled.as_str().to_owned()));
+}
+
+/// The verdict archive in moto S3, read with a smaller cap than the handler's (the test world's way to reach the
+/// cap without writing 10,000 verdicts).
+struct CappedArchive {
+    inner: S3VerdictArchive,
+    cap: usize,
+}
+
+impl shared::ports::VerdictArchive for CappedArchive {
+    async fn record(&self, verdict: &shared::domain::archived_verdict::ArchivedVerdict) -> shared::error::Result<()> {
+        self.inner.record(verdict).await
+    }
+
+    async fn period(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        max_records: usize,
+    ) -> shared::error::Result<shared::ports::ArchivedPeriod> {
+        self.inner.period(start, end, max_records.min(self.cap)).await
+    }
+}
+
+/// A verdict archive read that stops at its cap is in the report (JSON, Markdown, HTML) and in the SNS summary
+/// finding, not only in a log line; the CloudTrail read, complete here, says so too.
+#[tokio::test]
+async fn a_capped_verdict_archive_read_is_in_the_report_and_the_published_summary() {
+    use shared::domain::archived_verdict::ArchivedVerdict;
+    use shared::domain::review::DeprovisionRecord;
+    use shared::ports::VerdictArchive;
+    let now = Utc::now();
+    let world = world("review-capped", now).await;
+    let AccessReviewPorts {
+        directory,
+        identity_center,
+        activity,
+        notifier,
+        state,
+        reports,
+        verdicts,
+    } = world.ports;
+    let archive = CappedArchive {
+        inner: verdicts.expect("the world's archive"),
+        cap: 2,
+    };
+    for (n, days_ago) in [(1, 10), (2, 5), (3, 2)] {
+        let published = now - Duration::days(days_ago);
+        let verdict = ArchivedVerdict {
+            episode_id: format!("ep-{n}"),
+            verdict_at: published + Duration::minutes(15),
+            record: DeprovisionRecord {
+                okta_event_id: format!("evt-{n}"),
+                event_type: "user.lifecycle.deactivate".into(),
+                login: Some(format!("leaver{n}@acme.example")),
+                published,
+                scim_call_at: None,
+                final_state: "DISABLED".into(),
+                latency_seconds: Some(60),
+                rule: Rule::PropagationVerified.as_str().into(),
+                finding_id: shared::domain::FindingId::derive(Rule::PropagationVerified, &Default::default()),
+            },
+        };
+        archive.record(&verdict).await.expect("archived");
+    }
+    let ports = AccessReviewPorts {
+        directory,
+        identity_center,
+        activity,
+        notifier,
+        state,
+        reports,
+        verdicts: archive,
+    };
+    let report = ports
+        .handle(&world.config, ReviewKind::Quarterly, now)
+        .await
+        .expect("a review run");
+    let messages = bodies(&drain(&world.account, &world.queue_url).await);
+
+    assert_eq!(report.deprovisions.len(), 2, "the cap");
+    let read = |source: &str| {
+        report
+            .completeness
+            .iter()
+            .find(|r| r.source == source)
+            .unwrap_or_else(|| panic!("{source} in {:?}", report.completeness))
+    };
+    let archive_read = read("verdict-archive");
+    assert_eq!((archive_read.complete, archive_read.records), (false, 2));
+    assert!(read("cloudtrail").complete);
+
+    let s3 = aws_sdk_s3::Client::new(world.account.sdk_config());
+    let object = |name: &str| {
+        let key = format!("reviews/{}/{name}", report.run_id);
+        let s3 = s3.clone();
+        let bucket = world.bucket.clone();
+        async move {
+            let object = s3
+                .get_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("GetObject");
+            String::from_utf8(object.body.collect().await.expect("body").into_bytes().to_vec()).expect("utf-8")
+        }
+    };
+    let stored: ReviewReport = serde_json::from_str(&object("report.json").await).expect("report.json");
+    assert_eq!(stored.completeness, report.completeness);
+    let markdown = object("report.md").await;
+    let line = markdown
+        .lines()
+        .find(|l| l.starts_with("- Completeness: "))
+        .expect("the completeness line");
+    assert!(line.contains("INCOMPLETE: verdict-archive: 2 record(s)"), "{line}");
+    assert!(
+        object("index.html")
+            .await
+            .contains("<dt>Completeness</dt><dd>INCOMPLETE")
+    );
+
+    let summary = messages
+        .iter()
+        .find(|m| m["rule"] == Rule::AccessReviewSummary.as_str())
+        .expect("the summary finding");
+    assert!(
+        summary["title"].as_str().expect("title").contains("INCOMPLETE"),
+        "{summary}"
+    );
+    let observations: Vec<&str> = summary["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter_map(|e| e["observation"].as_str())
+        .collect();
+    assert!(
+        observations
+            .iter()
+            .any(|o| o.starts_with("read verdict-archive: 2 record(s), INCOMPLETE")),
+        "{observations:?}"
+    );
 }

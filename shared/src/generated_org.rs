@@ -277,6 +277,7 @@ pub fn snapshot(shape: &OrgShape, now: DateTime<Utc>) -> OrgSnapshot {
         idc,
         activity: Vec::new(),
         activity_since: None,
+        activity_complete: true,
         recorded_uses: None,
     }
 }

@@ -27,7 +27,7 @@ use crate::domain::{
     PermissionSet, PermissionSetArn, ProvisionedSet, Provisioning, SNAPSHOT_SCHEMA_VERSION,
 };
 use crate::error::{Error, Result};
-use crate::ports::{ActivityLog, ActivityQuery, Directory, IdentityCenter, LogQuery, LookupAttribute};
+use crate::ports::{ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogQuery, LookupAttribute};
 
 /// The access portal's event source: `Federate` (console) and `GetRoleCredentials` (CLI) carry the user id.
 pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
@@ -80,8 +80,12 @@ pub struct InventoryBase {
     pub idc_groups: Vec<IdcGroup>,
     pub accounts: Vec<AccountId>,
     pub activity: Vec<ActivityEvent>,
-    /// Where the activity read starts (the window's start).
+    /// From when the activity is whole: the window's start, or, when a read stopped at its cap, the latest of the
+    /// capped reads' earliest events (`activity_reaches_back_to`).
     pub activity_since: DateTime<Utc>,
+    /// `false`: a CloudTrail read stopped at its page or time cap.
+    #[serde(default = "read_whole")]
+    pub activity_complete: bool,
     /// The activity record's latest use per user (`None`: no record).
     #[serde(default)]
     pub recorded_uses: Option<crate::domain::activity_record::RecordedUses>,
@@ -168,7 +172,7 @@ pub async fn collect_base(
     options: &CollectOptions,
     now: DateTime<Utc>,
 ) -> Result<InventoryBase> {
-    let (okta, (idc_users, idc_groups, accounts), activity) = tokio::try_join!(
+    let (okta, (idc_users, idc_groups, accounts), (activity, activity_since, activity_complete)) = tokio::try_join!(
         collect_okta(directory, options, now),
         async {
             tokio::try_join!(
@@ -189,7 +193,8 @@ pub async fn collect_base(
         idc_groups,
         accounts,
         activity,
-        activity_since: now - options.activity_window,
+        activity_since,
+        activity_complete,
         recorded_uses,
     })
 }
@@ -214,26 +219,60 @@ async fn collect_okta(directory: &impl Directory, options: &CollectOptions, now:
     })
 }
 
+fn read_whole() -> bool {
+    true
+}
+
+/// How long each of the review's CloudTrail reads may take (throttling included) before it stops and says so: at
+/// LookupEvents' 2 calls a second its 100 pages take under a minute, so this is room for retries, well inside a
+/// Lambda's 15 minutes.
+pub const ACTIVITY_READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// From when a read of `[start, end]` is whole. LookupEvents answers newest first, so a read that stopped at its
+/// cap holds the newest events: it reaches back to its earliest event read (nothing read: to `end`, it saw
+/// nothing), never to the window's start. Pure.
+pub fn activity_reaches_back_to(read: &ActivityRead, start: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
+    if read.complete {
+        return start;
+    }
+    read.events
+        .iter()
+        .map(|e| e.event_time)
+        .min()
+        .unwrap_or(end)
+        .clamp(start, end)
+}
+
 /// One CloudTrail query per event source over the whole window — the portal (sign-ins to accounts: `Federate`,
 /// `GetRoleCredentials`) and SCIM (Okta's provisioning calls, for propagation latency) — filtered in memory. No
-/// call per past leaver: whose activity matters is decided by the rules, over these events.
+/// call per past leaver: whose activity matters is decided by the rules, over these events. Each read is
+/// bounded in pages and time; the answer says from when the activity is whole, and whether every read was.
 async fn collect_activity(
     activity_log: &impl ActivityLog,
     options: &CollectOptions,
     now: DateTime<Utc>,
-) -> Result<Vec<ActivityEvent>> {
+) -> Result<(Vec<ActivityEvent>, DateTime<Utc>, bool)> {
     let start = now - options.activity_window;
-    let query = |source: &str| ActivityQuery::new(LookupAttribute::EventSource(source.to_owned()), start, now);
+    let query = |source: &str| {
+        ActivityQuery::new(LookupAttribute::EventSource(source.to_owned()), start, now)
+            .bounded(ActivityQuery::DEFAULT_MAX_PAGES, ACTIVITY_READ_BUDGET)
+    };
     let (portal, scim) = (query(PORTAL_EVENT_SOURCE), query(SCIM_EVENT_SOURCE));
     let (portal_read, scim_read) = tokio::try_join!(activity_log.lookup(&portal), activity_log.lookup(&scim))?;
     let mut events: Vec<ActivityEvent> = Vec::new();
+    let mut whole_since = start;
+    let mut complete = true;
     for (source, read) in [(PORTAL_EVENT_SOURCE, portal_read), (SCIM_EVENT_SOURCE, scim_read)] {
         if !read.complete {
+            let reaches = activity_reaches_back_to(&read, start, now);
             tracing::warn!(
                 source,
-                pages = ActivityQuery::DEFAULT_MAX_PAGES,
-                "CloudTrail read stopped at its page cap: the snapshot's activity is partial"
+                events = read.events.len(),
+                reaches_back_to = %reaches,
+                "CloudTrail read stopped at its page or time cap: the report says how far back it reaches"
             );
+            whole_since = whole_since.max(reaches);
+            complete = false;
         }
         events.extend(read.events);
     }
@@ -243,7 +282,7 @@ async fn collect_activity(
             .then_with(|| a.event_id.cmp(&b.event_id))
     });
     events.dedup_by(|a, b| a.event_id == b.event_id);
-    Ok(events)
+    Ok((events, whole_since, complete))
 }
 
 /// Whether `shards` (sorted here by index) are exactly the plan's shards, each once: the error names the first
@@ -303,6 +342,7 @@ pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResu
         activity: base.activity,
         // The access review's inactivity rule says how far back the activity reaches.
         activity_since: Some(base.activity_since),
+        activity_complete: base.activity_complete,
         recorded_uses: base.recorded_uses,
     })
 }
@@ -371,6 +411,7 @@ mod tests {
             accounts: vec![],
             activity: vec![],
             activity_since: DateTime::<Utc>::UNIX_EPOCH,
+            activity_complete: true,
             recorded_uses: None,
         }
     }
@@ -393,6 +434,109 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    fn event_at(at: DateTime<Utc>) -> ActivityEvent {
+        ActivityEvent {
+            event_id: at.timestamp().to_string(),
+            event_name: "Federate".into(),
+            event_source: PORTAL_EVENT_SOURCE.into(),
+            event_time: at,
+            actor_user_id: None,
+            actor_user_name: None,
+            role_name: None,
+            target_user_id: None,
+            error_code: None,
+            account_id: None,
+            region: None,
+            target_account_id: None,
+        }
+    }
+
+    #[test]
+    fn a_capped_activity_read_reaches_back_only_to_its_earliest_event() {
+        let end = DateTime::<Utc>::UNIX_EPOCH + Duration::days(30);
+        let start = end - Duration::days(7);
+        let events = vec![event_at(end - Duration::hours(5)), event_at(end - Duration::hours(2))];
+        let complete = ActivityRead {
+            events: events.clone(),
+            complete: true,
+        };
+        assert_eq!(activity_reaches_back_to(&complete, start, end), start);
+        let capped = ActivityRead {
+            events,
+            complete: false,
+        };
+        assert_eq!(activity_reaches_back_to(&capped, start, end), end - Duration::hours(5));
+        let capped_empty = ActivityRead {
+            events: vec![],
+            complete: false,
+        };
+        assert_eq!(
+            activity_reaches_back_to(&capped_empty, start, end),
+            end,
+            "a capped read that read nothing sees nothing"
+        );
+    }
+
+    /// LookupEvents as it stops at its cap: the newest events of the window for the portal, whole for SCIM.
+    struct CappedPortal {
+        portal: Vec<ActivityEvent>,
+    }
+
+    impl ActivityLog for CappedPortal {
+        async fn lookup(&self, query: &ActivityQuery) -> Result<ActivityRead> {
+            let portal = query.attribute == LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into());
+            assert!(query.budget.is_some(), "every review read is bounded in time");
+            Ok(ActivityRead {
+                events: if portal { self.portal.clone() } else { vec![] },
+                complete: !portal,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_base_says_from_when_its_activity_is_whole_when_a_read_is_capped() {
+        let now = Utc::now();
+        let shape = crate::generated_org::OrgShape {
+            users: 4,
+            groups: 2,
+            accounts: 2,
+            permission_sets: 1,
+            assignments: 2,
+        };
+        let snapshot = crate::generated_org::snapshot(&shape, now);
+        let directory = crate::in_memory::FakeDirectory {
+            okta: snapshot.okta.clone(),
+            log: vec![],
+        };
+        let identity_center = crate::in_memory::FakeIdentityCenter::new(snapshot.idc.clone());
+        let options = CollectOptions {
+            org_url: "https://acme.okta.com".into(),
+            app_id: snapshot.okta.app.id.clone(),
+            links: LinkPolicy::default(),
+            activity_window: Duration::days(30),
+        };
+        let earliest_read = now - Duration::days(2);
+        let capped = CappedPortal {
+            portal: vec![event_at(earliest_read), event_at(now - Duration::hours(1))],
+        };
+        let base = collect_base(&directory, &identity_center, &capped, &options, now)
+            .await
+            .expect("the base");
+        assert!(!base.activity_complete);
+        assert_eq!(
+            base.activity_since, earliest_read,
+            "not the window's start, 30 days back"
+        );
+        assert_eq!(base.activity.len(), 2);
+
+        let whole = crate::in_memory::FakeActivityLog::new(vec![]);
+        let base = collect_base(&directory, &identity_center, &whole, &options, now)
+            .await
+            .expect("the base");
+        assert!(base.activity_complete);
+        assert_eq!(base.activity_since, now - Duration::days(30));
     }
 
     #[test]

@@ -442,6 +442,11 @@ pub trait VerdictArchive: Sync {
         end: DateTime<Utc>,
         max_records: usize,
     ) -> impl Future<Output = Result<ArchivedPeriod>> + Send;
+    /// Whether there is an archive at all (`false`: a deployment without one, whose reads are never complete):
+    /// the report says which of the two an incomplete read is.
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// What a read of the archive found.
@@ -468,6 +473,10 @@ impl VerdictArchive for () {
     async fn period(&self, _start: DateTime<Utc>, _end: DateTime<Utc>, _max_records: usize) -> Result<ArchivedPeriod> {
         Ok(ArchivedPeriod::default())
     }
+
+    fn configured(&self) -> bool {
+        false
+    }
 }
 
 impl<V: VerdictArchive> VerdictArchive for Option<V> {
@@ -483,6 +492,10 @@ impl<V: VerdictArchive> VerdictArchive for Option<V> {
             Some(archive) => archive.period(start, end, max_records).await,
             None => Ok(ArchivedPeriod::default()),
         }
+    }
+
+    fn configured(&self) -> bool {
+        self.as_ref().is_some_and(V::configured)
     }
 }
 

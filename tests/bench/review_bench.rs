@@ -111,7 +111,7 @@ async fn main() {
     let activity = CloudTrailActivityLog::gated(&config, &gates);
     let mut okta_config = okta.client_config(api_token());
     // The fake's client pages by 2 and times out after 2 s to test paging and faults; here, Okta's own maxima and
-    // the production timeout (the fake builds each page from the whole org).
+    // the production timeout.
     okta_config.page_size = 10_000;
     okta_config.timeout = StdDuration::from_secs(30);
     let directory = OktaClient::new(okta_config).expect("Okta client").gated(gates.clone());

@@ -87,6 +87,11 @@ struct FakeState {
     base: Url,
     users: Vec<OktaUser>,
     groups: Vec<OktaGroup>,
+    /// Each user's and each group's position by id, and each user's groups: built once, so a page costs its own
+    /// records and not a scan of the whole org per record (the bench's org has 10,000 users).
+    user_at: HashMap<String, usize>,
+    group_at: HashMap<String, usize>,
+    groups_of: HashMap<String, Vec<usize>>,
     app: OktaApp,
     /// The groups assigned to the app (`GET /api/v1/apps/{id}/groups`).
     app_groups: Mutex<Vec<String>>,
@@ -116,10 +121,31 @@ impl OktaFake {
             .expect("bind the Okta fake to a local port");
         let address = listener.local_addr().expect("the Okta fake's address");
         let url = Url::parse(&format!("http://{address}/")).expect("the Okta fake's URL");
+        let user_at = okta
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.to_string(), i))
+            .collect();
+        let group_at = okta
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.to_string(), i))
+            .collect();
+        let mut groups_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, group) in okta.groups.iter().enumerate() {
+            for member in &group.members {
+                groups_of.entry(member.to_string()).or_default().push(i);
+            }
+        }
         let state = Arc::new(FakeState {
             base: url.clone(),
             users: okta.users,
             groups: okta.groups,
+            user_at,
+            group_at,
+            groups_of,
             app: okta.app,
             app_groups: Mutex::default(),
             log: Mutex::new(log),
@@ -364,9 +390,11 @@ fn not_found(id: &str, kind: &str) -> Response {
 
 type Params = Query<HashMap<String, String>>;
 
-struct Listing {
-    /// (cursor key, record)
-    records: Vec<(String, Value)>,
+struct Listing<'a> {
+    /// Each record's cursor key, in order.
+    keys: Vec<String>,
+    /// The record at a position, built only when its page is answered.
+    record: Box<dyn Fn(usize) -> Value + 'a>,
     default_limit: usize,
     max_limit: usize,
     /// The System Log offers a next link on every page, even the last (empty) one.
@@ -375,10 +403,23 @@ struct Listing {
     dropped_from_next: &'static [&'static str],
 }
 
-impl Listing {
+impl<'a> Listing<'a> {
+    /// (cursor key, record) pairs, built in full: for short lists.
     fn new(records: Vec<(String, Value)>, default_limit: usize, max_limit: usize) -> Self {
+        let (keys, values): (Vec<String>, Vec<Value>) = records.into_iter().unzip();
+        Self::lazy(
+            keys,
+            move |i| values.get(i).cloned().unwrap_or(Value::Null),
+            default_limit,
+            max_limit,
+        )
+    }
+
+    /// Keys, and the record at a position built only for the page answered: for the org-sized lists.
+    fn lazy(keys: Vec<String>, record: impl Fn(usize) -> Value + 'a, default_limit: usize, max_limit: usize) -> Self {
         Self {
-            records,
+            keys,
+            record: Box::new(record),
             default_limit,
             max_limit,
             always_next: false,
@@ -397,18 +438,16 @@ impl Listing {
 
 fn list_answer(state: &FakeState, uri: &Uri, params: &HashMap<String, String>, listing: Listing) -> Response {
     match list_page(state, uri, params, &listing) {
-        Ok(page) => {
-            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
-            (page.headers, axum::Json(body)).into_response()
-        }
+        Ok(page) => (page.headers, axum::Json(page.records)).into_response(),
         Err(refused) => refused.into_response(),
     }
 }
 
-/// One page of a list and its `Link` headers.
-struct Page<'a> {
+/// One page of a list (each record's key and the records) and its `Link` headers.
+struct Page {
     headers: HeaderMap,
-    records: Vec<&'a (String, Value)>,
+    keys: Vec<String>,
+    records: Vec<Value>,
 }
 
 /// A request Okta refuses with 400: its `errorCode` and `errorSummary`.
@@ -425,26 +464,25 @@ impl IntoResponse for BadRequest {
 }
 
 /// The page `limit` and `after` ask for, and its `Link` headers; or the 400 Okta answers to a bad one.
-fn list_page<'a>(
+fn list_page(
     state: &FakeState,
     uri: &Uri,
     params: &HashMap<String, String>,
-    listing: &'a Listing,
-) -> Result<Page<'a>, BadRequest> {
+    listing: &Listing<'_>,
+) -> Result<Page, BadRequest> {
     let limit = page_limit(params, listing.default_limit, listing.max_limit)?;
     let start = match params.get("after") {
         None => 0,
-        Some(after) => match listing.records.iter().position(|(key, _)| key == after) {
+        Some(after) => match listing.keys.iter().position(|key| key == after) {
             Some(position) => position + 1,
             None => return Err(INVALID_AFTER),
         },
     };
-    let page: Vec<&(String, Value)> = listing.records.iter().skip(start).take(limit).collect();
-    let more = start + page.len() < listing.records.len();
-    let cursor = page
-        .last()
-        .map(|(key, _)| key.clone())
-        .or_else(|| params.get("after").cloned());
+    let end = start.saturating_add(limit).min(listing.keys.len());
+    let keys: Vec<String> = listing.keys.get(start..end).unwrap_or_default().to_vec();
+    let records: Vec<Value> = (start..end).map(|i| (listing.record)(i)).collect();
+    let more = end < listing.keys.len();
+    let cursor = keys.last().cloned().or_else(|| params.get("after").cloned());
 
     let current = state.base.join(&uri.to_string()).expect("the request's own URL");
     let mut headers = HeaderMap::new();
@@ -452,7 +490,7 @@ fn list_page<'a>(
     if let Some(cursor) = cursor.filter(|_| more || listing.always_next) {
         headers.append(LINK, next_link(&current, &cursor, listing.dropped_from_next));
     }
-    Ok(Page { headers, records: page })
+    Ok(Page { headers, keys, records })
 }
 
 fn page_limit(params: &HashMap<String, String>, default_limit: usize, max_limit: usize) -> Result<usize, BadRequest> {
@@ -514,11 +552,9 @@ async fn list_users(State(state): State<Arc<FakeState>>, uri: Uri, Query(params)
             _ => return invalid_filter(),
         },
     };
-    let records = selected
-        .into_iter()
-        .map(|u| (u.id.to_string(), user_json(&state, u)))
-        .collect();
-    list_answer(&state, &uri, &params, Listing::new(records, 200, 200))
+    let keys = selected.iter().map(|u| u.id.to_string()).collect();
+    let listing = Listing::lazy(keys, |i| user_json(&state, selected[i]), 200, 200);
+    list_answer(&state, &uri, &params, listing)
 }
 
 /// By id, login, or login shortname (the part before `@`), as Okta's getUser resolves it.
@@ -538,12 +574,9 @@ async fn get_user(State(state): State<Arc<FakeState>>, Path(id): Path<String>) -
 }
 
 async fn list_groups(State(state): State<Arc<FakeState>>, uri: Uri, Query(params): Params) -> Response {
-    let records = state
-        .groups
-        .iter()
-        .map(|g| (g.id.to_string(), group_json(&state, g)))
-        .collect();
-    list_answer(&state, &uri, &params, Listing::new(records, 10_000, 10_000))
+    let keys = state.groups.iter().map(|g| g.id.to_string()).collect();
+    let listing = Listing::lazy(keys, |i| group_json(&state, &state.groups[i]), 10_000, 10_000);
+    list_answer(&state, &uri, &params, listing)
 }
 
 async fn list_group_users(
@@ -552,16 +585,17 @@ async fn list_group_users(
     uri: Uri,
     Query(params): Params,
 ) -> Response {
-    let Some(group) = state.groups.iter().find(|g| g.id.as_str() == id) else {
+    let Some(group) = state.group_at.get(&id).and_then(|&i| state.groups.get(i)) else {
         return not_found(&id, "UserGroup");
     };
-    let records = group
+    let members: Vec<&OktaUser> = group
         .members
         .iter()
-        .filter_map(|member| state.users.iter().find(|u| &u.id == member))
-        .map(|u| (u.id.to_string(), user_json(&state, u)))
+        .filter_map(|member| state.user_at.get(member.as_str()).and_then(|&i| state.users.get(i)))
         .collect();
-    list_answer(&state, &uri, &params, Listing::new(records, 1000, 10_000))
+    let keys = members.iter().map(|u| u.id.to_string()).collect();
+    let listing = Listing::lazy(keys, |i| user_json(&state, members[i]), 1000, 10_000);
+    list_answer(&state, &uri, &params, listing)
 }
 
 /// `GET /api/v1/users/{id}/groups`: the user's groups, paged (Okta documents no `limit` maximum here; 200 used).
@@ -571,16 +605,19 @@ async fn list_user_groups(
     uri: Uri,
     Query(params): Params,
 ) -> Response {
-    let Some(user) = state.users.iter().find(|u| u.id.as_str() == id) else {
+    if !state.user_at.contains_key(&id) {
         return not_found(&id, "User");
-    };
-    let records = state
-        .groups
-        .iter()
-        .filter(|g| g.members.contains(&user.id))
-        .map(|g| (g.id.to_string(), group_json(&state, g)))
+    }
+    let groups: Vec<&OktaGroup> = state
+        .groups_of
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter_map(|&i| state.groups.get(i))
         .collect();
-    list_answer(&state, &uri, &params, Listing::new(records, 200, 10_000))
+    let keys = groups.iter().map(|g| g.id.to_string()).collect();
+    let listing = Listing::lazy(keys, |i| group_json(&state, groups[i]), 200, 10_000);
+    list_answer(&state, &uri, &params, listing)
 }
 
 fn status_name(status: OktaUserStatus) -> String {
@@ -664,12 +701,12 @@ fn the_app<'a>(state: &'a FakeState, id: &str) -> Option<&'a OktaApp> {
 }
 
 /// A list that hangs off the app, or `E0000007` for another app id.
-fn app_list(
-    state: &FakeState,
+fn app_list<'s>(
+    state: &'s FakeState,
     id: &str,
     uri: &Uri,
     params: &HashMap<String, String>,
-    listing: impl FnOnce(&OktaApp) -> Listing,
+    listing: impl FnOnce(&'s OktaApp) -> Listing<'s>,
 ) -> Response {
     match the_app(state, id) {
         Some(app) => list_answer(state, uri, params, listing(app)),
@@ -728,12 +765,10 @@ async fn list_app_users(
     uri: Uri,
     Query(params): Params,
 ) -> Response {
-    app_list(&state, &id, &uri, &params, |app| {
-        let records = app
-            .app_users
-            .iter()
-            .map(|u| (u.user_id.to_string(), app_user_json(&state, app, u)));
-        Listing::new(records.collect(), 50, 500)
+    let fake: &FakeState = &state;
+    app_list(fake, &id, &uri, &params, |app| {
+        let keys = app.app_users.iter().map(|u| u.user_id.to_string()).collect();
+        Listing::lazy(keys, move |i| app_user_json(fake, app, &app.app_users[i]), 50, 500)
     })
 }
 
@@ -750,9 +785,9 @@ async fn get_app_user(State(state): State<Arc<FakeState>>, Path((id, user_id)): 
 
 fn app_user_json(state: &FakeState, app: &OktaApp, app_user: &AppUser) -> Value {
     let login = state
-        .users
-        .iter()
-        .find(|u| u.id == app_user.user_id)
+        .user_at
+        .get(app_user.user_id.as_str())
+        .and_then(|&i| state.users.get(i))
         .map(|u| u.login.to_string());
     json!({
         "id": app_user.user_id,
@@ -902,9 +937,8 @@ async fn list_log_events(State(state): State<Arc<FakeState>>, uri: Uri, Query(pa
     let listing = Listing::new(records, 100, 1000).with_next_on_every_page();
     match list_page(&state, &uri, &params, &listing) {
         Ok(page) => {
-            lock(&state.served_log).extend(page.records.iter().map(|(uuid, _)| uuid.clone()));
-            let body: Vec<&Value> = page.records.iter().map(|(_, record)| record).collect();
-            (page.headers, axum::Json(body)).into_response()
+            lock(&state.served_log).extend(page.keys);
+            (page.headers, axum::Json(page.records)).into_response()
         }
         Err(refused) => refused.into_response(),
     }

@@ -34,6 +34,69 @@ const LATEST_USE_PAGES: usize = 3;
 /// Users whose latest use the review reads at once (two keyed queries each: id and user name).
 const LAST_USE_CONCURRENCY: usize = 16;
 
+/// How much of the record the review's last-use read may take: keys read (two per user, each at most
+/// `LATEST_USE_PAGES` Query calls) and time. Past either it stops and says so (`RecordedUses::complete`), and the
+/// report lists it as incomplete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastUseBounds {
+    pub max_keys: usize,
+    pub budget: std::time::Duration,
+}
+
+impl LastUseBounds {
+    /// 50,000 users (at most 300,000 Query calls), or 5 minutes: inside a Lambda's 15 with the rest of the run.
+    pub const REVIEW: Self = Self {
+        max_keys: 100_000,
+        budget: std::time::Duration::from_secs(300),
+    };
+}
+
+/// Each user's latest recorded sign-in or role credentials (by id and by user name), `LAST_USE_CONCURRENCY`
+/// users at a time, until `bounds` run out. `None`: the record holds nothing (no record, or an empty one).
+pub async fn recorded_last_uses(
+    record: &impl ActivityRecord,
+    users: &[crate::domain::IdcUser],
+    bounds: LastUseBounds,
+) -> Result<Option<RecordedUses>> {
+    let Some(since) = record.reaches_back_to().await? else {
+        return Ok(None);
+    };
+    let keys: Vec<RecordKey> = users
+        .iter()
+        .flat_map(|u| {
+            [
+                RecordKey::UserId(u.id.to_string()),
+                RecordKey::UserName(u.user_name.clone()),
+            ]
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let mut events = Vec::new();
+    let mut read = 0usize;
+    let mut complete = true;
+    for chunk in keys.chunks(LAST_USE_CONCURRENCY) {
+        if read.saturating_add(chunk.len()) > bounds.max_keys || started.elapsed() >= bounds.budget {
+            complete = false;
+            break;
+        }
+        let found = futures_util::future::try_join_all(chunk.iter().map(|key| record.latest_use(key))).await?;
+        events.extend(found.into_iter().flatten());
+        read = read.saturating_add(chunk.len());
+    }
+    if !complete {
+        tracing::warn!(
+            keys = keys.len(),
+            read,
+            "the activity record's last-use read stopped at its cap: the report says so"
+        );
+    }
+    Ok(Some(RecordedUses {
+        since,
+        events,
+        complete,
+    }))
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbActivityRecord {
     client: aws_sdk_dynamodb::Client,
@@ -302,24 +365,7 @@ impl<R: ActivityRecord, A: crate::ports::ActivityLog> crate::ports::ActivityLog 
     }
 
     async fn recorded_last_uses(&self, users: &[crate::domain::IdcUser]) -> Result<Option<RecordedUses>> {
-        let Some(since) = self.record.reaches_back_to().await? else {
-            return Ok(None);
-        };
-        let keys: Vec<RecordKey> = users
-            .iter()
-            .flat_map(|u| {
-                [
-                    RecordKey::UserId(u.id.to_string()),
-                    RecordKey::UserName(u.user_name.clone()),
-                ]
-            })
-            .collect();
-        let mut events = Vec::new();
-        for chunk in keys.chunks(LAST_USE_CONCURRENCY) {
-            let found = futures_util::future::try_join_all(chunk.iter().map(|key| self.record.latest_use(key))).await?;
-            events.extend(found.into_iter().flatten());
-        }
-        Ok(Some(RecordedUses { since, events }))
+        recorded_last_uses(&self.record, users, LastUseBounds::REVIEW).await
     }
 
     async fn recorded(&self, keys: &[RecordKey], start: DateTime<Utc>) -> Result<Option<ActivityRead>> {
@@ -343,5 +389,91 @@ impl<R: ActivityRecord, A: crate::ports::ActivityLog> crate::ports::ActivityLog 
         });
         read.events.dedup_by(|a, b| a.event_id == b.event_id);
         Ok(Some(read))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A record that reaches back 200 days and answers every key, counting the reads.
+    #[derive(Default)]
+    struct CountingRecord {
+        reads: AtomicUsize,
+    }
+
+    impl ActivityRecord for CountingRecord {
+        async fn append(&self, _entries: &[RecordEntry]) -> Result<()> {
+            Ok(())
+        }
+        async fn since(&self, _key: &RecordKey, _start: DateTime<Utc>, _max_items: usize) -> Result<ActivityRead> {
+            Ok(ActivityRead::default())
+        }
+        async fn reaches_back_to(&self) -> Result<Option<DateTime<Utc>>> {
+            Ok(Some(DateTime::<Utc>::UNIX_EPOCH))
+        }
+        async fn note_scim_call(&self, _at: DateTime<Utc>) -> Result<()> {
+            Ok(())
+        }
+        async fn scim_heartbeat(&self) -> Result<ScimHeartbeat> {
+            Ok(ScimHeartbeat::default())
+        }
+        async fn latest_use(&self, _key: &RecordKey) -> Result<Option<ActivityEvent>> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
+    }
+
+    fn users(n: usize) -> Vec<crate::domain::IdcUser> {
+        (0..n)
+            .map(|i| crate::domain::IdcUser {
+                id: crate::domain::IdcUserId::parse(format!("9067{i:06}-aaaa-bbbb-cccc-dddddddddddd")).expect("id"),
+                user_name: format!("user{i}@acme.example"),
+                display_name: None,
+                emails: vec![],
+                external_ids: vec![],
+                status: crate::domain::IdcUserStatus::Enabled,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_last_use_read_stops_at_its_key_cap_and_says_so() {
+        let record = CountingRecord::default();
+        let roomy = LastUseBounds {
+            max_keys: 1_000,
+            budget: std::time::Duration::from_secs(60),
+        };
+        let whole = recorded_last_uses(&record, &users(20), roomy)
+            .await
+            .expect("read")
+            .expect("a record");
+        assert!(whole.complete);
+        assert_eq!(record.reads.load(Ordering::Relaxed), 40, "two keys a user");
+
+        let record = CountingRecord::default();
+        let tight = LastUseBounds { max_keys: 16, ..roomy };
+        let capped = recorded_last_uses(&record, &users(20), tight)
+            .await
+            .expect("read")
+            .expect("a record");
+        assert!(!capped.complete);
+        assert_eq!(record.reads.load(Ordering::Relaxed), 16, "no key read past the cap");
+    }
+
+    #[tokio::test]
+    async fn the_last_use_read_stops_when_its_time_is_up_and_says_so() {
+        let record = CountingRecord::default();
+        let no_time = LastUseBounds {
+            max_keys: 1_000,
+            budget: std::time::Duration::ZERO,
+        };
+        let capped = recorded_last_uses(&record, &users(5), no_time)
+            .await
+            .expect("read")
+            .expect("a record");
+        assert!(!capped.complete);
+        assert_eq!(record.reads.load(Ordering::Relaxed), 0);
     }
 }

@@ -26,7 +26,7 @@ mod verdict_archive;
 mod verdict_ledger;
 
 pub use activity_log::{CloudTrailActivityLog, parse_cloudtrail_record};
-pub use activity_record::{DynamoDbActivityRecord, RecordFirst};
+pub use activity_record::{DynamoDbActivityRecord, LastUseBounds, RecordFirst, recorded_last_uses};
 pub use athena_activity::{AthenaActivity, AthenaQuery, AthenaSettings, QueryFailed, use_query as athena_use_query};
 pub use gated_http::gated_config;
 pub use identity_center::IdentityCenterClient;

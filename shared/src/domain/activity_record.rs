@@ -85,12 +85,19 @@ pub fn record_entry(event: &ActivityEvent) -> Option<RecordEntry> {
 
 /// The activity record's latest sign-in or role credentials per user, for the access review: it keeps them longer
 /// than CloudTrail's 90 days (its TTL, 400 days by default), but only since it began (`since`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedUses {
     /// `reaches_back_to`: the record holds nothing older.
     pub since: chrono::DateTime<chrono::Utc>,
     /// At most one event per user id and per user name: the newest.
     pub events: Vec<ActivityEvent>,
+    /// `false`: the read stopped at its call or time cap, so some users' last uses were not read.
+    #[serde(default = "read_whole")]
+    pub complete: bool,
+}
+
+fn read_whole() -> bool {
+    true
 }
 
 /// What the activity record says about Okta's SCIM channel, for the `scim-silent` heartbeat: how far back the

@@ -523,6 +523,74 @@ pub struct ReviewReport {
     pub diff: ReviewDiff,
     #[serde(default)]
     pub inventory: InventoryStats,
+    /// Each bounded read the run made and whether it read all it was asked for (a verdict the review cannot
+    /// reach is part of its result, not a log line). Empty in a report written before this field.
+    #[serde(default)]
+    pub completeness: Vec<ReadCompleteness>,
+}
+
+/// One bounded read of a review run: what it read and whether it stopped at its cap (calls, records or time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCompleteness {
+    /// `cloudtrail`, `activity-record`, `verdict-archive`.
+    pub source: String,
+    /// `false`: stopped at a cap; what it covers is in `detail`.
+    pub complete: bool,
+    /// Records read (events, users' last uses, verdicts).
+    pub records: u64,
+    /// What the read covers, or where it stopped and what that leaves unseen.
+    pub detail: String,
+}
+
+impl ReadCompleteness {
+    /// The source read from the snapshot: the CloudTrail activity (and how far back it really reaches) and,
+    /// when one was read, the activity record's last uses.
+    pub fn of_snapshot(snapshot: &super::OrgSnapshot) -> Vec<Self> {
+        let since = snapshot
+            .activity_since
+            .map_or_else(|| "the start of the snapshot's activity".to_owned(), |t| t.to_rfc3339());
+        let mut reads = vec![Self {
+            source: "cloudtrail".into(),
+            complete: snapshot.activity_complete,
+            records: u64::try_from(snapshot.activity.len()).unwrap_or(u64::MAX),
+            detail: if snapshot.activity_complete {
+                format!("portal sign-ins and SCIM calls read since {since}")
+            } else {
+                format!(
+                    "stopped at its page or time cap: read back only to {since} (newest first); older activity in \
+                     the window is not seen"
+                )
+            },
+        }];
+        if let Some(recorded) = &snapshot.recorded_uses {
+            reads.push(Self {
+                source: "activity-record".into(),
+                complete: recorded.complete,
+                records: u64::try_from(recorded.events.len()).unwrap_or(u64::MAX),
+                detail: if recorded.complete {
+                    format!("every user's last use read, since {}", recorded.since.to_rfc3339())
+                } else {
+                    "stopped at its call or time cap: some users' recorded last uses are not read".to_owned()
+                },
+            });
+        }
+        reads
+    }
+
+    /// One line for the report's summary: `source: N record(s), complete` or `…, INCOMPLETE — detail`.
+    pub fn line(&self) -> String {
+        if self.complete {
+            format!(
+                "{}: {} record(s), complete ({})",
+                self.source, self.records, self.detail
+            )
+        } else {
+            format!(
+                "{}: {} record(s), INCOMPLETE — {}",
+                self.source, self.records, self.detail
+            )
+        }
+    }
 }
 
 /// What a review run leaves for the next one (`state/latest.json` in `REPORT_BUCKET`): its findings with their

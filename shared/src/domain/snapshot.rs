@@ -23,10 +23,23 @@ pub struct OrgSnapshot {
     /// snapshot file). The access review's inactivity rule says how far back it could see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_since: Option<DateTime<Utc>>,
+    /// `false`: a CloudTrail read stopped at its page or time cap. The reads go newest first, so the activity is
+    /// whole only from `activity_since` on, which is then the latest of the capped reads' earliest events, not the
+    /// window's start. A snapshot file without the field was read whole.
+    #[serde(default = "read_whole", skip_serializing_if = "is_whole")]
+    pub activity_complete: bool,
     /// Each user's latest sign-in or role credentials in identity-center-watch's activity record, and since when
     /// the record reaches (`None`: no record read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_uses: Option<super::activity_record::RecordedUses>,
+}
+
+fn read_whole() -> bool {
+    true
+}
+
+fn is_whole(complete: &bool) -> bool {
+    *complete
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::collect::{CollectOptions, collect_snapshot};
 use crate::config::{Env, OktaSettings, idc_instance_from_env, link_policy_from_env, optional, required};
-use crate::domain::review::{InventoryStats, ReviewKind, ReviewReport, ReviewState, SuppressionList};
+use crate::domain::review::{InventoryStats, ReadCompleteness, ReviewKind, ReviewReport, ReviewState, SuppressionList};
 use crate::domain::{IdcInstance, IdentityLinks, LinkPolicy, OktaAppId, OrgSnapshot};
 use crate::error::{Error, Result};
 use crate::inventory::{
@@ -18,8 +18,8 @@ use crate::inventory::{
     plan_key, shard_key, shards_key,
 };
 use crate::ports::{
-    ActivityLog, Directory, IdentityCenter, InventoryWorkStore, Notifier, ReportStore, ReviewStateStore, StateSlot,
-    VerdictArchive,
+    ActivityLog, ArchivedPeriod, Directory, IdentityCenter, InventoryWorkStore, Notifier, ReportStore,
+    ReviewStateStore, StateSlot, VerdictArchive,
 };
 use crate::rate_limit::{Gates, RateLimits};
 use crate::review_report::{ReportFiles, StagingDir, summary_finding};
@@ -210,7 +210,7 @@ pub fn review_snapshot(
         },
         |base| base.generated_at,
     );
-    review_report(RunInput {
+    let mut report = review_report(RunInput {
         run_id: run_id(kind, now),
         kind,
         now,
@@ -221,7 +221,9 @@ pub fn review_snapshot(
         diff_base,
         suppressions: &history.suppressions.suppressions,
         inventory,
-    })
+    });
+    report.completeness = ReadCompleteness::of_snapshot(snapshot);
+    report
 }
 
 /// The ports one review run uses. `verdicts` is any `VerdictArchive`: `Option<_>` (`None`: no deprovisions listed)
@@ -390,13 +392,16 @@ where
             .period(archive_start, report.period_end, MAX_DEPROVISION_RECORDS)
             .await?;
         if !archived.complete {
-            // The report has no field for it: the log says so (no archive configured, or the read hit its cap).
             tracing::warn!(
                 run_id = %report.run_id,
                 listed = archived.verdicts.len(),
-                "the verdict archive read is not complete: the report's deprovisions may be missing some"
+                "the verdict archive read is not complete: the report says so"
             );
         }
+        let configured = self.verdicts.configured();
+        report
+            .completeness
+            .push(archive_completeness(&archived, configured, MAX_DEPROVISION_RECORDS));
         report.deprovisions = archived.records();
         let mut publish = to_publish(&report, history.latest.as_ref());
         // Rendered into a directory of the run's own (removed when `staging` drops), one file at a time, then
@@ -427,6 +432,24 @@ where
             "access review done"
         );
         Ok(report)
+    }
+}
+
+/// The verdict archive read as the report states it: records read and whether the period may hold more (the read
+/// stopped at `max_records`), or that there is no archive to read.
+fn archive_completeness(archived: &ArchivedPeriod, configured: bool, max_records: usize) -> ReadCompleteness {
+    ReadCompleteness {
+        source: "verdict-archive".into(),
+        complete: archived.complete,
+        records: u64::try_from(archived.verdicts.len()).unwrap_or(u64::MAX),
+        detail: if !configured {
+            "no verdict archive configured (VERDICT_ARCHIVE_BUCKET unset): the period's deprovisions are not listed"
+                .to_owned()
+        } else if archived.complete {
+            "every deprovision verdict of the period read".to_owned()
+        } else {
+            format!("stopped at {max_records} records: the period may hold more deprovisions than listed")
+        },
     }
 }
 
@@ -705,6 +728,53 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_snapshot_and_archive_reads_are_in_the_report_with_what_they_could_not_see() {
+        let now = Utc::now();
+        let mut snapshot = crate::generated_org::snapshot(
+            &crate::generated_org::OrgShape {
+                users: 20,
+                groups: 4,
+                accounts: 2,
+                permission_sets: 2,
+                assignments: 8,
+            },
+            now,
+        );
+        snapshot.activity_since = Some(now - Duration::hours(2));
+        snapshot.activity_complete = false;
+        snapshot.recorded_uses = Some(crate::domain::activity_record::RecordedUses {
+            since: now - Duration::days(200),
+            events: vec![],
+            complete: false,
+        });
+        let reads = ReadCompleteness::of_snapshot(&snapshot);
+        let sources: Vec<(&str, bool)> = reads.iter().map(|r| (r.source.as_str(), r.complete)).collect();
+        assert_eq!(sources, [("cloudtrail", false), ("activity-record", false)]);
+        assert!(
+            reads[0].detail.contains(&(now - Duration::hours(2)).to_rfc3339()),
+            "{}",
+            reads[0].detail
+        );
+
+        let capped = ArchivedPeriod {
+            verdicts: vec![],
+            complete: false,
+        };
+        let read = archive_completeness(&capped, true, 7);
+        assert!(!read.complete);
+        assert!(read.detail.contains("stopped at 7 records"), "{}", read.detail);
+        let none = archive_completeness(&capped, false, 7);
+        assert!(!none.complete);
+        assert!(none.detail.contains("no verdict archive configured"), "{}", none.detail);
+        let whole = ArchivedPeriod {
+            verdicts: vec![],
+            complete: true,
+        };
+        assert!(archive_completeness(&whole, true, 7).complete);
+        assert!(!().configured() && !None::<()>.configured());
+    }
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())

@@ -1,6 +1,6 @@
 //! `OktaClient`: the `Directory` port over Okta's management API.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION};
@@ -221,23 +221,20 @@ impl OktaClient {
     }
 
     /// The members of each group, several groups at once (the groups bucket's gate spaces the calls).
-    async fn members_of_groups(&self, groups: impl Iterator<Item = wire::Group>) -> Result<Vec<OktaGroup>, OktaError> {
+    async fn members_of_groups(
+        &self,
+        groups: impl Iterator<Item = OktaGroupId>,
+    ) -> Result<HashMap<OktaGroupId, Vec<OktaUserId>>, OktaError> {
         use futures_util::{StreamExt, TryStreamExt, stream};
         stream::iter(groups)
-            .map(|group| self.group_members(group))
+            .map(|group| async move {
+                let url = self.list_url(&["api", "v1", "groups", group.as_str(), "users"], &[]);
+                let members: Vec<wire::Member> = self.list(url, false).await?;
+                Ok::<_, OktaError>((group, members.into_iter().map(|member| member.id).collect()))
+            })
             .buffered(32)
             .try_collect()
             .await
-    }
-
-    async fn group_members(&self, group: wire::Group) -> Result<OktaGroup, OktaError> {
-        let url = self.list_url(&["api", "v1", "groups", group.id.as_str(), "users"], &[]);
-        let members: Vec<wire::Member> = self.list(url, false).await?;
-        Ok(OktaGroup {
-            id: group.id,
-            name: group.profile.name,
-            members: members.into_iter().map(|member| member.id).collect(),
-        })
     }
 }
 
@@ -285,14 +282,21 @@ impl Directory for OktaClient {
         let groups: Vec<wire::Group> = self.list(self.list_url(&["api", "v1", "groups"], &[]), false).await?;
         let mut with_members = Vec::with_capacity(groups.len());
         for group in groups {
-            with_members.push(self.group_members(group).await?);
+            let mut members = self.members_of_groups(std::iter::once(group.id.clone())).await?;
+            with_members.push(OktaGroup {
+                members: members.remove(&group.id).unwrap_or_default(),
+                id: group.id,
+                name: group.profile.name,
+            });
         }
         Ok(with_members)
     }
 
-    /// `GET /api/v1/groups` (names, one page of 10,000), then the members of the pushed groups, while
-    /// `GET /api/v1/apps/{appId}/groups` (the groups assigned to the app, in the slower apps bucket) is read, then
-    /// the members of those assigned groups not pushed. No other group's members are read.
+    /// The members of the pushed groups, read at once beside `GET /api/v1/groups` (names, one page of 10,000) and
+    /// `GET /api/v1/apps/{appId}/groups` (the groups assigned to the app, in the slower apps bucket) — so the
+    /// groups bucket, the review's busiest Okta family, starts as soon as the push mappings are in — then the
+    /// members of those assigned groups not pushed. No other group's members are read; a pushed group the org no
+    /// longer lists is left out.
     async fn app_groups(&self, app_id: &OktaAppId, pushed: &[OktaGroupId]) -> Result<Vec<OktaGroup>> {
         let assigned = async {
             let url = self.list_url(&["api", "v1", "apps", app_id.as_str(), "groups"], &[]);
@@ -302,15 +306,28 @@ impl Directory for OktaClient {
             self.list::<wire::Group>(self.list_url(&["api", "v1", "groups"], &[]), false)
                 .await
         };
-        let (all, assigned) = tokio::try_join!(all, assigned)?;
-        let pushed: HashSet<&OktaGroupId> = pushed.iter().collect();
-        let assigned: HashSet<&OktaGroupId> = assigned.iter().map(|g| &g.id).collect();
-        let groups = self
-            .members_of_groups(
-                all.into_iter()
-                    .filter(|g| pushed.contains(&g.id) || assigned.contains(&g.id)),
-            )
-            .await?;
+        let mut seen: HashSet<&OktaGroupId> = HashSet::with_capacity(pushed.len());
+        let pushed_once: Vec<OktaGroupId> = pushed.iter().filter(|id| seen.insert(id)).cloned().collect();
+        let (all, assigned, mut members) =
+            tokio::try_join!(all, assigned, self.members_of_groups(pushed_once.into_iter()))?;
+        let only_assigned: Vec<OktaGroupId> = assigned
+            .iter()
+            .map(|g| &g.id)
+            .filter(|id| seen.insert(id))
+            .cloned()
+            .collect();
+        members.extend(self.members_of_groups(only_assigned.into_iter()).await?);
+        let groups: Vec<OktaGroup> = all
+            .into_iter()
+            .filter_map(|group| {
+                let members = members.remove(&group.id)?;
+                Some(OktaGroup {
+                    id: group.id,
+                    name: group.profile.name,
+                    members,
+                })
+            })
+            .collect();
         tracing::info!(groups = groups.len(), "Okta groups the app uses read, with members");
         Ok(groups)
     }

@@ -236,5 +236,6 @@ pub fn example_report() -> ReviewReport {
             calls: vec![("sso-admin".into(), 12), ("identitystore".into(), 7)],
             wall_millis: 1234,
         },
+        completeness: Vec::new(),
     }
 }

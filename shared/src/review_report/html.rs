@@ -149,6 +149,7 @@ fn render(report: &ReviewReport, out: &mut String, flush: &mut Flush<'_>) -> std
         ),
         ("Effective access rows", report.access.len().to_string()),
         ("Deprovisions in the period", report.deprovisions.len().to_string()),
+        ("Completeness", super::completeness_line(report)),
     ] {
         let _ = writeln!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
     }

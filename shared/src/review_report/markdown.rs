@@ -14,7 +14,7 @@ pub fn markdown(report: &ReviewReport) -> String {
     let _ = writeln!(out, "# Access review {}\n", text(&report.run_id));
     let _ = writeln!(
         out,
-        "- Kind: {}\n- Generated: {}\n- Period: {} to {}\n- Findings: {} ({} new, {} open, {} resolved, {} suppressed)\n- Effective access rows: {}\n- Deprovisions in the period: {}\n",
+        "- Kind: {}\n- Generated: {}\n- Period: {} to {}\n- Findings: {} ({} new, {} open, {} resolved, {} suppressed)\n- Effective access rows: {}\n- Deprovisions in the period: {}\n- Completeness: {}\n",
         kind_word(report.kind),
         report.generated_at.to_rfc3339(),
         report.period_start.to_rfc3339(),
@@ -25,7 +25,8 @@ pub fn markdown(report: &ReviewReport) -> String {
         counts.resolved,
         counts.suppressed,
         report.access.len(),
-        report.deprovisions.len()
+        report.deprovisions.len(),
+        super::completeness_line(report)
     );
 
     let _ = writeln!(out, "## Findings per rule\n");

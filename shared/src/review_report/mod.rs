@@ -318,6 +318,30 @@ fn hex(bytes: &[u8]) -> String {
 /// The one SNS finding a review run publishes about itself: its counts and where its report is. Info severity:
 /// each finding the review found goes out on its own with its own severity; this one only links the evidence, so a
 /// subscriber paging on `high` is not paged twice. Its id is the run's (one summary per run, a re-publish collapses).
+/// The report's completeness in one line, for the summaries: `complete (…)` or `INCOMPLETE: …` naming each read
+/// that stopped at its cap and what that leaves unseen.
+pub fn completeness_line(report: &ReviewReport) -> String {
+    if report.completeness.is_empty() {
+        return "not recorded".to_owned();
+    }
+    let incomplete: Vec<String> = report
+        .completeness
+        .iter()
+        .filter(|r| !r.complete)
+        .map(|r| r.line())
+        .collect();
+    if incomplete.is_empty() {
+        let reads: Vec<String> = report
+            .completeness
+            .iter()
+            .map(|r| format!("{} {} record(s)", r.source, r.records))
+            .collect();
+        format!("complete ({})", reads.join(", "))
+    } else {
+        format!("INCOMPLETE: {}", incomplete.join("; "))
+    }
+}
+
 pub fn summary_finding(report: &ReviewReport, location: &ReportLocation, now: DateTime<Utc>) -> Finding {
     let counts = StatusCounts::of(&report.findings);
     let open_by_severity: Vec<String> = [
@@ -352,6 +376,11 @@ pub fn summary_finding(report: &ReviewReport, location: &ReportLocation, now: Da
         counts.suppressed,
         report.access.len()
     );
+    let title = if report.completeness.iter().any(|r| !r.complete) {
+        format!("{title} — INCOMPLETE reads, see the evidence")
+    } else {
+        title
+    };
     let verified = report
         .deprovisions
         .iter()
@@ -396,6 +425,16 @@ pub fn summary_finding(report: &ReviewReport, location: &ReportLocation, now: Da
             ),
         ),
     ];
+    evidence.push(Evidence::new(
+        "access-review",
+        format!("completeness: {}", completeness_line(report)),
+    ));
+    evidence.extend(
+        report
+            .completeness
+            .iter()
+            .map(|read| Evidence::new("access-review", format!("read {}", read.line()))),
+    );
     for (rule, c) in counts_per_rule(report) {
         evidence.push(Evidence::new(
             "access-review",

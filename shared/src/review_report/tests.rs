@@ -259,6 +259,58 @@ fn the_summary_finding_counts_and_links_the_report() {
     );
 }
 
+#[test]
+fn a_capped_read_is_in_the_report_its_summaries_and_the_summary_finding() {
+    use crate::domain::review::ReadCompleteness;
+    let location = ReportLocation {
+        base: "s3://reports/reviews/2026-q3/".into(),
+        index: "s3://reports/reviews/2026-q3/index.html".into(),
+        manifest: "s3://reports/reviews/2026-q3/manifest.json".into(),
+    };
+    let read = |source: &str, complete: bool, records: u64| ReadCompleteness {
+        source: source.into(),
+        complete,
+        records,
+        detail: format!("{source} detail"),
+    };
+    let mut report = example_report();
+    report.completeness = vec![read("cloudtrail", true, 12), read("verdict-archive", true, 2)];
+    assert_eq!(
+        completeness_line(&report),
+        "complete (cloudtrail 12 record(s), verdict-archive 2 record(s))"
+    );
+    let whole = summary_finding(&report, &location, report.generated_at);
+    assert!(!whole.title.contains("INCOMPLETE"), "{}", whole.title);
+
+    report.completeness[1] = read("verdict-archive", false, 10_000);
+    let line = completeness_line(&report);
+    assert_eq!(
+        line,
+        "INCOMPLETE: verdict-archive: 10000 record(s), INCOMPLETE — verdict-archive detail"
+    );
+    let summary = summary_finding(&report, &location, report.generated_at);
+    assert!(summary.title.contains("INCOMPLETE"), "{}", summary.title);
+    let observations: Vec<_> = summary.evidence.iter().map(|e| e.observation.as_str()).collect();
+    assert!(
+        observations.contains(&format!("completeness: {line}").as_str()),
+        "{observations:?}"
+    );
+    assert!(
+        observations.contains(&"read cloudtrail: 12 record(s), complete (cloudtrail detail)"),
+        "{observations:?}"
+    );
+
+    let files = ReportFiles::render(&report).expect("renders");
+    let text = |name: &str| {
+        let file = files.files.iter().find(|f| f.name == name).expect("the file");
+        String::from_utf8(file.bytes.clone()).expect("utf-8")
+    };
+    assert!(text("report.md").contains(&format!("- Completeness: {line}")));
+    assert!(text("index.html").contains("<dt>Completeness</dt><dd>INCOMPLETE: verdict-archive: 10000 record(s)"));
+    let json: ReviewReport = serde_json::from_str(&text("report.json")).expect("report.json");
+    assert_eq!(json.completeness, report.completeness);
+}
+
 #[tokio::test]
 async fn the_directory_store_writes_the_files_the_manifest_names() {
     use crate::ports::ReportStore;

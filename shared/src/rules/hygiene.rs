@@ -216,21 +216,37 @@ const MAX_INACTIVE_ACCESS_EVIDENCE: usize = 1;
 fn inactive_users(snapshot: &OrgSnapshot, links: &IdentityLinks<'_>, policy: &Policy) -> Vec<Finding> {
     let limit = policy.review.inactive_after;
     let sign_ins = LastSignIns::of_snapshot(snapshot);
+    // A capped CloudTrail read reaches back only to its earliest event (`activity_since` is then that), and a
+    // capped record read missed some users: the evidence says so, so a capped read never reads as "no sign-in".
     let since = snapshot
         .activity_since
         .map_or_else(|| "the start of the snapshot's activity".to_owned(), |t| t.to_rfc3339());
+    let since = if snapshot.activity_complete {
+        since
+    } else {
+        format!("{since} (the read stopped at its cap: older CloudTrail activity in the window was not read)")
+    };
+    let record_cut = |recorded: &crate::domain::activity_record::RecordedUses| {
+        if recorded.complete {
+            ""
+        } else {
+            " (the record read stopped at its cap: some users' recorded sign-ins were not read)"
+        }
+    };
     let record = match &snapshot.recorded_uses {
         Some(recorded) => format!(
-            ", and sign-ins and role credentials in identity-center-watch's activity record since {}",
-            recorded.since.to_rfc3339()
+            ", and sign-ins and role credentials in identity-center-watch's activity record since {}{}",
+            recorded.since.to_rfc3339(),
+            record_cut(recorded)
         ),
         None => " (no activity record read: AWS sign-ins before that are not seen)".to_owned(),
     };
     let unseen = match &snapshot.recorded_uses {
         Some(recorded) => format!(
             "no sign-in known (none in Okta's lastLogin, none in CloudTrail since {since}, none in the activity \
-             record since {})",
-            recorded.since.to_rfc3339()
+             record since {}{})",
+            recorded.since.to_rfc3339(),
+            record_cut(recorded)
         ),
         None => format!("no sign-in known (none in Okta's lastLogin, none in CloudTrail since {since})"),
     };
@@ -491,6 +507,34 @@ mod tests {
 
     fn of(findings: &[Finding], rule: Rule) -> Vec<&Finding> {
         findings.iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn a_capped_activity_read_says_how_far_back_it_reaches_in_the_inactive_users_evidence() {
+        let mut snapshot = demo();
+        let whole = evaluate(&snapshot, &policy(&snapshot));
+        let sources = |findings: &[Finding]| -> String {
+            of(findings, Rule::InactiveUser)[0]
+                .evidence
+                .iter()
+                .map(|e| e.observation.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(!sources(&whole).contains("stopped at its cap"), "{}", sources(&whole));
+
+        let reaches = snapshot.collected_at - chrono::Duration::hours(3);
+        snapshot.activity_since = Some(reaches);
+        snapshot.activity_complete = false;
+        let capped = evaluate(&snapshot, &policy(&snapshot));
+        let text = sources(&capped);
+        assert!(text.contains(&reaches.to_rfc3339()), "{text}");
+        assert!(text.contains("the read stopped at its cap"), "{text}");
+        // The same people are judged: the cap changes what the evidence says, not who is found.
+        assert_eq!(
+            of(&capped, Rule::InactiveUser).len(),
+            of(&whole, Rule::InactiveUser).len()
+        );
     }
 
     #[test]

@@ -247,6 +247,7 @@ pub fn review_report(input: RunInput<'_>) -> ReviewReport {
         deprovisions: Vec::new(),
         diff,
         inventory: input.inventory,
+        completeness: Vec::new(),
     }
 }
 
