@@ -300,10 +300,11 @@ fn a_capped_read_is_in_the_report_its_summaries_and_the_summary_finding() {
         "{observations:?}"
     );
 
-    let files = ReportFiles::render(&report).expect("renders");
+    let staging = StagingDir::create(&report.run_id).expect("staging");
+    let files = ReportFiles::render(&report, staging.path()).expect("renders");
     let text = |name: &str| {
         let file = files.files.iter().find(|f| f.name == name).expect("the file");
-        String::from_utf8(file.bytes.clone()).expect("utf-8")
+        std::fs::read_to_string(&file.path).expect("a rendered utf-8 file")
     };
     assert!(text("report.md").contains(&format!("- Completeness: {line}")));
     assert!(text("index.html").contains("<dt>Completeness</dt><dd>INCOMPLETE: verdict-archive: 10000 record(s)"));
