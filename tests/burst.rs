@@ -528,22 +528,20 @@ pub async fn burst(people_count: usize, deliveries: usize, duplicate_every: usiz
         let give_up = std::time::Instant::now() + StdDuration::from_secs(300);
         loop {
             assert!(std::time::Instant::now() < give_up, "the burst did not settle in 300 s");
-            if invocations % 20 == 0 {
-                eprintln!(
-                    "burst progress: {:.1} s, {invocations} invocations, {records} records, {} judged, {:?}",
-                    started.elapsed().as_secs_f64(),
-                    verdicts_by_person(&crowd.ports.notifier.findings()).len(),
-                    depth(&crowd.account, &crowd.queue_url).await
-                );
-            }
             let began = std::time::Instant::now();
             match invoke_once(&crowd.ports, &mapping, &config, check_now).await {
                 Some((received, _failed)) => {
                     busy += began.elapsed();
                     invocations += 1;
                     records += received;
-                    if invocations % 20 == 0 {
-                        deepest.set(deepest.get().max(depth(&crowd.account, &crowd.queue_url).await.total()));
+                    if invocations.is_multiple_of(20) {
+                        let now = depth(&crowd.account, &crowd.queue_url).await;
+                        deepest.set(deepest.get().max(now.total()));
+                        eprintln!(
+                            "burst progress: {:.1} s, {invocations} invocations, {records} records, {} judged, {now:?}",
+                            started.elapsed().as_secs_f64(),
+                            verdicts_by_person(&crowd.ports.notifier.findings()).len(),
+                        );
                     }
                 }
                 None if hook_done.get() && sweep_done.get() => {
@@ -649,7 +647,7 @@ async fn a_burst_of_200_events_in_10_deliveries_with_the_sweep_alongside_ends_in
 /// The full burst: `cargo test -p integration-tests --test integration burst::a_burst_of_1000 -- --ignored
 /// --nocapture` (figures in README, Performance).
 #[tokio::test]
-#[ignore = "about 4 min on moto (debug build); run by hand, figures in README"]
+#[ignore = "about 3.5 min on moto (debug build); run by hand, figures in README"]
 async fn a_burst_of_1000_events_in_10_deliveries_with_the_sweep_alongside_ends_in_one_verdict_per_episode() {
     burst(450, 10, 9).await;
 }
