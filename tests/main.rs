@@ -1,7 +1,8 @@
 //! The one integration-test binary.
 #![forbid(unsafe_code)]
 
-// hook → SQS (visibility timeout, DLQ) → checker as Lambda's event source mapping drives it: a checker killed mid-batch.
+// hook → SQS (visibility timeout, DLQ) → checker as Lambda's event source mapping drives it: a checker killed mid-batch;
+// a burst of deliveries with duplicates, out of order, the sweep alongside (one verdict per episode).
 mod burst;
 // CloudTrailActivityLog against LookupEvents served by the moto launcher.
 mod activity_log;

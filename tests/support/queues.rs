@@ -240,3 +240,38 @@ pub async fn queue_with_dlq(
         .expect("a queue URL");
     (queue_url, dlq_url)
 }
+
+/// A queue's depth by state, as SQS approximates it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    pub visible: usize,
+    pub in_flight: usize,
+    pub delayed: usize,
+}
+
+impl Depth {
+    pub fn total(&self) -> usize {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+/// Messages on the queue now: visible, received and not yet deleted (in flight), and still delayed.
+pub async fn depth(account: &MotoAccount, queue_url: &str) -> Depth {
+    let attributes = aws_sdk_sqs::Client::new(account.sdk_config())
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes
+        .unwrap_or_default();
+    let of = |name: QueueAttributeName| attributes.get(&name).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    Depth {
+        visible: of(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: of(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        delayed: of(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+    }
+}
