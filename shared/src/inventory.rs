@@ -20,7 +20,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::activity::{SCIM_EVENT_SOURCE, SESSION_EVENT_NAMES};
 use crate::domain::deprovision::watched_event_types;
 use crate::domain::{
     AccountId, ActivityEvent, IdcGroup, IdcInstance, IdcSide, IdcUser, LinkPolicy, OktaAppId, OktaSide, OrgSnapshot,
@@ -29,8 +29,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::ports::{ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogQuery, LookupAttribute};
 
-/// The access portal's event source: `Federate` (console) and `GetRoleCredentials` (CLI) carry the user id.
-pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
+pub use crate::domain::activity::PORTAL_EVENT_SOURCE;
 
 /// Permission sets per shard when the caller does not say: at 20 TPS, 50 sets provisioned to 200 accounts each
 /// is ~10,000 sso-admin calls, ~8.5 min — inside one Lambda's 15 minutes with room for retries.
@@ -243,30 +242,39 @@ pub fn activity_reaches_back_to(read: &ActivityRead, start: DateTime<Utc>, end: 
         .clamp(start, end)
 }
 
-/// One CloudTrail query per event source over the whole window — the portal (sign-ins to accounts: `Federate`,
-/// `GetRoleCredentials`) and SCIM (Okta's provisioning calls, for propagation latency) — filtered in memory. No
-/// call per past leaver: whose activity matters is decided by the rules, over these events. Each read is
-/// bounded in pages and time; the answer says from when the activity is whole, and whether every read was.
+/// A few CloudTrail queries over the whole window, filtered in memory: the portal's session calls by event name
+/// (`Federate`, `GetRoleCredentials` — never by the portal's event source, which every sso-admin call shares: the
+/// review's own inventory calls would fill the page cap and hide the sign-ins) and SCIM by its event source
+/// (Okta's provisioning calls, for propagation latency). No call per past leaver: whose activity matters is
+/// decided by the rules, over these events. Each read is bounded in pages and time; the answer says from when the
+/// activity is whole, and whether every read was.
 async fn collect_activity(
     activity_log: &impl ActivityLog,
     options: &CollectOptions,
     now: DateTime<Utc>,
 ) -> Result<(Vec<ActivityEvent>, DateTime<Utc>, bool)> {
     let start = now - options.activity_window;
-    let query = |source: &str| {
-        ActivityQuery::new(LookupAttribute::EventSource(source.to_owned()), start, now)
-            .bounded(ActivityQuery::DEFAULT_MAX_PAGES, ACTIVITY_READ_BUDGET)
+    let query = |attribute| {
+        ActivityQuery::new(attribute, start, now).bounded(ActivityQuery::DEFAULT_MAX_PAGES, ACTIVITY_READ_BUDGET)
     };
-    let (portal, scim) = (query(PORTAL_EVENT_SOURCE), query(SCIM_EVENT_SOURCE));
-    let (portal_read, scim_read) = tokio::try_join!(activity_log.lookup(&portal), activity_log.lookup(&scim))?;
+    let [credentials, console] = SESSION_EVENT_NAMES;
+    let reads: [(&str, ActivityQuery); 3] = [
+        (credentials, query(LookupAttribute::EventName(credentials.to_owned()))),
+        (console, query(LookupAttribute::EventName(console.to_owned()))),
+        (
+            SCIM_EVENT_SOURCE,
+            query(LookupAttribute::EventSource(SCIM_EVENT_SOURCE.to_owned())),
+        ),
+    ];
+    let answers = futures_util::future::try_join_all(reads.iter().map(|(_, q)| activity_log.lookup(q))).await?;
     let mut events: Vec<ActivityEvent> = Vec::new();
     let mut whole_since = start;
     let mut complete = true;
-    for (source, read) in [(PORTAL_EVENT_SOURCE, portal_read), (SCIM_EVENT_SOURCE, scim_read)] {
+    for ((read_of, _), read) in reads.iter().zip(answers) {
         if !read.complete {
             let reaches = activity_reaches_back_to(&read, start, now);
             tracing::warn!(
-                source,
+                read_of,
                 events = read.events.len(),
                 reaches_back_to = %reaches,
                 "CloudTrail read stopped at its page or time cap: the report says how far back it reaches"
@@ -274,7 +282,13 @@ async fn collect_activity(
             whole_since = whole_since.max(reaches);
             complete = false;
         }
-        events.extend(read.events);
+        // An event name is not unique across services: keep the portal's own.
+        let portal_read = *read_of != SCIM_EVENT_SOURCE;
+        events.extend(
+            read.events
+                .into_iter()
+                .filter(|e| !portal_read || e.event_source == PORTAL_EVENT_SOURCE),
+        );
     }
     events.sort_by(|a, b| {
         a.event_time
@@ -486,7 +500,11 @@ mod tests {
 
     impl ActivityLog for CappedPortal {
         async fn lookup(&self, query: &ActivityQuery) -> Result<ActivityRead> {
-            let portal = query.attribute == LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into());
+            let portal = query.attribute == LookupAttribute::EventName("Federate".into());
+            assert!(
+                query.attribute != LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
+                "the portal is read by event name: every sso-admin call shares its source"
+            );
             assert!(query.budget.is_some(), "every review read is bounded in time");
             Ok(ActivityRead {
                 events: if portal { self.portal.clone() } else { vec![] },

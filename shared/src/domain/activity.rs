@@ -40,6 +40,15 @@ pub struct ActivityEvent {
 
 pub const SCIM_EVENT_SOURCE: &str = "identitystore-scim.amazonaws.com";
 
+/// The access portal's event source. Every sso-admin API call (ListAccountAssignments, DescribePermissionSet…, read
+/// or write, by anyone: this auditor's own reviews and checks included) is logged under it too, so a read of "the
+/// portal" selects by event name ([`SESSION_EVENT_NAMES`]), never by this source: thousands of a review's own
+/// calls would otherwise fill every page cap and hide the sign-ins.
+pub const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
+
+/// The portal calls that hand out a role session: `GetRoleCredentials` (CLI/SDK) and `Federate` (console).
+pub const SESSION_EVENT_NAMES: [&str; 2] = ["GetRoleCredentials", "Federate"];
+
 impl ActivityEvent {
     /// A SCIM call from the identity provider (Okta) to Identity Center.
     pub fn is_scim(&self) -> bool {
@@ -64,7 +73,7 @@ impl ActivityEvent {
     /// A portal call that hands out a role session (`GetRoleCredentials` for the CLI, `Federate` for the console):
     /// a session that lives for its permission set's `SessionDuration` from this time.
     pub fn hands_out_session(&self) -> bool {
-        self.error_code.is_none() && matches!(self.event_name.as_str(), "GetRoleCredentials" | "Federate")
+        self.error_code.is_none() && SESSION_EVENT_NAMES.contains(&self.event_name.as_str())
     }
 
     /// The permission set a role session came from: `AWSReservedSSO_<set>_<hash>` → `<set>` (the set's name may

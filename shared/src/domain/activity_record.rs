@@ -4,10 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::activity::ActivityEvent;
+use super::activity::{ActivityEvent, PORTAL_EVENT_SOURCE, SESSION_EVENT_NAMES};
 
 const SIGN_IN_EVENT_SOURCE: &str = "signin.amazonaws.com";
-const PORTAL_EVENT_SOURCE: &str = "sso.amazonaws.com";
 
 /// Whom an entry is about. SCIM and portal events name the Identity Center user id; sign-in events only the user
 /// name (`additionalEventData.UserName`), so those are kept under the name (case-folded).
@@ -66,9 +65,7 @@ pub fn record_entry(event: &ActivityEvent) -> Option<RecordEntry> {
             _ => return None,
         };
         (key, RecordKind::SignIn)
-    } else if event.event_source == PORTAL_EVENT_SOURCE
-        && matches!(event.event_name.as_str(), "GetRoleCredentials" | "Federate")
-    {
+    } else if event.event_source == PORTAL_EVENT_SOURCE && SESSION_EVENT_NAMES.contains(&event.event_name.as_str()) {
         (
             RecordKey::UserId(event.actor_user_id.as_ref()?.to_string()),
             RecordKind::RoleCredentials,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::collect::PORTAL_EVENT_SOURCE;
 use crate::config::{Env, optional, required, seconds};
 use crate::domain::activity::SCIM_EVENT_SOURCE;
+use crate::domain::activity::SESSION_EVENT_NAMES;
 use crate::domain::activity::{HeldPermissionSet, Reach};
 use crate::domain::activity_record::RecordKey;
 use crate::domain::archived_verdict::ArchivedVerdict;
@@ -1007,15 +1008,22 @@ where
         if job.kind == DeprovisionKind::GroupRemoved {
             return Ok(());
         }
-        let portal = self
-            .activity
-            .lookup(&bounded(
-                LookupAttribute::EventSource(PORTAL_EVENT_SOURCE.into()),
-                job.published,
-            ))
-            .await?;
-        seen.activity_incomplete |= !portal.complete;
-        let mut activity: Vec<ActivityEvent> = portal.events;
+        // By event name, not by the portal's event source: every sso-admin call (this checker's own reads, a
+        // review's thousands) is logged under that source and would fill the page cap. Each name gets half of
+        // what one read of the source had.
+        let mut activity: Vec<ActivityEvent> = Vec::new();
+        for name in SESSION_EVENT_NAMES {
+            let query = ActivityQuery::new(LookupAttribute::EventName(name.into()), job.published, now)
+                .bounded(config.cloudtrail_max_pages, budget / 2);
+            let portal = self.activity.lookup(&query).await?;
+            seen.activity_incomplete |= !portal.complete;
+            activity.extend(
+                portal
+                    .events
+                    .into_iter()
+                    .filter(|e| e.event_source == PORTAL_EVENT_SOURCE),
+            );
+        }
         activity.retain(|e| seen.accounts.iter().any(|a| e.is_by(&a.user.id, &a.user.user_name)));
         activity.extend(self.role_sessions(config, seen, job, now).await?);
         seen.activity = activity;
