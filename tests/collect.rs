@@ -105,6 +105,21 @@ async fn a_collected_snapshot_holds_both_sides_and_the_activity_and_the_rules_ju
             )),
         ])
         .await;
+    // Every sso-admin call is logged under the portal's event source too (read-only ones are in event history):
+    // a review's own inventory, newer than the sign-ins, more than a page-capped read of that source holds.
+    let own_calls: Vec<serde_json::Value> = (0..5_100)
+        .map(|i| {
+            let mut record = portal_record(
+                &format!("ct-admin-{i}"),
+                now - Duration::seconds(i % 3_000),
+                bob.as_str(),
+            );
+            record["eventName"] = serde_json::json!("ListAccountAssignments");
+            record["userIdentity"] = serde_json::json!({"type": "AssumedRole", "accountId": "111122223333"});
+            lookup_event(&record)
+        })
+        .collect();
+    account.seed_lookup_events(&own_calls).await;
 
     let directory = OktaClient::new(okta.client_config(api_token())).expect("client");
     let identity_center = IdentityCenterClient::new(account.sdk_config(), org.instance.clone());
@@ -124,7 +139,19 @@ async fn a_collected_snapshot_holds_both_sides_and_the_activity_and_the_rules_ju
     assert_eq!(snapshot.idc.users.len(), 3);
     assert_eq!(snapshot.idc.assignments.len(), 1);
     let ids: Vec<&str> = snapshot.activity.iter().map(|e| e.event_id.as_str()).collect();
-    assert!(ids.contains(&"ct-after") && ids.contains(&"ct-before"), "{ids:?}");
+    assert!(
+        ids.contains(&"ct-after") && ids.contains(&"ct-before"),
+        "{:?}",
+        &ids[..ids.len().min(5)]
+    );
+    assert!(
+        !ids.iter().any(|id| id.starts_with("ct-admin-")),
+        "sso-admin calls are not sign-ins"
+    );
+    assert!(
+        snapshot.activity_complete,
+        "the sign-in reads are whole: 5,100 sso-admin calls under the same source do not fill them"
+    );
     let round_trip: shared::domain::OrgSnapshot =
         serde_json::from_str(&serde_json::to_string(&snapshot).expect("encode")).expect("decode");
     assert_eq!(round_trip, snapshot);
