@@ -1252,14 +1252,27 @@ async fn a_record_with_an_exhausted_counter_fails_back_alone_and_the_rest_of_its
     exhausted.attempt = MAX_ATTEMPTS;
     let mut extreme = serde_json::to_value(&exhausted).expect("JSON");
     extreme["attempt"] = json!(u32::MAX);
+    // Dates chrono reads but no job carries: `published - skew` (and the watch's `read_from - overlap`) would
+    // overflow. Refused before they run, not caught as panics.
+    let mut ancient = serde_json::to_value(job(DeprovisionKind::Deactivated)).expect("JSON");
+    ancient["published"] = json!("-262143-01-01T00:00:00Z");
+    ancient["check_after"] = json!("-262143-01-01T00:15:00Z");
+    let mut far_watch = serde_json::to_value(job(DeprovisionKind::Deactivated)).expect("JSON");
+    far_watch["follow_up"] = json!(true);
+    far_watch["watch"] = json!({"until": "+262142-12-31T23:59:59Z", "read_from": "-262143-01-01T00:00:00Z"});
     let good = serde_json::to_string(&job(DeprovisionKind::Deactivated)).expect("JSON");
-    let payload = sqs_batch(&[("m-exhausted", &extreme.to_string()), ("m-good", &good)]);
+    let payload = sqs_batch(&[
+        ("m-exhausted", &extreme.to_string()),
+        ("m-ancient", &ancient.to_string()),
+        ("m-far-watch", &far_watch.to_string()),
+        ("m-good", &good),
+    ]);
     let answer = w
         .ports
         .handle_trigger(&config(), payload, published() + Duration::minutes(15), far_deadline())
         .await
         .expect("an answer");
-    assert_eq!(failed_ids(&answer), ["m-exhausted"]);
+    assert_eq!(failed_ids(&answer), ["m-ancient", "m-exhausted", "m-far-watch"]);
     assert_eq!(
         of_rule(&w.ports.notifier.findings(), Rule::PropagationVerified).len(),
         1,

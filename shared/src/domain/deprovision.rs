@@ -418,9 +418,67 @@ pub fn job_from_status(user: &super::okta::OktaUser, source: JobSource) -> Optio
 /// "from the future" would otherwise wait and re-queue forever.
 pub const FUTURE_SKEW: Duration = Duration::minutes(5);
 
+/// How far from the checker's clock any date of queued work may lie. Okta's System Log keeps 90 days and a watch
+/// lasts hours, so nothing the hook or the sweep queues comes near; a body dated near chrono's limits (year
+/// −262143) would make the check's date arithmetic overflow. Such work is refused before any of it runs.
+pub const MAX_WORK_DATE_DISTANCE: Duration = Duration::days(400);
+
+impl QueuedWork {
+    /// Every date the work carries lies within [`MAX_WORK_DATE_DISTANCE`] of `now`: the name of the first that
+    /// does not, if any. Pure.
+    pub fn date_out_of_range(&self, now: DateTime<Utc>) -> Option<&'static str> {
+        let dates: Vec<(&'static str, DateTime<Utc>)> = match self {
+            Self::GroupUnassignment(work) => vec![("published", work.published)],
+            Self::Verify(job) => {
+                let mut dates = vec![("published", job.published), ("check_after", job.check_after)];
+                if let Some(watch) = &job.watch {
+                    dates.extend([("watch.until", watch.until), ("watch.read_from", watch.read_from)]);
+                }
+                dates
+            }
+        };
+        let (earliest, latest) = (
+            now.checked_sub_signed(MAX_WORK_DATE_DISTANCE),
+            now.checked_add_signed(MAX_WORK_DATE_DISTANCE),
+        );
+        dates
+            .into_iter()
+            .find(|(_, at)| earliest.is_some_and(|e| *at < e) || latest.is_some_and(|l| *at > l))
+            .map(|(name, _)| name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_dated_near_the_calendars_ends_is_out_of_range_and_everyday_work_is_not() {
+        let now: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().expect("a date");
+        let body = |published: &str, watch: &str| {
+            format!(
+                r#"{{"okta_event_id":"c011ec70-2837-11eb-9823-9fb8f750c5a9","event_type":"user.lifecycle.deactivate",
+                "kind":"deactivated","published":"{published}","okta_user_id":"00u1bob",
+                "check_after":"2026-12-03T09:10:00Z","source":"event-hook"{watch}}}"#
+            )
+        };
+        let work = |text: String| -> QueuedWork { serde_json::from_str(&text).expect("a job body") };
+        assert_eq!(work(body("2026-12-03T09:00:00Z", "")).date_out_of_range(now), None);
+        assert_eq!(
+            work(body("-262143-01-01T00:00:00Z", "")).date_out_of_range(now),
+            Some("published"),
+            "chrono reads it; `published - skew` would overflow"
+        );
+        assert_eq!(
+            work(body("+262142-12-31T23:59:59Z", "")).date_out_of_range(now),
+            Some("published")
+        );
+        let far_watch = r#","watch":{"until":"2026-12-03T21:00:00Z","read_from":"-262143-01-01T00:00:00Z"}"#;
+        assert_eq!(
+            work(body("2026-12-03T09:00:00Z", far_watch)).date_out_of_range(now),
+            Some("watch.read_from")
+        );
+    }
     use crate::domain::okta::LogTarget;
 
     fn event(event_type: &str, outcome: &str, targets: &[(&str, &str)]) -> OktaLogEvent {

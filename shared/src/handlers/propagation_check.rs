@@ -232,6 +232,13 @@ where
                     continue;
                 }
             };
+            if let Some(date) = work.date_out_of_range(now) {
+                // Not from the hook or the sweep: kept (redelivered, then dead-lettered), never run.
+                tracing::error!(message_id = %id, work = %work.key(), date,
+                    "queued work dated far from now (more than 400 days): refused; it goes to the dead-letter queue");
+                response.add_failure(id);
+                continue;
+            }
             let run = AssertUnwindSafe(self.run(config, &work, now)).catch_unwind();
             match tokio::time::timeout(budget, run).await {
                 Ok(Ok(Ok(outcome))) => log_outcome(&work, &outcome),
