@@ -24,6 +24,9 @@ const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type
 const ASSERTION_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// A cached access token is replaced this long before it expires (or at half its life, if that is sooner).
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
+/// Okta's access tokens live an hour (UNVERIFIED whether an org can grant longer): a longer `expires_in` is held to
+/// a day, and a huge one (say 10¹⁹ s) cannot overflow the refresh time.
+const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 pub(crate) enum Authorizer {
     ApiToken(HeaderValue),
@@ -156,8 +159,7 @@ impl ServiceAppAuthorizer {
         let header = sensitive(value.expose_secret()).ok_or(OktaError::Config(
             "Okta's access token is not a valid HTTP header value",
         ))?;
-        let lifetime = Duration::from_secs(granted.expires_in);
-        let refresh_at = Instant::now() + lifetime.saturating_sub(REFRESH_BEFORE_EXPIRY.min(lifetime / 2));
+        let refresh_at = refresh_time(Instant::now(), granted.expires_in);
         tracing::debug!(expires_in = granted.expires_in, "Okta access token obtained");
         Ok(AccessToken { header, refresh_at })
     }
@@ -255,8 +257,25 @@ fn token_refusal(status: u16, body: &[u8]) -> OktaError {
     }
 }
 
+/// When to fetch a new token: a minute before it expires (half its life for a short one), its life held to
+/// [`LONGEST_TOKEN_LIFETIME`] so no `expires_in` can overflow the clock. Pure.
+fn refresh_time(now: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in).min(LONGEST_TOKEN_LIFETIME);
+    now + lifetime.saturating_sub(REFRESH_BEFORE_EXPIRY.min(lifetime / 2))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_token_is_refreshed_before_it_expires_and_no_lifetime_overflows_the_clock() {
+        let now = super::Instant::now();
+        let after = |expires_in| super::refresh_time(now, expires_in).duration_since(now).as_secs();
+        assert_eq!(after(3600), 3540, "a minute early");
+        assert_eq!(after(60), 30, "half the life of a short one");
+        assert_eq!(after(0), 0);
+        assert_eq!(after(u64::MAX), 24 * 3600 - 60, "held to a day, no overflow");
+    }
+
     use super::*;
 
     #[test]
