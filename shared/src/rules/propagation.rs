@@ -708,7 +708,8 @@ pub fn longest_session(reach: &Reach) -> Duration {
         .map(|set| {
             set.session_seconds
                 .and_then(|s| i64::try_from(s).ok())
-                .map_or(MAX_SESSION, |s| Duration::seconds(s).min(MAX_SESSION))
+                .and_then(Duration::try_seconds)
+                .map_or(MAX_SESSION, |d| d.min(MAX_SESSION))
         })
         .collect();
     lengths.into_iter().max().unwrap_or(MAX_SESSION)
