@@ -594,6 +594,22 @@ async fn a_truncated_answer_is_a_clear_decode_error_naming_the_api_not_a_panic()
 }
 
 #[tokio::test]
+async fn an_answer_larger_than_any_okta_page_is_refused_not_buffered() {
+    let fake = acme_fake().await;
+    fake.fail_next("/api/v1/groups", 1, Fault::Huge(shared::okta::MAX_ANSWER_BYTES + 1));
+
+    let error = okta_error(client(&fake).groups().await.unwrap_err());
+
+    assert!(matches!(error, OktaError::TooLarge { .. }), "{error:?}");
+    assert_eq!(error.kind(), "OktaTooLarge");
+    assert_eq!(fake.requests("/api/v1/groups"), 1, "not retried");
+    // Just under the cap is read (and then judged as JSON: here, not Okta's shape).
+    fake.fail_next("/api/v1/groups", 1, Fault::Huge(1024 * 1024));
+    let error = okta_error(client(&fake).groups().await.unwrap_err());
+    assert!(matches!(error, OktaError::Decode { .. }), "{error:?}");
+}
+
+#[tokio::test]
 async fn refuses_a_wrong_api_token_at_once_with_okta_error_code() {
     let fake = acme_fake().await;
     let wrong = shared::okta::Credentials::ApiToken("00notTheToken".to_owned().into());

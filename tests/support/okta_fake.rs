@@ -72,6 +72,8 @@ pub enum Fault {
     Slow(Duration),
     /// Answers normally, but only the first half of the body (a connection cut mid-answer, a proxy's truncation).
     Truncated,
+    /// A 200 whose body is this many bytes of JSON array (a broken proxy, a hostile endpoint), sent in chunks.
+    Huge(usize),
 }
 
 /// A running fake; the server stops when this is dropped.
@@ -283,6 +285,7 @@ async fn okta_edge(State(state): State<Arc<FakeState>>, request: Request, next: 
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::Truncated) => return truncated(next.run(request).await).await,
+        Some(Fault::Huge(bytes)) => return huge(bytes),
         None => {}
     }
     if path.starts_with("/api/") && !authorized(&state, request.headers()) {
@@ -301,6 +304,20 @@ async fn truncated(answer: Response) -> Response {
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     let half = bytes.slice(..bytes.len() / 2);
     Response::from_parts(parts, axum::body::Body::from(half))
+}
+
+/// A 200 of `bytes` bytes: `[` then spaces, streamed (no Content-Length).
+fn huge(bytes: usize) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunks = (0..bytes.div_ceil(CHUNK)).map(move |i| {
+        let len = CHUNK.min(bytes - i * CHUNK);
+        let mut chunk = vec![b' '; len];
+        if i == 0 && len > 0 {
+            chunk[0] = b'[';
+        }
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk))
+    });
+    Response::new(axum::body::Body::from_stream(futures_util::stream::iter(chunks)))
 }
 
 fn take_fault(state: &FakeState, path: &str) -> Option<Fault> {

@@ -17,6 +17,7 @@ mod wire;
 pub use client::OktaClient;
 pub use config::{Credentials, OktaConfig, ServiceApp};
 pub use retry::RetryPolicy;
+pub use transport::MAX_ANSWER_BYTES;
 
 /// Everything that can go wrong talking to Okta. Paths are URL paths: never a query, a body or a secret.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,10 @@ pub enum OktaError {
         #[source]
         source: reqwest::Error,
     },
+
+    /// An answer larger than any page Okta documents: refused, not buffered.
+    #[error("Okta's answer to {path} is larger than {limit} bytes: refused")]
+    TooLarge { path: String, limit: usize },
 
     #[error("Okta kept answering 429 (rate limit) to {path}: gave up after {attempts} attempts")]
     RateLimited { path: String, attempts: u32 },
@@ -90,6 +95,7 @@ impl OktaError {
             Self::PrivateKey(_) => "OktaPrivateKey",
             Self::Transport { source, .. } if source.is_timeout() => "OktaTimeout",
             Self::Transport { .. } => "OktaUnreachable",
+            Self::TooLarge { .. } => "OktaTooLarge",
             Self::RateLimited { .. } => "OktaRateLimited",
             Self::Unavailable { .. } => "OktaUnavailable",
             Self::Refused { .. } => "OktaRefused",

@@ -68,7 +68,19 @@ impl Transport {
                 exchange(build(&self.http)?).await
             };
             let wait = match answer {
-                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                Ok(None) => {
+                    tracing::warn!(
+                        path,
+                        attempt,
+                        limit = MAX_ANSWER_BYTES,
+                        "Okta answer too large: refused"
+                    );
+                    return Err(OktaError::TooLarge {
+                        path: path.to_owned(),
+                        limit: MAX_ANSWER_BYTES,
+                    });
+                }
+                Ok(Some(answer)) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
                     if last {
                         tracing::warn!(path, status = 429, attempt, "Okta rate limit: giving up");
                         return Err(OktaError::RateLimited {
@@ -83,7 +95,7 @@ impl Transport {
                         attempt,
                     )
                 }
-                Ok(answer) if answer.status.is_server_error() => {
+                Ok(Some(answer)) if answer.status.is_server_error() => {
                     if last {
                         tracing::warn!(
                             path,
@@ -99,7 +111,7 @@ impl Transport {
                     }
                     self.retry.backoff(attempt)
                 }
-                Ok(answer) => {
+                Ok(Some(answer)) => {
                     tracing::debug!(path, status = answer.status.as_u16(), attempt, "Okta answered");
                     return Ok(answer);
                 }
@@ -124,12 +136,23 @@ impl Transport {
     }
 }
 
-async fn exchange(request: RequestBuilder) -> Result<Answer, reqwest::Error> {
-    let response = request.send().await?;
+/// The most of one Okta answer read: its largest pages (200 users, 1,000 System Log events) are a few MiB; an
+/// answer past this is refused, not buffered.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// One request and its answer, the body read chunk by chunk up to [`MAX_ANSWER_BYTES`] (`None`: larger).
+async fn exchange(request: RequestBuilder) -> Result<Option<Answer>, reqwest::Error> {
+    let mut response = request.send().await?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await?.to_vec();
-    Ok(Answer { status, headers, body })
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(Answer { status, headers, body }))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
