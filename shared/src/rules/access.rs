@@ -51,14 +51,15 @@ impl<'a> LastSignIns<'a> {
         latest
     }
 
-    /// Keeps each actor's latest event (the earlier source on a tie).
+    /// Keeps each actor's latest use of AWS (the earlier source on a tie): not a SCIM call, not a failed call (an
+    /// AccessDenied after a deprovision is no sign-in).
     fn add(&mut self, events: &'a [ActivityEvent], source: &'static str) {
         let later = |known: &mut (DateTime<Utc>, &'static str), at: DateTime<Utc>| {
             if at > known.0 {
                 *known = (at, source);
             }
         };
-        for event in events {
+        for event in events.iter().filter(|e| e.is_use_of_access()) {
             if let Some(id) = &event.actor_user_id {
                 later(
                     self.by_user_id.entry(id).or_insert((event.event_time, source)),
@@ -235,6 +236,26 @@ mod tests {
             assert_eq!(from_rows, expected, "{}", user.user_name);
             assert!(rows.iter().any(|r| *r.idc_user_id == user.id && r.okta_login.is_some()));
         }
+    }
+
+    #[test]
+    fn a_refused_call_or_a_scim_call_is_no_sign_in() {
+        let mut snapshot = demo();
+        let mut used = snapshot.activity[0].clone();
+        let user = snapshot.idc.users[0].clone();
+        used.actor_user_id = Some(user.id.clone());
+        used.event_time = snapshot.collected_at - chrono::Duration::days(10);
+        let mut refused = used.clone();
+        refused.event_id = "refused".into();
+        refused.event_time = snapshot.collected_at - chrono::Duration::days(1);
+        refused.error_code = Some("AccessDenied".into());
+        let mut scim = used.clone();
+        scim.event_id = "scim".into();
+        scim.event_source = crate::domain::activity::SCIM_EVENT_SOURCE.into();
+        scim.event_time = snapshot.collected_at - chrono::Duration::hours(1);
+        snapshot.activity = vec![used.clone(), refused, scim];
+        let index = LastSignIns::build(&snapshot.activity);
+        assert_eq!(index.of(None, &user).map(|(t, _)| t), Some(used.event_time));
     }
 
     #[test]

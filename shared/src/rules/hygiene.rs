@@ -167,6 +167,9 @@ fn idc_groups_not_pushed(snapshot: &OrgSnapshot, idc: &IdcIndex<'_>, now: DateTi
         .collect()
 }
 
+/// Permission sets provisioned but assigned to nobody: a role that stands in accounts and that nobody should hold.
+/// A set the inventory read as provisioned to no account has no role anywhere and is not a finding; a snapshot
+/// without the provisioning read (an old one, the demo) judges every unassigned set, and says so.
 fn permission_sets_unassigned(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec<Finding> {
     let assigned: HashSet<&str> = snapshot
         .idc
@@ -174,35 +177,51 @@ fn permission_sets_unassigned(snapshot: &OrgSnapshot, now: DateTime<Utc>) -> Vec
         .iter()
         .map(|a| a.permission_set_arn.as_str())
         .collect();
+    let provisioned_to: HashMap<&str, usize> = snapshot
+        .idc
+        .provisioned
+        .iter()
+        .map(|p| (p.permission_set_arn.as_str(), p.accounts.len()))
+        .collect();
     snapshot
         .idc
         .permission_sets
         .iter()
         .filter(|p| !assigned.contains(p.arn.as_str()))
-        .map(|set| {
-            Finding::new(
-                Rule::PermissionSetUnassigned,
-                Severity::Low,
-                format!("Permission set {} is assigned to nobody on any account", set.name),
-                Subject {
-                    permission_set_arn: Some(set.arn.to_string()),
-                    ..Subject::default()
-                },
-                now,
-            )
-            .with_evidence([Evidence::new(
-                "identity-center",
-                format!(
-                    "no account assignment of {} among the {} read on {} account(s)",
-                    set.arn,
-                    snapshot.idc.assignments.len(),
-                    snapshot.idc.accounts.len()
+        .filter_map(|set| {
+            let accounts = provisioned_to.get(set.arn.as_str()).copied();
+            if accounts == Some(0) {
+                return None;
+            }
+            let where_provisioned = match accounts {
+                Some(n) => format!("provisioned to {n} account(s)"),
+                None => "where it is provisioned was not read".to_owned(),
+            };
+            Some(
+                Finding::new(
+                    Rule::PermissionSetUnassigned,
+                    Severity::Low,
+                    format!("Permission set {} is assigned to nobody on any account", set.name),
+                    Subject {
+                        permission_set_arn: Some(set.arn.to_string()),
+                        ..Subject::default()
+                    },
+                    now,
+                )
+                .with_evidence([Evidence::new(
+                    "identity-center",
+                    format!(
+                        "no account assignment of {} among the {} read on {} account(s); {where_provisioned}",
+                        set.arn,
+                        snapshot.idc.assignments.len(),
+                        snapshot.idc.accounts.len()
+                    ),
+                )
+                .reference(set.arn.to_string())])
+                .with_remedy(
+                    "A permission set nobody holds still stands provisioned in the accounts it was once assigned on \
+                     (its role stays there). Delete it, or record why it is kept (break-glass).",
                 ),
-            )
-            .reference(set.arn.to_string())])
-            .with_remedy(
-                "A permission set nobody holds still stands provisioned in the accounts it was once assigned on \
-                 (its role stays there). Delete it, or record why it is kept (break-glass).",
             )
         })
         .collect()
@@ -558,6 +577,26 @@ mod tests {
         let unassigned = of(&findings, Rule::PermissionSetUnassigned);
         assert_eq!(unassigned.len(), 1);
         assert!(unassigned[0].title.contains("BillingViewer"));
+        assert!(
+            unassigned[0].evidence[0]
+                .observation
+                .ends_with("where it is provisioned was not read")
+        );
+        // Read as provisioned to no account: no role stands anywhere, nothing to find. Provisioned to two: found.
+        let billing = unassigned[0].subject.permission_set_arn.clone().unwrap_or_default();
+        let with_provisioning = |accounts: Vec<&str>| {
+            let mut read = demo();
+            read.idc.provisioned = vec![crate::domain::Provisioning {
+                permission_set_arn: crate::domain::PermissionSetArn::parse(&billing).expect("an arn"),
+                accounts: accounts
+                    .into_iter()
+                    .map(|a| crate::domain::AccountId::parse(a).expect("an account id"))
+                    .collect(),
+            }];
+            of(&evaluate(&read, &policy(&read)), Rule::PermissionSetUnassigned).len()
+        };
+        assert_eq!(with_provisioning(vec![]), 0, "never provisioned");
+        assert_eq!(with_provisioning(vec!["111111111111", "222222222222"]), 1);
 
         let inactive = of(&findings, Rule::InactiveUser);
         assert_eq!(inactive.len(), 1);
