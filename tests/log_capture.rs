@@ -7,8 +7,16 @@
 //!
 //! The capture is the same `tracing` fmt layer the functions install (`init_default_subscriber`), at INFO for
 //! dependencies and TRACE for the core crate (stricter than Lambda's default INFO), set for this test's thread
-//! (the test runtime is single-threaded, so every task the flows spawn logs into it). The functions' EMF metric
-//! lines (stdout) are checked where a test can read them: the hook's, through its metric sink.
+//! (the test runtime is single-threaded, so every task the flows spawn logs into it); the hook's EMF lines are
+//! read through its metric sink.
+//!
+//! The rule is `integration_tests::log_check::LogCheck` (seeded canaries, anything shaped like an e-mail, the keys
+//! of Okta, SQS, job, CloudTrail/EventBridge and SAML payloads), and it is applied to every function binary the
+//! suite runs too: `lambda_runtime::spawn_function` captures the real process's stdout and stderr (JSON tracing
+//! lines and EMF lines, what CloudWatch Logs would get, at `info,shared=trace`) and each binary test checks it,
+//! failure paths included — okta-hook (a wrong secret, a cut body), propagation-check (an undecodable event),
+//! identity-center-watch (every sample, a body that is not JSON, one that is no event), access-review (Okta 500s
+//! in a shard and the merge, a login as the mode) and cert-monitor (Okta's key list cut short).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
