@@ -351,7 +351,7 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
     let world = world("review-binary", now).await;
     let credentials = world.account.credentials().await;
     let runtime = LambdaRuntime::start().await;
-    let _function = spawn_function(
+    let function = spawn_function(
         "access-review",
         &runtime,
         &[
@@ -406,4 +406,31 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
         panic!("no error for an unknown mode")
     };
     assert_eq!(error["errorType"], "Invalid", "{error}");
+
+    // The steps that read Okta, failing: a shard and the merge while Okta answers 500s (retries included). The
+    // seeded logins (alice@acme.example, …) are e-mails: the check below finds any in the output.
+    world
+        .okta
+        .fail_next("/api/v1/", 200, integration_tests::okta_fake::Fault::ServerError);
+    let shard = json!({"mode": "shard", "run_id": "binary-run-1", "shard": items[0]});
+    let shard_outcome = runtime.invoke(&shard.to_string(), within).await;
+    let merge = json!({"mode": "merge", "run_id": "binary-run-1", "kind": "quarterly"});
+    let merge_outcome = runtime.invoke(&merge.to_string(), within).await;
+    assert!(
+        matches!(shard_outcome, Some(Outcome::Error(_))) || matches!(merge_outcome, Some(Outcome::Error(_))),
+        "Okta's 500s fail a step: {shard_outcome:?} {merge_outcome:?}"
+    );
+    // An unparseable step whose mode is a login: refused, and quoted nowhere.
+    let odd = json!({"mode": "canary.reviewer@acme.example", "run_id": "r"});
+    let Some(Outcome::Error(refused)) = runtime.invoke(&odd.to_string(), within).await else {
+        panic!("no error for a login as the mode")
+    };
+    assert_eq!(refused["errorType"], "Invalid", "{refused}");
+    let output = function.finish().await;
+    let lines = integration_tests::log_check::LogCheck::new()
+        .forbid("the Okta API token", integration_tests::okta_fake::API_TOKEN)
+        .forbid("a login's local part", "canary.reviewer")
+        .assert_clean("access-review", &output);
+    assert!(lines > 0, "the check read the output");
+    eprintln!("access-review output ({lines} lines):\n{output}");
 }

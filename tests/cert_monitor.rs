@@ -563,7 +563,7 @@ async fn the_built_binary_runs_on_the_scheduled_event_and_publishes_to_sns() {
 
     let credentials = deploy.credentials().await;
     let runtime = LambdaRuntime::start().await;
-    let _function = spawn_function(
+    let function = spawn_function(
         "cert-monitor",
         &runtime,
         &[
@@ -598,4 +598,18 @@ async fn the_built_binary_runs_on_the_scheduled_event_and_publishes_to_sns() {
     assert_eq!(published.len(), 1, "{published:#?}");
     assert_eq!(published[0]["rule"], "saml-cert-drift");
     assert_eq!(published[0]["severity"], "critical");
+
+    // A failure path: Okta's answers cut short (a key list that is not JSON), every retry included.
+    okta.fail_next("/api/v1/apps/", 50, integration_tests::okta_fake::Fault::Truncated);
+    let failed = runtime.invoke(&event, std::time::Duration::from_secs(60)).await;
+    assert!(failed.is_some(), "the run ends, one way or the other");
+    // The process's output — tracing and EMF lines — carries no certificate, metadata, key or token.
+    let output = function.finish().await;
+    let lines = integration_tests::log_check::LogCheck::new()
+        .forbid("the Okta API token", integration_tests::okta_fake::API_TOKEN)
+        .forbid("a certificate's body", &old.base64[old.base64.len() / 2..][..48])
+        .forbid("a certificate's body", &new.base64[new.base64.len() / 2..][..48])
+        .assert_clean("cert-monitor", &output);
+    assert!(lines > 0, "the check read the output: {failed:?}");
+    eprintln!("cert-monitor output ({lines} lines), second run {failed:?}:\n{output}");
 }

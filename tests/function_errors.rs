@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
+use integration_tests::log_check::LogCheck;
 
 #[tokio::test]
 async fn a_failed_invocation_answers_lambda_the_causes_stable_type_name() {
     let runtime = LambdaRuntime::start().await;
     // Nothing is called before the payload is decoded: AWS and Okta point nowhere.
-    let _function = spawn_function(
+    let function = spawn_function(
         "propagation-check",
         &runtime,
         &[
@@ -46,4 +47,10 @@ async fn a_failed_invocation_answers_lambda_the_causes_stable_type_name() {
         "{message}"
     );
     assert!(!message.contains("bob"), "no payload in the error: {message}");
+    // The process's own output (what CloudWatch Logs would get) quotes neither the payload nor the token.
+    let output = function.finish().await;
+    LogCheck::new()
+        .forbid("the payload's login", "bob.martin")
+        .forbid("the Okta API token", "00-test-token-not-for-production")
+        .assert_clean("propagation-check", &output);
 }

@@ -655,7 +655,7 @@ async fn the_built_binary_judges_a_batch_through_the_lambda_runtime_api() {
     integration_tests::ledger::activity_table(&topic.account, "activity").await;
     let credentials = topic.account.credentials().await;
     let runtime = LambdaRuntime::start().await;
-    let _function = spawn_function(
+    let function = spawn_function(
         "identity-center-watch",
         &runtime,
         &[
@@ -698,6 +698,35 @@ async fn the_built_binary_judges_a_batch_through_the_lambda_runtime_api() {
         .await
         .expect("a read");
     assert_eq!(read.events.len(), 1);
+
+    // Every other sample (they name people: alice@example.com, jdoe@acme.example, …), plus the failure paths: a
+    // body that is not JSON and one that is no CloudTrail event, each holding a login.
+    let mut bodies: Vec<Value> = std::fs::read_dir(events_dir())
+        .expect("the samples")
+        .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| name.ends_with(".json"))
+        .map(|name| sample(&name))
+        .collect();
+    assert!(bodies.len() >= 10, "the samples were read");
+    let odd = bodies.len();
+    bodies.push(json!("{\"detail\": canary.watch@acme.example"));
+    bodies.push(json!({"detail": {"userName": "canary.watch@acme.example"}, "source": 7}));
+    let mut batch = sqs_batch(&bodies);
+    // The not-JSON body as the raw text SQS would carry.
+    batch["Records"][odd]["body"] = json!("{\"detail\": canary.watch@acme.example");
+    let outcome = runtime
+        .invoke(&batch.to_string(), std::time::Duration::from_secs(30))
+        .await;
+    let Some(Outcome::Response(answer)) = outcome else {
+        panic!("no answer to the batch of samples: {outcome:?}")
+    };
+    let output = function.finish().await;
+    let lines = integration_tests::log_check::LogCheck::new()
+        .forbid("a login's local part", "canary.watch")
+        .forbid("a sample's login", "jdoe")
+        .assert_clean("identity-center-watch", &output);
+    assert!(lines > 0, "the check read the output");
+    eprintln!("identity-center-watch output ({lines} lines), {answer}:\n{output}");
 }
 
 /// The `scim-silent` heartbeat over moto: the watch records a SCIM call (the record's meta item), the checker's

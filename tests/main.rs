@@ -19,7 +19,8 @@ mod collect;
 mod cert_monitor;
 // The propagation-check binary's Lambda errors: a stable errorType, the causes, no payload.
 mod function_errors;
-// Every log line of the hook → queue → check → SNS and sweep flows: no secret, login, name or payload.
+// Every log line of the hook → queue → check → SNS and sweep flows, and the rule every binary run checks its
+// captured output with: no secret, login, e-mail, name or payload.
 mod log_capture;
 // IdentityCenterClient and the propagation checker in a delegated administrator account of an org in moto.
 mod delegated_admin;

@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use integration_tests::lambda_runtime::{LambdaRuntime, Outcome, spawn_function};
+use integration_tests::log_check::LogCheck;
 use integration_tests::moto::{MotoAccount, endpoint};
 use integration_tests::queues::{bodies, count_all, create_queue, drain};
 use lambda_http::Request;
@@ -284,7 +285,7 @@ async fn the_built_binary_answers_through_the_lambda_runtime_api() {
     let (account, queue_url, _queue) = hook_world().await;
     let credentials = account.credentials().await;
     let runtime = LambdaRuntime::start().await;
-    let _function = spawn_function(
+    let function = spawn_function(
         "okta-hook",
         &runtime,
         &[
@@ -317,4 +318,21 @@ async fn the_built_binary_answers_through_the_lambda_runtime_api() {
     let jobs = bodies(&drain(&account, &queue_url).await);
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["okta_user_id"], "00u3m90rxKjGQ0G6L1d6");
+
+    // The failure paths, so their log lines are in the output checked below: a wrong secret, a body cut short.
+    for (name, status) in [("wrong-secret.json", 401), ("malformed-json.json", 400)] {
+        let Some(Outcome::Response(answer)) = runtime.invoke(&fixture_text(name), within).await else {
+            panic!("no answer to {name}")
+        };
+        assert_eq!(answer["statusCode"], status, "{name}");
+    }
+    let output = function.finish().await;
+    let lines = LogCheck::new()
+        .forbid("the hook secret", SECRET)
+        .forbid("the wrong secret presented", "guessed-secret")
+        .assert_clean("okta-hook", &output);
+    // The EMF lines and the log lines were captured (the check read something): one metric line per answer.
+    assert_eq!(output.matches("\"HookAnswers\":1").count(), 4, "{output}");
+    assert!(output.contains("okta hook request refused"), "{output}");
+    assert!(lines >= 5, "{output}");
 }

@@ -177,9 +177,66 @@ pub fn function_binary(name: &str) -> PathBuf {
     binary
 }
 
-/// Starts a function binary against the runtime, with `env` on top of a clean Lambda-like environment.
-/// The child is killed when the handle drops.
-pub fn spawn_function(name: &str, runtime: &LambdaRuntime, env: &[(&str, String)]) -> tokio::process::Child {
+/// At most this much of a function's output is kept (a sandbox's checker runs for hours); what follows is dropped.
+const OUTPUT_CAP: usize = 16 << 20;
+
+/// A function process started by [`spawn_function`], its stdout and stderr captured: the tracing lines and the
+/// EMF metric lines, exactly what Lambda would hand to CloudWatch Logs. stderr is echoed to the test's stderr
+/// too. The child is killed when this drops.
+#[derive(Debug)]
+pub struct FunctionProcess {
+    child: tokio::process::Child,
+    output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl FunctionProcess {
+    /// What the process has written so far, stdout and stderr line by line in arrival order.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// Stops the process and returns everything it wrote (both pipes read to their end).
+    pub async fn finish(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        for reader in self.readers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        self.output()
+    }
+}
+
+/// Reads `pipe` line by line into `output` (whole lines, so the two pipes never interleave inside one).
+fn capture<R>(pipe: R, output: Arc<Mutex<Vec<u8>>>, echo: bool) -> tokio::task::JoinHandle<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    use tokio::io::AsyncBufReadExt;
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if echo {
+                eprint!("{}", String::from_utf8_lossy(&line));
+            }
+            let mut kept = output.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.len() + line.len() <= OUTPUT_CAP {
+                kept.extend_from_slice(&line);
+            }
+        }
+    })
+}
+
+/// Starts a function binary against the runtime, with `env` on top of a clean Lambda-like environment: JSON logs
+/// (as the template sets), INFO for dependencies and TRACE for the core crate — stricter than a deployed
+/// function's INFO, so a leak check over [`FunctionProcess::output`] sees every line the code can write.
+pub fn spawn_function(name: &str, runtime: &LambdaRuntime, env: &[(&str, String)]) -> FunctionProcess {
     let mut command = tokio::process::Command::new(function_binary(name));
     command
         .env_clear()
@@ -190,13 +247,24 @@ pub fn spawn_function(name: &str, runtime: &LambdaRuntime, env: &[(&str, String)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+        .env("RUST_LOG", "info,shared=trace")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (key, value) in env {
         command.env(key, value);
     }
-    command.spawn().expect("start the function binary")
+    let mut child = command.spawn().expect("start the function binary");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        readers.push(capture(stdout, output.clone(), false));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        readers.push(capture(stderr, output.clone(), true));
+    }
+    FunctionProcess { child, output, readers }
 }

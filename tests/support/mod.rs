@@ -5,6 +5,7 @@ pub mod aws_front;
 pub mod cloudtrail;
 pub mod lambda_runtime;
 pub mod ledger;
+pub mod log_check;
 pub mod member_trail;
 pub mod moto;
 pub mod okta_fake;

@@ -150,9 +150,24 @@ pub fn kind_of(event: &serde_json::Value) -> Result<ReviewKind> {
         None | Some(serde_json::Value::Null) => Ok(ReviewKind::Quarterly),
         Some(kind) => serde_json::from_value(kind.clone()).map_err(|_| Error::Invalid {
             what: "review kind",
-            value: kind.to_string().chars().take(32).collect(),
+            value: rejected(kind, &["daily", "quarterly"]),
             reason: "must be \"daily\" or \"quarterly\"",
         }),
+    }
+}
+
+/// A rejected field of an invocation, for its error: a value from `known` quoted, anything else only described.
+/// The payload is the caller's and could hold anything (a login), and Lambda logs every error message.
+fn rejected(value: &serde_json::Value, known: &[&str]) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if known.contains(&s.as_str()) => s.clone(),
+        Value::String(s) => format!("a string of {} characters", s.chars().count()),
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -529,7 +544,7 @@ impl ReviewInvocation {
         };
         let step: InventoryStep = serde_json::from_value(event.clone()).map_err(|_| Error::Invalid {
             what: "inventory step",
-            value: mode.to_string().chars().take(32).collect(),
+            value: rejected(mode, &["plan", "shard", "merge"]),
             reason: "must be {\"mode\": \"plan\"|\"shard\"|\"merge\", \"run_id\", …} as the state machine sends",
         })?;
         let kind_named = |kind: String| kind_of(&serde_json::json!({ "kind": kind }));
@@ -564,7 +579,7 @@ fn checked_run_id(run_id: String) -> Result<String> {
     } else {
         Err(Error::Invalid {
             what: "inventory run id",
-            value: run_id.chars().take(32).collect(),
+            value: rejected(&serde_json::Value::String(run_id), &[]),
             reason: "must be 1-80 of A-Z a-z 0-9 - _ . (an execution name)",
         })
     }
@@ -875,6 +890,30 @@ mod tests {
         ] {
             let error = ReviewInvocation::parse(&bad).expect_err("refused");
             assert_eq!(error.kind(), "Invalid", "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_refused_invocation_quotes_a_known_name_and_describes_anything_else() {
+        for (bad, shown) in [
+            (
+                serde_json::json!({"mode": "bob@acme.example", "run_id": "r1"}),
+                "a string of 16 characters",
+            ),
+            (
+                serde_json::json!({"mode": "plan", "run_id": "bob@acme.example", "kind": "daily"}),
+                "a string of 16 characters",
+            ),
+            (
+                serde_json::json!({"kind": "bob@acme.example"}),
+                "a string of 16 characters",
+            ),
+            (serde_json::json!({"mode": 7, "run_id": "r1"}), "a number"),
+            (serde_json::json!({"mode": "shard", "run_id": "r1"}), "\"shard\""),
+        ] {
+            let error = ReviewInvocation::parse(&bad).expect_err("refused").to_string();
+            assert!(error.contains(shown), "{bad}: {error}");
+            assert!(!error.contains("bob"), "{bad}: {error}");
         }
     }
 
