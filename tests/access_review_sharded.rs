@@ -102,7 +102,9 @@ async fn shard(world: &World, plan: &Value, item: &Value, now: DateTime<Utc>) ->
             ("$$.Map.Item.Value", item.clone()),
         ],
     );
-    let answer = serve(world, &payload, ShardBudget::calls(1), now).await.expect("a shard");
+    let answer = serve(world, &payload, ShardBudget::calls(1), now)
+        .await
+        .expect("a shard");
     instantiate(
         &map["ItemProcessor"]["States"]["Shard"]["ResultSelector"],
         &[("$.Payload.result_key", answer["result_key"].clone())],
@@ -153,7 +155,9 @@ async fn plan_then_each_shard_then_merge_gives_the_single_runs_findings_access_a
         .expect("a shard record");
         assert_eq!(record.result.shard.index, index);
     }
-    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now).await.expect("merge");
+    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
+        .await
+        .expect("merge");
     let sharded = written_report(&world, &merged).await;
     assert_eq!(merged["findings"], sharded.findings.len());
     assert_eq!(merged["access_rows"], sharded.access.len());
@@ -209,7 +213,9 @@ async fn a_missing_shard_result_fails_the_merge_and_nothing_is_published() {
 
     // Once the shard is collected (the Map's retry), the same merge succeeds.
     shard(&world, &plan, &items[1], now).await;
-    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now).await.expect("merge");
+    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
+        .await
+        .expect("merge");
     assert!(merged["findings"].as_u64().is_some_and(|n| n > 0), "{merged}");
 
     // A merge of a run that was never planned is an error too, not an empty review.
@@ -398,13 +404,15 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
         .iter()
         .map(|i| {
             i["work"].as_array().map_or(0, |work| {
-                work.iter()
-                    .map(|w| w["accounts"].as_array().map_or(0, Vec::len))
-                    .sum()
+                work.iter().map(|w| w["accounts"].as_array().map_or(0, Vec::len)).sum()
             })
         })
         .collect();
-    assert_eq!(pairs, [2, 1], "REVIEW_SHARD_SECONDS=2 at sso-admin=1: two pairs a shard, over three");
+    assert_eq!(
+        pairs,
+        [2, 1],
+        "REVIEW_SHARD_SECONDS=2 at sso-admin=1: two pairs a shard, over three"
+    );
 
     let Some(Outcome::Error(error)) = runtime
         .invoke(&json!({"mode": "sweep", "run_id": "r"}).to_string(), within)

@@ -42,6 +42,10 @@ pub const DEFAULT_SHARD_SECONDS: u64 = 600;
 
 /// The most seconds a shard may be planned for: Lambda's 900-second timeout less a minute.
 pub const MAX_SHARD_SECONDS: u64 = 840;
+const _: () = assert!(
+    MAX_SHARD_SECONDS < 900,
+    "a shard's budget leaves room in Lambda's 900 s"
+);
 
 /// Estimated bytes of a shard's JSON at most: each shard is a Distributed Map item, and an item (with the
 /// ItemSelector's `mode` and `run_id`) is a child execution's input, limited to 256 KiB (UNVERIFIED: Step
@@ -214,7 +218,11 @@ pub fn plan_shards(
         let mut rest: &[AccountId] = &set.accounts;
         while !rest.is_empty() {
             let room_calls = budget.calls.saturating_sub(calls);
-            let room_bytes = budget.bytes.saturating_sub(bytes).saturating_sub(work_bytes(arn_len, 0)) / ACCOUNT_BYTES;
+            let room_bytes = budget
+                .bytes
+                .saturating_sub(bytes)
+                .saturating_sub(work_bytes(arn_len, 0))
+                / ACCOUNT_BYTES;
             let mut take = rest.len().min(room_calls).min(room_bytes);
             if take == 0 {
                 if !current.is_empty() {
@@ -699,14 +707,26 @@ mod tests {
         // 7 sets provisioned to 0..=6 accounts: 21 pairs, 3 calls a shard.
         let plan = planned(7, |i| i, ShardBudget::calls(3));
         assert_eq!(plan.shards.len(), 7, "21 pairs in shards of 3");
-        assert!(plan.shards.iter().all(|s| s.estimated_calls() == 3), "{:?}", plan.shards);
+        assert!(
+            plan.shards.iter().all(|s| s.estimated_calls() == 3),
+            "{:?}",
+            plan.shards
+        );
         assert!(plan.shards.iter().enumerate().all(|(i, s)| s.index == i && s.of == 7));
-        assert_eq!(pairs_of(&plan.shards), pairs_planned(&plan), "every pair once, in order");
+        assert_eq!(
+            pairs_of(&plan.shards),
+            pairs_planned(&plan),
+            "every pair once, in order"
+        );
         assert!(
             plan.shards.iter().flat_map(|s| &s.work).all(|w| !w.accounts.is_empty()),
             "a set without accounts has no work item"
         );
-        assert_eq!(plan.provisioned.len(), 7, "every set's provisioning kept, the empty one too");
+        assert_eq!(
+            plan.provisioned.len(),
+            7,
+            "every set's provisioning kept, the empty one too"
+        );
         assert_eq!(
             plan,
             planned(7, |i| i, ShardBudget::calls(3)),
@@ -767,7 +787,12 @@ mod tests {
         assert!(plan.shards.len() >= 3, "{}", plan.shards.len());
         for shard in &plan.shards {
             let json = serde_json::to_vec(shard).expect("encode");
-            assert!(json.len() <= MAX_SHARD_BYTES, "shard {}: {} bytes", shard.index, json.len());
+            assert!(
+                json.len() <= MAX_SHARD_BYTES,
+                "shard {}: {} bytes",
+                shard.index,
+                json.len()
+            );
             assert!(shard.estimated_calls() < budget.calls);
         }
         assert!(
@@ -791,7 +816,11 @@ mod tests {
         assert_eq!(pairs_of(&plan.shards).len(), 250_000);
         for shard in &plan.shards {
             let seconds = shard.estimated_calls() as f64 / rate;
-            assert!(seconds <= DEFAULT_SHARD_SECONDS as f64, "shard {}: {seconds} s", shard.index);
+            assert!(
+                seconds <= DEFAULT_SHARD_SECONDS as f64,
+                "shard {}: {seconds} s",
+                shard.index
+            );
             assert!(seconds < LAMBDA_TIMEOUT_SECONDS);
             assert!(serde_json::to_vec(shard).expect("encode").len() <= MAX_SHARD_BYTES);
         }

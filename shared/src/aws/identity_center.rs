@@ -361,7 +361,11 @@ impl IdentityCenter for IdentityCenterClient {
 
     /// ListAccountAssignments on each (set, account) pair — one call per pair, the fewest the API allows (more
     /// only where pages run over 100). Accounts are fanned out; the answer keeps the order asked for.
-    async fn assignments_of_set(&self, set: &PermissionSetArn, accounts: &[AccountId]) -> Result<Vec<AccountAssignment>> {
+    async fn assignments_of_set(
+        &self,
+        set: &PermissionSetArn,
+        accounts: &[AccountId],
+    ) -> Result<Vec<AccountAssignment>> {
         let read = try_join_all(
             accounts
                 .iter()

@@ -146,7 +146,9 @@ impl AccessReviewSettings {
     /// What one shard may hold: `shard_seconds` of calls at the sso-admin rate the run's clients are limited to.
     pub fn shard_budget(&self) -> ShardBudget {
         ShardBudget::at_rate(
-            self.rate_limits.limit(crate::rate_limit::ApiFamily::SsoAdmin).per_second,
+            self.rate_limits
+                .limit(crate::rate_limit::ApiFamily::SsoAdmin)
+                .per_second,
             self.shard_seconds,
         )
     }
