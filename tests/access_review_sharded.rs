@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use shared::domain::review::ReviewReport;
 use shared::handlers::access_review::{ReviewInvocation, ShardRecord};
-use shared::inventory::{shard_key, shards_key};
+use shared::inventory::{ShardBudget, shard_key, shards_key};
 use shared::ports::{ReviewStateStore, StateSlot};
 use shared::review_report::Manifest;
 
@@ -50,13 +50,13 @@ async fn written_report(world: &World, summary: &Value) -> ReviewReport {
 async fn serve(
     world: &World,
     payload: &Value,
-    sets_per_shard: usize,
+    budget: ShardBudget,
     now: DateTime<Utc>,
 ) -> shared::error::Result<Value> {
     let invocation = ReviewInvocation::parse(payload).expect("a payload the function reads");
     world
         .ports
-        .serve(&world.config, &invocation, sets_per_shard, Some(&world.gates), now)
+        .serve(&world.config, &invocation, budget, Some(&world.gates), now)
         .await
 }
 
@@ -69,7 +69,7 @@ async fn plan(world: &World, run_id: &str, now: DateTime<Utc>) -> (Value, Vec<Va
         &states["Plan"]["Parameters"]["Payload"],
         &[("$$.Execution.Name", json!(run_id)), ("$.kind", json!("quarterly"))],
     );
-    let answer = serve(world, &payload, 1, now).await.expect("plan");
+    let answer = serve(world, &payload, ShardBudget::calls(1), now).await.expect("plan");
     let selected = instantiate(
         &states["Plan"]["ResultSelector"],
         &[
@@ -102,7 +102,9 @@ async fn shard(world: &World, plan: &Value, item: &Value, now: DateTime<Utc>) ->
             ("$$.Map.Item.Value", item.clone()),
         ],
     );
-    let answer = serve(world, &payload, 1, now).await.expect("a shard");
+    let answer = serve(world, &payload, ShardBudget::calls(1), now)
+        .await
+        .expect("a shard");
     instantiate(
         &map["ItemProcessor"]["States"]["Shard"]["ResultSelector"],
         &[("$.Payload.result_key", answer["result_key"].clone())],
@@ -141,7 +143,7 @@ async fn plan_then_each_shard_then_merge_gives_the_single_runs_findings_access_a
     let run_id = "5e1c0d3a-sharded-1";
 
     let (plan, items) = plan(&world, run_id, now).await;
-    assert_eq!(items.len(), 3, "three permission sets, one per shard: {items:?}");
+    assert_eq!(items.len(), 3, "three (set, account) pairs, one per shard: {items:?}");
     for (index, item) in items.iter().enumerate() {
         let result = shard(&world, &plan, item, now).await;
         assert_eq!(result["result_key"], shard_key(run_id, index));
@@ -153,7 +155,9 @@ async fn plan_then_each_shard_then_merge_gives_the_single_runs_findings_access_a
         .expect("a shard record");
         assert_eq!(record.result.shard.index, index);
     }
-    let merged = serve(&world, &merge_payload(&plan), 1, now).await.expect("merge");
+    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
+        .await
+        .expect("merge");
     let sharded = written_report(&world, &merged).await;
     assert_eq!(merged["findings"], sharded.findings.len());
     assert_eq!(merged["access_rows"], sharded.access.len());
@@ -165,7 +169,7 @@ async fn plan_then_each_shard_then_merge_gives_the_single_runs_findings_access_a
     );
 
     // The one-process run on the same org (the schedule's payload), through the same gates.
-    let single_summary = serve(&world, &json!({"kind": "quarterly"}), 1, now)
+    let single_summary = serve(&world, &json!({"kind": "quarterly"}), ShardBudget::calls(1), now)
         .await
         .expect("the single run");
     let single = written_report(&world, &single_summary).await;
@@ -199,7 +203,7 @@ async fn a_missing_shard_result_fails_the_merge_and_nothing_is_published() {
     for item in [&items[0], &items[2]] {
         shard(&world, &plan, item, now).await;
     }
-    let error = serve(&world, &merge_payload(&plan), 1, now)
+    let error = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
         .await
         .expect_err("a shard is missing");
     assert_eq!(error.kind(), "InventoryIncomplete", "{error}");
@@ -209,14 +213,16 @@ async fn a_missing_shard_result_fails_the_merge_and_nothing_is_published() {
 
     // Once the shard is collected (the Map's retry), the same merge succeeds.
     shard(&world, &plan, &items[1], now).await;
-    let merged = serve(&world, &merge_payload(&plan), 1, now).await.expect("merge");
+    let merged = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
+        .await
+        .expect("merge");
     assert!(merged["findings"].as_u64().is_some_and(|n| n > 0), "{merged}");
 
     // A merge of a run that was never planned is an error too, not an empty review.
     let error = serve(
         &world,
         &json!({"mode": "merge", "run_id": "never-planned", "kind": "quarterly"}),
-        1,
+        ShardBudget::calls(1),
         now,
     )
     .await
@@ -368,8 +374,9 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
                 "arn:aws:sns:us-east-1:123456789012:unused".to_owned(),
             ),
             ("REPORT_BUCKET", world.bucket.clone()),
-            ("REVIEW_SETS_PER_SHARD", "2".to_owned()),
-            ("API_RATE_LIMITS", "sso-admin=50".to_owned()),
+            // Two seconds at 1 call a second: shards of two (set, account) pairs.
+            ("REVIEW_SHARD_SECONDS", "2".to_owned()),
+            ("API_RATE_LIMITS", "sso-admin=1/8".to_owned()),
             ("AWS_ENDPOINT_URL", integration_tests::moto::endpoint().to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
             ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
@@ -393,11 +400,19 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
             .expect("the shard list"),
     )
     .expect("a JSON array");
-    let sizes: Vec<usize> = items
+    let pairs: Vec<usize> = items
         .iter()
-        .map(|i| i["permission_sets"].as_array().map_or(0, Vec::len))
+        .map(|i| {
+            i["work"].as_array().map_or(0, |work| {
+                work.iter().map(|w| w["accounts"].as_array().map_or(0, Vec::len)).sum()
+            })
+        })
         .collect();
-    assert_eq!(sizes, [2, 1], "REVIEW_SETS_PER_SHARD=2 over three sets");
+    assert_eq!(
+        pairs,
+        [2, 1],
+        "REVIEW_SHARD_SECONDS=2 at sso-admin=1: two pairs a shard, over three"
+    );
 
     let Some(Outcome::Error(error)) = runtime
         .invoke(&json!({"mode": "sweep", "run_id": "r"}).to_string(), within)

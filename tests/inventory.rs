@@ -14,7 +14,7 @@ use shared::domain::{
     GroupPushMapping, LinkPolicy, OktaApp, OktaAppId, OktaGroup, OktaGroupId, OktaLogin, OktaSide, OktaUser,
     OktaUserId, OktaUserStatus, PushMappingStatus,
 };
-use shared::inventory::{self, CollectOptions, ShardResult};
+use shared::inventory::{self, CollectOptions, ShardBudget, ShardResult};
 use shared::okta::OktaClient;
 use shared::rate_limit::{ApiFamily, FamilyLimit, RateLimits};
 
@@ -114,9 +114,16 @@ async fn shard_and_merge_equal_the_single_run_with_the_fewest_calls() {
     let activity = CloudTrailActivityLog::new(account.sdk_config());
 
     let before = account.sdk_calls();
-    let single = inventory::collect_snapshot(&directory, &identity_center, &activity, &options(), now, 50)
-        .await
-        .expect("one run");
+    let single = inventory::collect_snapshot(
+        &directory,
+        &identity_center,
+        &activity,
+        &options(),
+        now,
+        ShardBudget::documented(),
+    )
+    .await
+    .expect("one run");
     let calls = account.sdk_calls().since(&before);
 
     // Per permission set, then per provisioned pair: no per-account listing.
@@ -156,9 +163,27 @@ async fn shard_and_merge_equal_the_single_run_with_the_fewest_calls() {
         .expect("ReadOnly provisioned");
     assert_eq!(provisioned.accounts.len(), 3);
 
-    // The same org, one permission set per shard; each shard's result crosses a process boundary as JSON.
-    let plan = inventory::plan(&identity_center, 1).await.expect("plan");
-    assert_eq!(plan.shards.len(), 3);
+    // The same org, two pairs a shard: ReadOnly's three accounts split across shards; each shard's result
+    // crosses a process boundary as JSON. The plan reads the provisioned accounts once, the shards only pairs.
+    let before = account.sdk_calls();
+    let plan = inventory::plan(&identity_center, ShardBudget::calls(2))
+        .await
+        .expect("plan");
+    let calls = account.sdk_calls().since(&before);
+    assert_eq!(calls.of("ListAccountsForProvisionedPermissionSet"), 3);
+    assert_eq!(calls.of("ListAccountAssignments"), 0);
+    assert_eq!(plan.shards.len(), 3, "six pairs in shards of two: {:?}", plan.shards);
+    assert!(plan.shards.iter().all(|s| s.estimated_calls() == 2));
+    let readonly_shards = plan
+        .shards
+        .iter()
+        .filter(|s| s.work.iter().any(|w| &w.permission_set_arn == readonly))
+        .count();
+    assert_eq!(
+        readonly_shards, 2,
+        "a set larger than the room left continues in the next shard"
+    );
+    let before = account.sdk_calls();
     let plan: inventory::InventoryPlan =
         serde_json::from_str(&serde_json::to_string(&plan).expect("encode")).expect("decode");
     let mut results = Vec::new();
@@ -170,6 +195,17 @@ async fn shard_and_merge_equal_the_single_run_with_the_fewest_calls() {
     let base = inventory::collect_base(&directory, &identity_center, &activity, &options(), now)
         .await
         .expect("base");
+    let calls = account.sdk_calls().since(&before);
+    assert_eq!(
+        calls.of("ListAccountAssignments"),
+        6,
+        "the shards: one per pair, as the single run"
+    );
+    assert_eq!(
+        calls.of("ListAccountsForProvisionedPermissionSet"),
+        0,
+        "read in the plan only"
+    );
     let sharded = inventory::merge(plan.clone(), base.clone(), results.clone()).expect("merged");
     assert_eq!(sharded, single);
 
@@ -221,13 +257,13 @@ async fn the_inventory_keeps_each_family_under_its_rate_with_calls_in_flight() {
 
     let started = Instant::now();
     let (groups, sets) = tokio::try_join!(shared::ports::IdentityCenter::groups(&identity_center), async {
-        let plan = inventory::plan(&identity_center, 50).await?;
+        let plan = inventory::plan(&identity_center, ShardBudget::documented()).await?;
         inventory::collect_shard(&identity_center, &plan.shards[0]).await
     })
     .expect("inventory through the front");
     let elapsed = started.elapsed();
     assert_eq!(groups.len(), 30);
-    assert_eq!(sets.sets[0].assignments.len(), 6);
+    assert_eq!(sets.assignments.len(), 6);
 
     let traffic = front.traffic();
     let store = &traffic["identitystore"];
@@ -387,8 +423,26 @@ fn the_state_machine_runs_the_templates_access_review_function_in_each_inventory
     assert!(template.contains("ReviewShardedOn: !Equals [!Ref ReviewSharded, \"true\"]"));
     assert!(function.contains("API_RATE_LIMITS: !Ref ApiRateLimits"), "{function}");
     assert!(
-        function.contains("REVIEW_SETS_PER_SHARD: !Ref ReviewSetsPerShard"),
+        function.contains("REVIEW_SHARD_SECONDS: !Ref ReviewShardSeconds"),
         "{function}"
+    );
+    // A shard is planned for ReviewShardSeconds of calls: the default and the most allowed fit in the function's
+    // timeout, with room.
+    assert!(function.contains("Timeout: 900"), "{function}");
+    let parameter = template
+        .split("\n  ReviewShardSeconds:\n")
+        .nth(1)
+        .expect("the ReviewShardSeconds parameter")
+        .split("\n  ApiRateLimits:\n")
+        .next()
+        .expect("its block");
+    assert!(
+        parameter.contains(&format!("Default: {}", inventory::DEFAULT_SHARD_SECONDS)),
+        "{parameter}"
+    );
+    assert!(
+        parameter.contains(&format!("MaxValue: {}", inventory::MAX_SHARD_SECONDS)),
+        "{parameter}"
     );
 
     // A Distributed Map over the plan's shard list in the report bucket, one shard at a time.
@@ -432,7 +486,7 @@ fn the_state_machine_runs_the_templates_access_review_function_in_each_inventory
     let shard = Shard {
         index: 0,
         of: 1,
-        permission_sets: vec![],
+        work: vec![],
     };
     let shard_json = serde_json::to_value(&shard).expect("encode");
     let values = [

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::OrgSnapshot;
 use crate::error::Result;
-use crate::inventory::DEFAULT_SETS_PER_SHARD;
+use crate::inventory::ShardBudget;
 pub use crate::inventory::{CollectOptions, PORTAL_EVENT_SOURCE};
 use crate::ports::{ActivityLog, Directory, IdentityCenter};
 
 /// Reads both sides and the activity that matters into one snapshot (`inventory::collect_snapshot`, shards of
-/// `DEFAULT_SETS_PER_SHARD` permission sets).
+/// `ShardBudget::documented()`: in one process the shards' size changes nothing but how the work is cut).
 pub async fn collect_snapshot(
     directory: &impl Directory,
     identity_center: &impl IdentityCenter,
@@ -24,7 +24,7 @@ pub async fn collect_snapshot(
         activity_log,
         options,
         now,
-        DEFAULT_SETS_PER_SHARD,
+        ShardBudget::documented(),
     )
     .await
 }

@@ -1,14 +1,17 @@
-//! The org-wide inventory, with the fewest calls, sharded by permission set.
+//! The org-wide inventory, with the fewest calls, sharded by sso-admin calls.
 //!
 //! Identity Center's assignments are read per permission set: ListPermissionSets (+ DescribePermissionSet each),
 //! then per set ListAccountsForProvisionedPermissionSet, then per provisioned (set, account) pair
-//! ListAccountAssignments — fewer calls than per account, since most sets are provisioned to few accounts. That
-//! part grows with accounts × sets and is what can outlast one Lambda (5,000 accounts × 50 sets at 20 TPS is ~21
-//! min), so it is cut into shards of permission sets:
+//! ListAccountAssignments — fewer calls than per account, since most sets are provisioned to few accounts. The
+//! pairs grow with accounts × sets and are what can outlast one Lambda (5,000 accounts × 50 sets at 20 TPS is
+//! ~21 min), so the plan reads every set's provisioned accounts and packs the pairs into shards of at most a call
+//! budget (`ShardBudget`: the sso-admin rate × a time budget well inside Lambda's 15 minutes):
 //!
 //! ```text
-//! plan(identity_center)            → InventoryPlan { permission_sets, shards }       (sso-admin: 1 + sets calls)
+//! plan(identity_center, budget)    → InventoryPlan { permission_sets, provisioned, shards }
+//!                                    (sso-admin: 1 + sets + sets' account pages)
 //! collect_shard(identity_center,s) → ShardResult (serialisable: the function writes it to S3)
+//!                                    (sso-admin: one ListAccountAssignments per pair of the shard)
 //! collect_base(directory, …)       → InventoryBase (users, groups, memberships, accounts; Okta; activity)
 //! merge(plan, base, shard results) → OrgSnapshot (every shard present exactly once, or an error)
 //! ```
@@ -23,17 +26,76 @@ use serde::{Deserialize, Serialize};
 use crate::domain::activity::{SCIM_EVENT_SOURCE, SESSION_EVENT_NAMES};
 use crate::domain::deprovision::watched_event_types;
 use crate::domain::{
-    AccountId, ActivityEvent, IdcGroup, IdcInstance, IdcSide, IdcUser, LinkPolicy, OktaAppId, OktaSide, OrgSnapshot,
-    PermissionSet, PermissionSetArn, ProvisionedSet, Provisioning, SNAPSHOT_SCHEMA_VERSION,
+    AccountAssignment, AccountId, ActivityEvent, IdcGroup, IdcInstance, IdcSide, IdcUser, LinkPolicy, OktaAppId,
+    OktaSide, OrgSnapshot, PermissionSet, Provisioning, SNAPSHOT_SCHEMA_VERSION,
 };
 use crate::error::{Error, Result};
 use crate::ports::{ActivityLog, ActivityQuery, ActivityRead, Directory, IdentityCenter, LogQuery, LookupAttribute};
 
 pub use crate::domain::activity::PORTAL_EVENT_SOURCE;
 
-/// Permission sets per shard when the caller does not say: at 20 TPS, 50 sets provisioned to 200 accounts each
-/// is ~10,000 sso-admin calls, ~8.5 min — inside one Lambda's 15 minutes with room for retries.
-pub const DEFAULT_SETS_PER_SHARD: usize = 50;
+/// Seconds of sso-admin calls one shard is planned for when the caller does not say: 10 of Lambda's 15 minutes,
+/// leaving 5 for what the estimate cannot see (a pair with over 100 assignments pages; throttling retries; the
+/// shard's S3 write). At the documented 20 TPS: 12,000 pairs a shard.
+pub const DEFAULT_SHARD_SECONDS: u64 = 600;
+
+/// The most seconds a shard may be planned for: Lambda's 900-second timeout less a minute.
+pub const MAX_SHARD_SECONDS: u64 = 840;
+const _: () = assert!(
+    MAX_SHARD_SECONDS < 900,
+    "a shard's budget leaves room in Lambda's 900 s"
+);
+
+/// Estimated bytes of a shard's JSON at most: each shard is a Distributed Map item, and an item (with the
+/// ItemSelector's `mode` and `run_id`) is a child execution's input, limited to 256 KiB (UNVERIFIED: Step
+/// Functions' documented payload quota). 200 KiB leaves the envelope room.
+pub const MAX_SHARD_BYTES: usize = 200 * 1024;
+
+/// An account id in a shard's JSON: 12 digits, quotes and a comma.
+const ACCOUNT_BYTES: usize = 15;
+
+/// A work item's JSON besides its ARN and accounts (`{"permission_set_arn":"","accounts":[]},`, with room).
+const WORK_ITEM_BYTES: usize = 64;
+
+/// A shard's JSON besides its work items (`{"index":…,"of":…,"work":[]}`, with room).
+const SHARD_BYTES: usize = 64;
+
+/// How much one shard may hold: its estimated sso-admin calls (one ListAccountAssignments per (set, account)
+/// pair) and its estimated JSON size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardBudget {
+    pub calls: usize,
+    pub bytes: usize,
+}
+
+impl ShardBudget {
+    /// `seconds` of calls at `per_second` (the configured sso-admin rate: the shards run one after another, each
+    /// using the account's whole quota), at least one call; `MAX_SHARD_BYTES`. Pure.
+    pub fn at_rate(per_second: f64, seconds: u64) -> Self {
+        let calls = (per_second.max(0.0) * seconds as f64).floor();
+        Self {
+            // `as` saturates (and NaN is 0): an absurd rate gives a huge or a one-call budget, never a panic.
+            calls: (calls as usize).max(1),
+            bytes: MAX_SHARD_BYTES,
+        }
+    }
+
+    /// `DEFAULT_SHARD_SECONDS` at the documented sso-admin rate.
+    pub fn documented() -> Self {
+        Self::at_rate(
+            crate::rate_limit::ApiFamily::SsoAdmin.documented_per_second(),
+            DEFAULT_SHARD_SECONDS,
+        )
+    }
+
+    /// As many as `calls` calls, of any size: the one-process run's and the tests' budget.
+    pub fn calls(calls: usize) -> Self {
+        Self {
+            calls: calls.max(1),
+            bytes: usize::MAX,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
@@ -45,27 +107,36 @@ pub struct CollectOptions {
     pub activity_window: Duration,
 }
 
-/// One shard of the inventory: some permission sets. `index` of `of` shards.
+/// One shard of the inventory, `index` of `of` shards: work items, each a permission set and some of the
+/// accounts it is provisioned to (a set provisioned to more accounts than one budget spans shards).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub index: usize,
     pub of: usize,
-    pub permission_sets: Vec<PermissionSetArn>,
+    pub work: Vec<Provisioning>,
 }
 
-/// What the plan step hands on: every permission set (described once) and the shards over them. The shards are
-/// the Distributed Map's items.
+impl Shard {
+    /// The sso-admin calls the shard is planned for: one ListAccountAssignments per (set, account) pair.
+    pub fn estimated_calls(&self) -> usize {
+        self.work.iter().map(|w| w.accounts.len()).sum()
+    }
+}
+
+/// What the plan step hands on: every permission set (described once), the accounts each is provisioned to (read
+/// once, here) and the shards over those (set, account) pairs. The shards are the Distributed Map's items.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InventoryPlan {
     pub permission_sets: Vec<PermissionSet>,
+    pub provisioned: Vec<Provisioning>,
     pub shards: Vec<Shard>,
 }
 
-/// One shard's result: the provisioned accounts and assignments of its permission sets.
+/// One shard's result: the assignments on its pairs, in its work items' order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardResult {
     pub shard: Shard,
-    pub sets: Vec<ProvisionedSet>,
+    pub assignments: Vec<AccountAssignment>,
 }
 
 /// Everything but the per-permission-set part: both directories' people and groups, the organization's accounts,
@@ -121,43 +192,107 @@ pub fn shard_key(run_id: &str, index: usize) -> String {
     format!("{}shard-{index:05}.json", work_prefix(run_id))
 }
 
-/// Cuts the permission sets into shards of at most `sets_per_shard` (at least one set each; one empty shard when
-/// there are no sets, so a run always has a shard to merge). Pure.
-pub fn plan_shards(permission_sets: Vec<PermissionSet>, sets_per_shard: usize) -> InventoryPlan {
-    let size = sets_per_shard.max(1);
-    let arns: Vec<PermissionSetArn> = permission_sets.iter().map(|p| p.arn.clone()).collect();
-    let chunks: Vec<Vec<PermissionSetArn>> = if arns.is_empty() {
-        vec![Vec::new()]
-    } else {
-        arns.chunks(size).map(<[PermissionSetArn]>::to_vec).collect()
-    };
-    let of = chunks.len();
+/// A work item's estimated JSON bytes.
+fn work_bytes(arn_len: usize, accounts: usize) -> usize {
+    WORK_ITEM_BYTES
+        .saturating_add(arn_len)
+        .saturating_add(accounts.saturating_mul(ACCOUNT_BYTES))
+}
+
+/// Packs every provisioned (set, account) pair, in the plan's order (sets as listed, each set's accounts as read),
+/// into as few shards as `budget` allows: a shard is filled to its call or byte budget, then the next starts, so
+/// several small sets share a shard and a set larger than the room left continues in the next (every shard holds
+/// at least one pair, whatever the budget). No pairs: one empty shard, so a run always has a shard to merge.
+/// Deterministic. Pure.
+pub fn plan_shards(
+    permission_sets: Vec<PermissionSet>,
+    provisioned: Vec<Provisioning>,
+    budget: ShardBudget,
+) -> InventoryPlan {
+    let mut packed: Vec<Vec<Provisioning>> = Vec::new();
+    let mut current: Vec<Provisioning> = Vec::new();
+    let (mut calls, mut bytes) = (0usize, SHARD_BYTES);
+    for set in &provisioned {
+        let arn_len = set.permission_set_arn.as_str().len();
+        let mut rest: &[AccountId] = &set.accounts;
+        while !rest.is_empty() {
+            let room_calls = budget.calls.saturating_sub(calls);
+            let room_bytes = budget
+                .bytes
+                .saturating_sub(bytes)
+                .saturating_sub(work_bytes(arn_len, 0))
+                / ACCOUNT_BYTES;
+            let mut take = rest.len().min(room_calls).min(room_bytes);
+            if take == 0 {
+                if !current.is_empty() {
+                    packed.push(std::mem::take(&mut current));
+                    (calls, bytes) = (0, SHARD_BYTES);
+                    continue;
+                }
+                take = 1; // a budget below one pair still makes progress
+            }
+            let (here, later) = rest.split_at(take);
+            current.push(Provisioning {
+                permission_set_arn: set.permission_set_arn.clone(),
+                accounts: here.to_vec(),
+            });
+            calls = calls.saturating_add(take);
+            bytes = bytes.saturating_add(work_bytes(arn_len, take));
+            rest = later;
+        }
+    }
+    if !current.is_empty() || packed.is_empty() {
+        packed.push(current);
+    }
+    let of = packed.len();
     InventoryPlan {
         permission_sets,
-        shards: chunks
+        provisioned,
+        shards: packed
             .into_iter()
             .enumerate()
-            .map(|(index, permission_sets)| Shard {
-                index,
-                of,
-                permission_sets,
-            })
+            .map(|(index, work)| Shard { index, of, work })
             .collect(),
     }
 }
 
-/// Reads and describes every permission set, then plans the shards.
-pub async fn plan(identity_center: &impl IdentityCenter, sets_per_shard: usize) -> Result<InventoryPlan> {
+/// Reads and describes every permission set and the accounts each is provisioned to, then packs the shards.
+pub async fn plan(identity_center: &impl IdentityCenter, budget: ShardBudget) -> Result<InventoryPlan> {
     let sets = identity_center.permission_sets().await?;
-    Ok(plan_shards(sets, sets_per_shard))
+    let arns: Vec<_> = sets.iter().map(|s| s.arn.clone()).collect();
+    let provisioned = identity_center.provisioned_accounts(&arns).await?;
+    let plan = plan_shards(sets, provisioned, budget);
+    tracing::info!(
+        permission_sets = plan.permission_sets.len(),
+        provisioned_pairs = plan.provisioned.iter().map(|p| p.accounts.len()).sum::<usize>(),
+        shards = plan.shards.len(),
+        budget_calls = budget.calls,
+        "inventory planned"
+    );
+    Ok(plan)
 }
 
-/// One shard: its permission sets' provisioned accounts and assignments.
+/// One shard: the assignments on its (set, account) pairs, the work items side by side (the gate bounds the
+/// calls in flight).
 pub async fn collect_shard(identity_center: &impl IdentityCenter, shard: &Shard) -> Result<ShardResult> {
-    let sets = identity_center.provisioned_sets(&shard.permission_sets).await?;
+    let read = futures_util::future::try_join_all(
+        shard
+            .work
+            .iter()
+            .map(|w| identity_center.assignments_of_set(&w.permission_set_arn, &w.accounts)),
+    )
+    .await?;
+    let assignments: Vec<AccountAssignment> = read.into_iter().flatten().collect();
+    tracing::info!(
+        shard = shard.index,
+        of = shard.of,
+        provisioned_pairs = shard.estimated_calls(),
+        assignments = assignments.len(),
+        "inventory shard read"
+    );
     Ok(ShardResult {
         shard: shard.clone(),
-        sets,
+        assignments,
     })
 }
 
@@ -312,7 +447,7 @@ pub fn check_complete(plan: &InventoryPlan, shards: &mut [ShardResult]) -> Resul
                 "shard {} of {expected} is {}",
                 planned.index,
                 match found {
-                    Some(other) if other.index == planned.index => "not the one planned (other permission sets)",
+                    Some(other) if other.index == planned.index => "not the one planned (other work)",
                     _ => "missing",
                 }
             )));
@@ -331,15 +466,7 @@ pub fn check_complete(plan: &InventoryPlan, shards: &mut [ShardResult]) -> Resul
 /// shard is missing, repeated or from another plan: a partial inventory is never judged as if it were whole. Pure.
 pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResult>) -> Result<OrgSnapshot> {
     check_complete(&plan, &mut shards)?;
-    let sets: Vec<ProvisionedSet> = shards.into_iter().flat_map(|s| s.sets).collect();
-    let provisioned = sets
-        .iter()
-        .map(|s| Provisioning {
-            permission_set_arn: s.permission_set_arn.clone(),
-            accounts: s.accounts.clone(),
-        })
-        .collect();
-    let assignments = sets.into_iter().flat_map(|s| s.assignments).collect();
+    let assignments = shards.into_iter().flat_map(|s| s.assignments).collect();
     Ok(OrgSnapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         collected_at: base.collected_at,
@@ -351,7 +478,7 @@ pub fn merge(plan: InventoryPlan, base: InventoryBase, mut shards: Vec<ShardResu
             permission_sets: plan.permission_sets,
             accounts: base.accounts,
             assignments,
-            provisioned,
+            provisioned: plan.provisioned,
         },
         activity: base.activity,
         // The access review's inactivity rule says how far back the activity reaches.
@@ -369,10 +496,10 @@ pub async fn collect_snapshot(
     activity_log: &impl ActivityLog,
     options: &CollectOptions,
     now: DateTime<Utc>,
-    sets_per_shard: usize,
+    budget: ShardBudget,
 ) -> Result<OrgSnapshot> {
     let shards = async {
-        let plan = plan(identity_center, sets_per_shard).await?;
+        let plan = plan(identity_center, budget).await?;
         let results =
             futures_util::future::try_join_all(plan.shards.iter().map(|s| collect_shard(identity_center, s))).await?;
         Ok::<_, Error>((plan, results))
@@ -387,7 +514,7 @@ pub async fn collect_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountAssignment, IdentityStoreId, InstanceArn, Principal};
+    use crate::domain::{IdentityStoreId, InstanceArn, PermissionSetArn, Principal};
 
     fn set(n: usize) -> PermissionSet {
         PermissionSet {
@@ -430,21 +557,57 @@ mod tests {
         }
     }
 
+    fn account(n: usize) -> AccountId {
+        AccountId::parse(format!("{:012}", 100_000_000_000usize + n)).expect("id")
+    }
+
+    /// `sets` permission sets, the i-th provisioned to `accounts(i)` accounts.
+    fn org(sets: usize, accounts: impl Fn(usize) -> usize) -> (Vec<PermissionSet>, Vec<Provisioning>) {
+        let permission_sets: Vec<PermissionSet> = (0..sets).map(set).collect();
+        let provisioned = permission_sets
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Provisioning {
+                permission_set_arn: p.arn.clone(),
+                accounts: (0..accounts(i)).map(account).collect(),
+            })
+            .collect();
+        (permission_sets, provisioned)
+    }
+
+    fn planned(sets: usize, accounts: impl Fn(usize) -> usize, budget: ShardBudget) -> InventoryPlan {
+        let (permission_sets, provisioned) = org(sets, accounts);
+        plan_shards(permission_sets, provisioned, budget)
+    }
+
+    /// Every (set, account) pair of the shards, in shard order.
+    fn pairs_of(shards: &[Shard]) -> Vec<(PermissionSetArn, AccountId)> {
+        shards
+            .iter()
+            .flat_map(|s| &s.work)
+            .flat_map(|w| w.accounts.iter().map(|a| (w.permission_set_arn.clone(), a.clone())))
+            .collect()
+    }
+
+    fn pairs_planned(plan: &InventoryPlan) -> Vec<(PermissionSetArn, AccountId)> {
+        plan.provisioned
+            .iter()
+            .flat_map(|p| p.accounts.iter().map(|a| (p.permission_set_arn.clone(), a.clone())))
+            .collect()
+    }
+
     fn result_of(shard: &Shard) -> ShardResult {
-        let account = AccountId::parse("111122223333").expect("id");
         ShardResult {
             shard: shard.clone(),
-            sets: shard
-                .permission_sets
+            assignments: shard
+                .work
                 .iter()
-                .map(|arn| ProvisionedSet {
-                    permission_set_arn: arn.clone(),
-                    accounts: vec![account.clone()],
-                    assignments: vec![AccountAssignment {
+                .flat_map(|w| {
+                    w.accounts.iter().map(|account| AccountAssignment {
                         account_id: account.clone(),
-                        permission_set_arn: arn.clone(),
+                        permission_set_arn: w.permission_set_arn.clone(),
                         principal: Principal::Group(crate::domain::IdcGroupId::parse("g-1").expect("id")),
-                    }],
+                    })
                 })
                 .collect(),
         }
@@ -558,46 +721,152 @@ mod tests {
     }
 
     #[test]
-    fn shards_cover_every_set_once_in_order() {
-        let plan = plan_shards((0..7).map(set).collect(), 3);
-        let sizes: Vec<usize> = plan.shards.iter().map(|s| s.permission_sets.len()).collect();
-        assert_eq!(sizes, [3, 3, 1]);
-        assert!(plan.shards.iter().all(|s| s.of == 3));
-        let flat: Vec<_> = plan.shards.iter().flat_map(|s| s.permission_sets.clone()).collect();
+    fn shards_cover_every_pair_once_in_order_each_within_its_budget() {
+        // 7 sets provisioned to 0..=6 accounts: 21 pairs, 3 calls a shard.
+        let plan = planned(7, |i| i, ShardBudget::calls(3));
+        assert_eq!(plan.shards.len(), 7, "21 pairs in shards of 3");
+        assert!(
+            plan.shards.iter().all(|s| s.estimated_calls() == 3),
+            "{:?}",
+            plan.shards
+        );
+        assert!(plan.shards.iter().enumerate().all(|(i, s)| s.index == i && s.of == 7));
         assert_eq!(
-            flat,
-            plan.permission_sets.iter().map(|p| p.arn.clone()).collect::<Vec<_>>()
+            pairs_of(&plan.shards),
+            pairs_planned(&plan),
+            "every pair once, in order"
+        );
+        assert!(
+            plan.shards.iter().flat_map(|s| &s.work).all(|w| !w.accounts.is_empty()),
+            "a set without accounts has no work item"
         );
         assert_eq!(
-            plan_shards(vec![], 3).shards.len(),
-            1,
-            "an org without sets still has a shard"
+            plan.provisioned.len(),
+            7,
+            "every set's provisioning kept, the empty one too"
         );
         assert_eq!(
-            plan_shards((0..2).map(set).collect(), 0).shards.len(),
-            2,
-            "a size of 0 means 1"
+            plan,
+            planned(7, |i| i, ShardBudget::calls(3)),
+            "the same org plans the same shards"
         );
     }
 
     #[test]
+    fn a_set_larger_than_a_budget_is_split_and_small_sets_share_a_shard() {
+        // One set on 5,000 accounts, one minute of calls at 20 TPS (1,200) a shard.
+        let budget = ShardBudget::at_rate(20.0, 60);
+        assert_eq!(budget.calls, 1_200);
+        let plan = planned(1, |_| 5_000, budget);
+        let calls: Vec<usize> = plan.shards.iter().map(Shard::estimated_calls).collect();
+        assert_eq!(calls, [1_200, 1_200, 1_200, 1_200, 200]);
+        assert!(plan.shards.iter().all(|s| s.work.len() == 1));
+        assert_eq!(pairs_of(&plan.shards), pairs_planned(&plan));
+
+        // 50 sets on 2 accounts each: one shard of 50 work items.
+        let plan = planned(50, |_| 2, ShardBudget::documented());
+        assert_eq!(plan.shards.len(), 1);
+        assert_eq!(plan.shards[0].work.len(), 50);
+        assert_eq!(plan.shards[0].estimated_calls(), 100);
+
+        // Sets of 700 in budgets of 1,200: a set continues in the next shard where the first is full.
+        let plan = planned(3, |_| 700, budget);
+        let calls: Vec<usize> = plan.shards.iter().map(Shard::estimated_calls).collect();
+        assert_eq!(calls, [1_200, 900]);
+        assert_eq!(plan.shards[0].work.len(), 2, "set 0 whole, set 1's first 500");
+        assert_eq!(plan.shards[0].work[1].accounts.len(), 500);
+        assert_eq!(pairs_of(&plan.shards), pairs_planned(&plan));
+    }
+
+    #[test]
+    fn an_org_without_pairs_has_one_empty_shard_and_a_zero_budget_still_progresses() {
+        for plan in [
+            planned(0, |_| 0, ShardBudget::documented()),
+            planned(3, |_| 0, ShardBudget::documented()),
+        ] {
+            assert_eq!(plan.shards.len(), 1, "a run always has a shard to merge");
+            assert!(plan.shards[0].work.is_empty());
+            assert_eq!((plan.shards[0].index, plan.shards[0].of), (0, 1));
+        }
+        let nothing = ShardBudget { calls: 0, bytes: 0 };
+        let plan = planned(2, |_| 2, nothing);
+        assert_eq!(plan.shards.len(), 4, "one pair a shard");
+        assert_eq!(pairs_of(&plan.shards), pairs_planned(&plan));
+        assert_eq!(ShardBudget::at_rate(f64::NAN, 600).calls, 1);
+        assert_eq!(ShardBudget::at_rate(-3.0, 600).calls, 1);
+        assert_eq!(ShardBudget::at_rate(1e300, 600).calls, usize::MAX, "saturates");
+    }
+
+    #[test]
+    fn a_shards_json_stays_within_its_byte_budget() {
+        // A fast rate, so bytes bind before calls: each shard's JSON (the Distributed Map item) within the cap.
+        let budget = ShardBudget::at_rate(1_000.0, 600);
+        let plan = planned(3, |i| 10_000 + i * 7_000, budget);
+        assert!(plan.shards.len() >= 3, "{}", plan.shards.len());
+        for shard in &plan.shards {
+            let json = serde_json::to_vec(shard).expect("encode");
+            assert!(
+                json.len() <= MAX_SHARD_BYTES,
+                "shard {}: {} bytes",
+                shard.index,
+                json.len()
+            );
+            assert!(shard.estimated_calls() < budget.calls);
+        }
+        assert!(
+            serde_json::to_vec(&plan.shards[0]).expect("encode").len() > MAX_SHARD_BYTES * 9 / 10,
+            "the estimate is close, not far too cautious"
+        );
+        assert_eq!(pairs_of(&plan.shards), pairs_planned(&plan));
+    }
+
+    /// The issue's shape (5,000 accounts × 50 permission sets, every set on every account: 250,000 pairs) at the
+    /// default settings: several shards, each within the 900-second Lambda timeout at 20 TPS.
+    #[test]
+    fn the_default_budget_splits_the_issues_shape_into_shards_within_one_lambda() {
+        const LAMBDA_TIMEOUT_SECONDS: f64 = 900.0;
+        let rate = crate::rate_limit::ApiFamily::SsoAdmin.documented_per_second();
+        assert_eq!(rate, 20.0);
+        let budget = ShardBudget::documented();
+        assert_eq!(budget.calls, 12_000, "600 s at 20 TPS");
+        let plan = planned(50, |_| 5_000, budget);
+        assert_eq!(plan.shards.len(), 21, "250,000 pairs in shards of 12,000");
+        assert_eq!(pairs_of(&plan.shards).len(), 250_000);
+        for shard in &plan.shards {
+            let seconds = shard.estimated_calls() as f64 / rate;
+            assert!(
+                seconds <= DEFAULT_SHARD_SECONDS as f64,
+                "shard {}: {seconds} s",
+                shard.index
+            );
+            assert!(seconds < LAMBDA_TIMEOUT_SECONDS);
+            assert!(serde_json::to_vec(shard).expect("encode").len() <= MAX_SHARD_BYTES);
+        }
+        // Unsharded, the same shape is 250,000 calls, 12,500 s: past one Lambda.
+        assert!(250_000.0 / rate > LAMBDA_TIMEOUT_SECONDS);
+    }
+
+    #[test]
     fn merged_shards_in_any_order_give_the_same_snapshot() {
-        let plan = plan_shards((0..5).map(set).collect(), 2);
+        let plan = planned(5, |i| i + 1, ShardBudget::calls(2));
+        assert!(plan.shards.len() > 2);
         let results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
         let mut reversed = results.clone();
         reversed.reverse();
         let merged = merge(plan.clone(), base(), results).expect("merged");
         assert_eq!(merged, merge(plan.clone(), base(), reversed).expect("merged"));
-        assert_eq!(merged.idc.assignments.len(), 5);
-        assert_eq!(merged.idc.provisioned.len(), 5);
-        let one = plan_shards((0..5).map(set).collect(), 10);
+        assert_eq!(merged.idc.assignments.len(), 15);
+        assert_eq!(merged.idc.provisioned, plan.provisioned);
+        let one = planned(5, |i| i + 1, ShardBudget::documented());
+        assert_eq!(one.shards.len(), 1);
         let single = merge(one.clone(), base(), one.shards.iter().map(result_of).collect()).expect("merged");
         assert_eq!(merged, single, "shard size does not change the result");
     }
 
     #[test]
     fn a_missing_or_repeated_shard_is_an_error_not_a_smaller_inventory() {
-        let plan = plan_shards((0..5).map(set).collect(), 2);
+        let plan = planned(5, |_| 1, ShardBudget::calls(2));
+        assert_eq!(plan.shards.len(), 3);
         let mut results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
         results.remove(1);
         let error = merge(plan.clone(), base(), results.clone()).unwrap_err();
@@ -607,7 +876,9 @@ mod tests {
         let mut results: Vec<ShardResult> = plan.shards.iter().map(result_of).collect();
         results.push(result_of(&plan.shards[2]));
         assert!(merge(plan.clone(), base(), results).is_err(), "a shard twice");
-        let other = plan_shards((10..15).map(set).collect(), 2);
+        let (sets, mut provisioned) = org(5, |_| 1);
+        provisioned[0].accounts = vec![account(99)];
+        let other = plan_shards(sets, provisioned, ShardBudget::calls(2));
         let results: Vec<ShardResult> = other.shards.iter().map(result_of).collect();
         assert!(merge(plan, base(), results).is_err(), "another plan's shards");
     }

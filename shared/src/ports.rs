@@ -137,32 +137,46 @@ pub trait IdentityCenter: Sync {
     /// Every account assignment on the given accounts (per account: the permission sets provisioned there, then
     /// the assignments of each).
     fn assignments(&self, accounts: &[AccountId]) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send;
-    /// Per permission set: the accounts it is provisioned to and its assignments on each. The inventory's
-    /// fewest-calls path (ListAccountsForProvisionedPermissionSet per set, ListAccountAssignments per pair); a
-    /// shard of the inventory is a subset of the sets. The default reads every account's assignments and keeps
-    /// those of `sets` (an adapter without the per-set call; the provisioned accounts are then those assigned).
-    fn provisioned_sets(
+    /// Per permission set, in the order given: the accounts it is provisioned to
+    /// (ListAccountsForProvisionedPermissionSet: one call per set and page) — what the inventory's plan reads to
+    /// size its shards. The default derives them from every account's assignments (an adapter without the per-set
+    /// call; the provisioned accounts are then those assigned).
+    fn provisioned_accounts(
         &self,
         sets: &[crate::domain::PermissionSetArn],
-    ) -> impl Future<Output = Result<Vec<crate::domain::ProvisionedSet>>> + Send {
+    ) -> impl Future<Output = Result<Vec<crate::domain::Provisioning>>> + Send {
         async move {
             let accounts = self.accounts().await?;
             let all = self.assignments(&accounts).await?;
             Ok(sets
                 .iter()
                 .map(|set| {
-                    let assignments: Vec<AccountAssignment> =
-                        all.iter().filter(|a| &a.permission_set_arn == set).cloned().collect();
-                    let mut accounts: Vec<AccountId> = assignments.iter().map(|a| a.account_id.clone()).collect();
+                    let mut accounts: Vec<AccountId> = all
+                        .iter()
+                        .filter(|a| &a.permission_set_arn == set)
+                        .map(|a| a.account_id.clone())
+                        .collect();
                     accounts.sort();
                     accounts.dedup();
-                    crate::domain::ProvisionedSet {
+                    crate::domain::Provisioning {
                         permission_set_arn: set.clone(),
                         accounts,
-                        assignments,
                     }
                 })
                 .collect())
+        }
+    }
+    /// One permission set's assignments on the given accounts, account by account in the order given
+    /// (ListAccountAssignments per (set, account) pair, more only where a pair's pages run over) — one work item
+    /// of an inventory shard. The default reads the accounts' assignments and keeps the set's.
+    fn assignments_of_set(
+        &self,
+        set: &crate::domain::PermissionSetArn,
+        accounts: &[AccountId],
+    ) -> impl Future<Output = Result<Vec<AccountAssignment>>> + Send {
+        async move {
+            let all = self.assignments(accounts).await?;
+            Ok(all.into_iter().filter(|a| &a.permission_set_arn == set).collect())
         }
     }
     /// One user, or `None` if the identity store has no such user.

@@ -31,7 +31,7 @@ use shared::domain::{
 };
 use shared::generated_org::{self, APP_ID as APP, Assignee, GROUP_ASSIGNMENTS_PER_PAIR, OrgShape};
 use shared::handlers::access_review::{AccessReviewConfig, History, review_snapshot};
-use shared::inventory::{self, CollectOptions, DEFAULT_SETS_PER_SHARD};
+use shared::inventory::{self, CollectOptions, ShardBudget};
 use shared::okta::OktaClient;
 use shared::rate_limit::{ApiFamily, RateLimits};
 use shared::review_report::{ReportFiles, StagingDir};
@@ -131,7 +131,7 @@ async fn main() {
         &activity,
         &options,
         now,
-        DEFAULT_SETS_PER_SHARD,
+        ShardBudget::documented(),
     )
     .await
     .expect("the inventory");

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
             .serve(
                 &settings.config,
                 &invocation,
-                settings.sets_per_shard,
+                settings.shard_budget(),
                 Some(gates),
                 chrono::Utc::now(),
             )

@@ -20,7 +20,7 @@ use ssoadmin::types::{InstanceMetadata, PrincipalType, ProvisionTargetType, Prov
 use super::{contract_breach, missing};
 use crate::domain::{
     AccountAssignment, AccountId, ExternalId, IdcGroup, IdcGroupId, IdcInstance, IdcUser, IdcUserId, IdcUserStatus,
-    IdentityStoreId, InstanceArn, PermissionSet, PermissionSetArn, Principal, ProvisionedSet,
+    IdentityStoreId, InstanceArn, PermissionSet, PermissionSetArn, Principal, Provisioning,
 };
 use crate::error::{Error, Result};
 use crate::ports::{IdentityCenter, PermissionSetEditor, ProvisionStatus, ProvisionWait, Provisioned, UserLookup};
@@ -339,34 +339,40 @@ impl IdentityCenter for IdentityCenterClient {
         Ok(found)
     }
 
-    /// Per set: ListAccountsForProvisionedPermissionSet, then ListAccountAssignments on each of its accounts —
-    /// one call per set plus one per provisioned (set, account) pair (more only where pages run over 100), the
-    /// fewest the API allows. Sets and pairs are fanned out; each answer keeps the order asked for.
-    async fn provisioned_sets(&self, sets: &[PermissionSetArn]) -> Result<Vec<ProvisionedSet>> {
+    /// ListAccountsForProvisionedPermissionSet per set — one call per set (more only where pages run over 100).
+    /// Sets are fanned out; the answer keeps the order asked for.
+    async fn provisioned_accounts(&self, sets: &[PermissionSetArn]) -> Result<Vec<Provisioning>> {
         // try_join_all, not a buffered stream: the gate bounds the calls in flight, and borrowed items in stream
         // combinators trip the `Send` bound on this future.
         let read = try_join_all(sets.iter().map(|set| async move {
-            let accounts = self.accounts_provisioned_with(set.as_str()).await?;
-            let assignments = try_join_all(
-                accounts
-                    .iter()
-                    .map(|account| self.assignments_of_set_on(account, set.as_str())),
-            )
-            .await?;
-            Ok::<_, Error>(ProvisionedSet {
+            Ok::<_, Error>(Provisioning {
                 permission_set_arn: set.clone(),
-                accounts,
-                assignments: assignments.into_iter().flatten().collect(),
+                accounts: self.accounts_provisioned_with(set.as_str()).await?,
             })
         }))
         .await?;
         tracing::info!(
             permission_sets = read.len(),
             provisioned_pairs = read.iter().map(|s| s.accounts.len()).sum::<usize>(),
-            assignments = read.iter().map(|s| s.assignments.len()).sum::<usize>(),
-            "assignments read per permission set"
+            "provisioned accounts read per permission set"
         );
         Ok(read)
+    }
+
+    /// ListAccountAssignments on each (set, account) pair — one call per pair, the fewest the API allows (more
+    /// only where pages run over 100). Accounts are fanned out; the answer keeps the order asked for.
+    async fn assignments_of_set(
+        &self,
+        set: &PermissionSetArn,
+        accounts: &[AccountId],
+    ) -> Result<Vec<AccountAssignment>> {
+        let read = try_join_all(
+            accounts
+                .iter()
+                .map(|account| self.assignments_of_set_on(account, set.as_str())),
+        )
+        .await?;
+        Ok(read.into_iter().flatten().collect())
     }
 
     async fn find_user(&self, lookup: &UserLookup) -> Result<Option<IdcUser>> {

@@ -117,15 +117,6 @@ pub struct AccountAssignment {
     pub principal: Principal,
 }
 
-/// A permission set, the accounts it is provisioned to (ListAccountsForProvisionedPermissionSet) and its
-/// assignments there: what the inventory reads per permission set, and what one shard of it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvisionedSet {
-    pub permission_set_arn: PermissionSetArn,
-    pub accounts: Vec<AccountId>,
-    pub assignments: Vec<AccountAssignment>,
-}
-
 /// An assignment a user holds, and how: directly, or through a group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EffectiveAssignment {

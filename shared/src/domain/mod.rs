@@ -21,7 +21,7 @@ pub use deprovision::{DeprovisionKind, JobSource, VerificationJob};
 pub use finding::{Evidence, Finding, FindingId, Rule, Severity, Subject};
 pub use idc::{
     AccountAssignment, EffectiveAssignment, ExternalId, IdcGroup, IdcInstance, IdcUser, IdcUserStatus, PermissionSet,
-    Principal, ProvisionedSet,
+    Principal,
 };
 pub use idc_event::{ApiCall, RequestFields, ScimTokenNotice, WatchEvent};
 pub use idc_index::IdcIndex;

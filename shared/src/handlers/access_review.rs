@@ -14,8 +14,8 @@ use crate::domain::review::{InventoryStats, ReadCompleteness, ReviewKind, Review
 use crate::domain::{IdcInstance, IdentityLinks, LinkPolicy, OktaAppId, OrgSnapshot};
 use crate::error::{Error, Result};
 use crate::inventory::{
-    DEFAULT_SETS_PER_SHARD, InventoryPlan, InventoryStep, Shard, ShardResult, collect_base, collect_shard, merge,
-    plan_key, shard_key, shards_key,
+    DEFAULT_SHARD_SECONDS, InventoryPlan, InventoryStep, MAX_SHARD_SECONDS, Shard, ShardBudget, ShardResult,
+    collect_base, collect_shard, merge, plan_key, shard_key, shards_key,
 };
 use crate::ports::{
     ActivityLog, ArchivedPeriod, Directory, IdentityCenter, InventoryWorkStore, Notifier, ReportStore,
@@ -46,7 +46,8 @@ pub struct AccessReviewConfig {
 /// `ReportStoreSettings`); the period's deprovisions are read from `VERDICT_ARCHIVE_BUCKET` (the checker's
 /// variable; unset: none listed). `API_RATE_LIMITS` (`family=per-second[/in-flight]`, comma-separated; unset: the
 /// documented rates, `rate_limit::ApiFamily::documented_per_second`) limits every client the run builds;
-/// `REVIEW_SETS_PER_SHARD` (default `inventory::DEFAULT_SETS_PER_SHARD`) sizes a sharded run's shards.
+/// `REVIEW_SHARD_SECONDS` (default `inventory::DEFAULT_SHARD_SECONDS`, at most `MAX_SHARD_SECONDS`) sizes a sharded
+/// run's shards: that many seconds of sso-admin calls at its configured rate (`AccessReviewSettings::shard_budget`).
 #[derive(Debug)]
 pub struct AccessReviewSettings {
     pub okta: OktaSettings,
@@ -60,7 +61,7 @@ pub struct AccessReviewSettings {
     /// CloudTrail's window (`None`: Okta lastLogin and CloudTrail only).
     pub activity_table: Option<String>,
     pub rate_limits: RateLimits,
-    pub sets_per_shard: usize,
+    pub shard_seconds: u64,
     pub config: AccessReviewConfig,
 }
 
@@ -130,16 +131,26 @@ impl AccessReviewSettings {
             verdict_archive_bucket: optional(env, "VERDICT_ARCHIVE_BUCKET"),
             activity_table: optional(env, "ACTIVITY_TABLE_NAME"),
             rate_limits: rate_limits_from_env(env)?,
-            sets_per_shard: usize::try_from(whole_number(
+            shard_seconds: u64::try_from(whole_number(
                 env,
-                "REVIEW_SETS_PER_SHARD",
-                i64::try_from(DEFAULT_SETS_PER_SHARD).unwrap_or(50),
-                1..=10_000,
+                "REVIEW_SHARD_SECONDS",
+                i64::try_from(DEFAULT_SHARD_SECONDS).unwrap_or(600),
+                1..=i64::try_from(MAX_SHARD_SECONDS).unwrap_or(840),
             )?)
-            .map_err(|_| Error::config("REVIEW_SETS_PER_SHARD", "out of range"))?,
+            .map_err(|_| Error::config("REVIEW_SHARD_SECONDS", "out of range"))?,
             okta,
             config,
         })
+    }
+
+    /// What one shard may hold: `shard_seconds` of calls at the sso-admin rate the run's clients are limited to.
+    pub fn shard_budget(&self) -> ShardBudget {
+        ShardBudget::at_rate(
+            self.rate_limits
+                .limit(crate::rate_limit::ApiFamily::SsoAdmin)
+                .per_second,
+            self.shard_seconds,
+        )
     }
 }
 
@@ -631,12 +642,13 @@ where
 {
     /// Serves one invocation and gives the function's answer: a run → `run_summary`; plan → `{"run_id",
     /// "shards_key"}` (what the ASL's Plan step selects); shard → `{"result_key"}`; merge → `run_summary`.
-    /// `gates`: the ones the ports' clients pass, for the calls per family (`None`: not counted).
+    /// `budget`: what the plan packs into one shard. `gates`: the ones the ports' clients pass, for the calls per
+    /// family (`None`: not counted).
     pub async fn serve(
         &self,
         config: &AccessReviewConfig,
         invocation: &ReviewInvocation,
-        sets_per_shard: usize,
+        budget: ShardBudget,
         gates: Option<&Gates>,
         now: DateTime<Utc>,
     ) -> Result<serde_json::Value> {
@@ -647,7 +659,7 @@ where
                 .await
                 .map(|report| run_summary(&report)),
             ReviewInvocation::Plan { run_id, .. } => {
-                self.plan_step(run_id, sets_per_shard, &meter).await?;
+                self.plan_step(run_id, budget, &meter).await?;
                 Ok(serde_json::json!({ "run_id": run_id, "shards_key": shards_key(run_id) }))
             }
             ReviewInvocation::Shard { run_id, shard } => {
@@ -661,10 +673,10 @@ where
         }
     }
 
-    /// Plans the shards and writes the plan (`plan_key`) and the shard list (`shards_key`: a JSON array, the
-    /// Distributed Map's items).
-    pub async fn plan_step(&self, run_id: &str, sets_per_shard: usize, meter: &RunMeter<'_>) -> Result<InventoryPlan> {
-        let plan = crate::inventory::plan(&self.identity_center, sets_per_shard).await?;
+    /// Plans the shards (the sets, their provisioned accounts, packed into `budget`s) and writes the plan
+    /// (`plan_key`) and the shard list (`shards_key`: a JSON array, the Distributed Map's items).
+    pub async fn plan_step(&self, run_id: &str, budget: ShardBudget, meter: &RunMeter<'_>) -> Result<InventoryPlan> {
+        let plan = crate::inventory::plan(&self.identity_center, budget).await?;
         let record = PlanRecord {
             plan,
             inventory: meter.stats(),
@@ -679,7 +691,7 @@ where
             run_id,
             permission_sets = record.plan.permission_sets.len(),
             shards = record.plan.shards.len(),
-            "inventory planned"
+            "inventory plan written"
         );
         Ok(record.plan)
     }
@@ -697,7 +709,7 @@ where
             run_id,
             shard = shard.index,
             of = shard.of,
-            permission_sets = shard.permission_sets.len(),
+            provisioned_pairs = shard.estimated_calls(),
             "inventory shard collected"
         );
         Ok(key)
@@ -815,7 +827,8 @@ mod tests {
         assert_eq!(settings.config.review.privileged_permission_sets.len(), 2);
         assert_eq!(settings.suppressions_key, "config/suppressions.json");
         assert_eq!(settings.config.activity_window, Duration::days(30));
-        assert_eq!(settings.sets_per_shard, DEFAULT_SETS_PER_SHARD);
+        assert_eq!(settings.shard_seconds, DEFAULT_SHARD_SECONDS);
+        assert_eq!(settings.shard_budget(), ShardBudget::documented());
         assert_eq!(settings.rate_limits, RateLimits::default());
         const BAD: &[(&str, &str)] = &[
             ("OKTA_ORG_URL", "https://acme.okta.com"),
@@ -861,7 +874,7 @@ mod tests {
                 kind: ReviewKind::Quarterly
             })
         );
-        let shard = json!({"index": 1, "of": 2, "permission_sets": []});
+        let shard = json!({"index": 1, "of": 2, "work": []});
         assert_eq!(
             ReviewInvocation::parse(&json!({"mode": "shard", "run_id": "r1", "shard": shard})).ok(),
             Some(ReviewInvocation::Shard {
@@ -869,7 +882,7 @@ mod tests {
                 shard: Shard {
                     index: 1,
                     of: 2,
-                    permission_sets: vec![]
+                    work: vec![]
                 }
             })
         );
