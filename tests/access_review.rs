@@ -87,8 +87,8 @@ fn push(id: &str, source: &str, target: &IdcGroupId, status: PushMappingStatus) 
 /// An org like the guides describe, with one of each problem the review's rules look for:
 /// bob deactivated in Okta but still enabled (and his app user in syncState ERROR); greg active but last signed in
 /// 200 days ago; stray in Identity Center only; aws-breakglass-admins assigned Operations with no members and no
-/// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer assigned to
-/// nobody; the aws-production-operations push in ERROR.
+/// push; Operations reachable through the three-person aws-all-engineering group; BillingViewer provisioned to
+/// staging and assigned to nobody; the aws-production-operations push in ERROR.
 pub(crate) async fn world(name: &str, now: DateTime<Utc>) -> World {
     world_with(name, now, |_| {}).await
 }
@@ -115,6 +115,7 @@ async fn world_with(name: &str, now: DateTime<Utc>, okta_change: impl FnOnce(&mu
         .assign_group("aws-production-developers", "Developer", "production")
         .assign_group("aws-all-engineering", "Operations", "staging")
         .assign_group("aws-breakglass-admins", "Operations", "production")
+        .provision("BillingViewer", "staging")
         .seed(&account)
         .await;
     let app_user = |okta: &str, idc: &str, sync: SyncState| AppUser {

@@ -143,7 +143,7 @@ async fn plan_then_each_shard_then_merge_gives_the_single_runs_findings_access_a
     let run_id = "5e1c0d3a-sharded-1";
 
     let (plan, items) = plan(&world, run_id, now).await;
-    assert_eq!(items.len(), 3, "three (set, account) pairs, one per shard: {items:?}");
+    assert_eq!(items.len(), 4, "four (set, account) pairs, one per shard: {items:?}");
     for (index, item) in items.iter().enumerate() {
         let result = shard(&world, &plan, item, now).await;
         assert_eq!(result["result_key"], shard_key(run_id, index));
@@ -199,15 +199,15 @@ async fn a_missing_shard_result_fails_the_merge_and_nothing_is_published() {
     let world = world("review-shard-lost", now).await;
     let run_id = "5e1c0d3a-lost-1";
     let (plan, items) = plan(&world, run_id, now).await;
-    assert_eq!(items.len(), 3);
-    for item in [&items[0], &items[2]] {
+    assert_eq!(items.len(), 4);
+    for item in [&items[0], &items[2], &items[3]] {
         shard(&world, &plan, item, now).await;
     }
     let error = serve(&world, &merge_payload(&plan), ShardBudget::calls(1), now)
         .await
         .expect_err("a shard is missing");
     assert_eq!(error.kind(), "InventoryIncomplete", "{error}");
-    assert!(error.to_string().contains("shard 1 of 3 is missing"), "{error}");
+    assert!(error.to_string().contains("shard 1 of 4 is missing"), "{error}");
     assert!(bodies(&drain(&world.account, &world.queue_url).await).is_empty());
     assert!(world.ports.state.load(StateSlot::Latest).await.expect("read").is_none());
 
@@ -410,8 +410,8 @@ async fn the_function_binary_serves_a_plan_step_and_refuses_an_unknown_mode() {
         .collect();
     assert_eq!(
         pairs,
-        [2, 1],
-        "REVIEW_SHARD_SECONDS=2 at sso-admin=1: two pairs a shard, over three"
+        [2, 2],
+        "REVIEW_SHARD_SECONDS=2 at sso-admin=1: two pairs a shard, over four"
     );
 
     let Some(Outcome::Error(error)) = runtime

@@ -141,8 +141,8 @@ async fn shard_and_merge_equal_the_single_run_with_the_fewest_calls() {
     assert_eq!(calls.of("ListGroupMemberships"), 2, "one per group");
     assert_eq!(
         calls.of("LookupEvents"),
-        2,
-        "one query per event source, no call per leaver"
+        3,
+        "one query per portal session event name and one for SCIM, no call per leaver"
     );
     // Okta: only the groups the app uses have their members read.
     assert_eq!(okta.requests("/api/v1/groups/00g1pushed/users"), 1);

@@ -33,6 +33,8 @@ pub struct OrgSeed {
     groups: Vec<(String, Vec<String>)>,
     permission_sets: Vec<(String, String)>,
     assignments: Vec<AssignmentSeed>,
+    /// (permission set, account): provisioned with no assignment (what stays after the last one is deleted).
+    provisions: Vec<(String, String)>,
     delegated_admin: Option<String>,
 }
 
@@ -121,6 +123,13 @@ impl OrgSeed {
 
     pub fn assign_user(self, user_name: &str, permission_set: &str, account: &str) -> Self {
         self.assign(PrincipalName::User(user_name.to_owned()), permission_set, account)
+    }
+
+    /// The set provisioned to the account with nobody assigned: its role stands there (ProvisionPermissionSet).
+    pub fn provision(mut self, permission_set: &str, account: &str) -> Self {
+        self = self.account(account);
+        self.provisions.push((permission_set.to_owned(), account.to_owned()));
+        self
     }
 
     fn assign(mut self, principal: PrincipalName, permission_set: &str, account: &str) -> Self {
@@ -278,6 +287,17 @@ impl OrgSeed {
                 .send()
                 .await
                 .expect("CreateAccountAssignment");
+        }
+        for (permission_set, target) in &self.provisions {
+            sso_admin
+                .provision_permission_set()
+                .instance_arn(org.instance.instance_arn.as_str())
+                .permission_set_arn(org.permission_set(permission_set).as_str())
+                .target_type(aws_sdk_ssoadmin::types::ProvisionTargetType::AwsAccount)
+                .target_id(org.account(target).as_str())
+                .send()
+                .await
+                .expect("ProvisionPermissionSet");
         }
         org
     }
