@@ -98,6 +98,22 @@ async fn a_read_stops_when_its_time_budget_is_spent_even_while_throttled() {
 }
 
 #[tokio::test]
+async fn a_read_bounded_in_time_outlasts_more_throttles_than_an_unbounded_one_gives_up_after() {
+    let (account, log) = history(&[portal_record("event-1", at(1), ALICE)]).await;
+    // One more throttle than an unbounded read retries (see gives_up_after_…): checkers share the 2 calls a second.
+    account.throttle_lookup_events(4).await;
+    let before = account.sdk_calls();
+    let query = portal_query(at(0), at(10)).bounded(5, Duration::from_secs(20));
+    let read = log
+        .lookup(&query)
+        .await
+        .expect("a bounded read stops or answers; it does not fail on throttling");
+    assert!(read.complete, "{read:?}");
+    assert_eq!(read.events.len(), 1);
+    assert_eq!(account.sdk_calls().since(&before).of("LookupEvents"), 5);
+}
+
+#[tokio::test]
 async fn filters_by_its_one_lookup_attribute() {
     let records: Vec<Value> = SAMPLES.iter().map(|name| sample_record(name)).collect();
     let (_account, log) = history(&records).await;

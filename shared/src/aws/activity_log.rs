@@ -91,9 +91,17 @@ impl CloudTrailActivityLog {
             self.spacing.wait_turn().await;
             match request.clone().send().await {
                 Ok(page) => return Ok(Some(page)),
-                Err(e) if e.code() == Some("ThrottlingException") && retries < THROTTLE_RETRIES => {
-                    let wait = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(retries));
-                    retries += 1;
+                // A read bounded in time keeps trying until its time is up, then stops as incomplete (the caller
+                // says how far back it reaches): LookupEvents' 2 calls a second are shared with every checker, and
+                // a burst of checks must not fail a quarter's review. An unbounded read gives up after a few.
+                Err(e)
+                    if e.code() == Some("ThrottlingException") && (retries < THROTTLE_RETRIES || until.is_some()) =>
+                {
+                    let backoff = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(retries.min(THROTTLE_RETRIES)));
+                    let wait = until.map_or(backoff, |until| {
+                        backoff.min(until.saturating_duration_since(Instant::now()))
+                    });
+                    retries = retries.saturating_add(1);
                     tracing::warn!(
                         retry = retries,
                         wait_ms = wait.as_millis() as u64,
