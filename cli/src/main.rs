@@ -209,6 +209,9 @@ fn review(snapshot_json: &str, name: &str, report_dir: Option<&Path>, format: Fo
         serde_json::from_str(snapshot_json).map_err(|e| format!("{name} is not a valid org snapshot: {e}"))?;
     let mut policy = Policy::at(snapshot.collected_at);
     policy.review = review_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
+    // How Okta people are linked to Identity Center users, as the live review and the function read it: a
+    // snapshot of an org linked by e-mail judged with the default links would find orphans that are not.
+    policy.links = link_policy_from_env(&ProcessEnv).map_err(|e| e.to_string())?;
     let findings = judge_snapshot(&snapshot, &policy, report_dir)?;
     print_findings(&findings, format)
 }
