@@ -94,13 +94,16 @@ pub enum Rule {
     AppUserSyncError,
     /// An Okta group push mapping in ERROR: Okta does not push membership changes (removals included).
     GroupPushError,
+    /// Deactivated in Okta and disabled in Identity Center, but still assigned (directly or through a group): a
+    /// re-enable — by hand or by a mistaken SCIM push — restores the access at once.
+    DeprovisionedUserStillAssigned,
     /// An access review run: its counts and where its report is (one per run; the review's findings go out on
     /// their own).
     AccessReviewSummary,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::DeprovisionedUserEnabled,
         Rule::SuspendedStillEnabled,
         Rule::DirectUserAssignment,
@@ -128,6 +131,7 @@ impl Rule {
         Rule::PrivilegedViaLargeGroup,
         Rule::AppUserSyncError,
         Rule::GroupPushError,
+        Rule::DeprovisionedUserStillAssigned,
         Rule::AccessReviewSummary,
     ];
 
@@ -160,6 +164,7 @@ impl Rule {
             Self::PrivilegedViaLargeGroup => "privileged-via-large-group",
             Self::AppUserSyncError => "app-user-sync-error",
             Self::GroupPushError => "group-push-error",
+            Self::DeprovisionedUserStillAssigned => "deprovisioned-user-still-assigned",
             Self::AccessReviewSummary => "access-review-summary",
         }
     }
@@ -186,7 +191,8 @@ impl Rule {
             | Self::GroupPushError
             | Self::ScimError
             | Self::ScimTokenExpiring
-            | Self::ScimSilent => REMOVAL,
+            | Self::ScimSilent
+            | Self::DeprovisionedUserStillAssigned => REMOVAL,
             Self::ActivityAfterDeprovision | Self::InactiveUser => REMOVAL_AND_ROLES,
             Self::DirectUserAssignment
             | Self::GroupAssignedWithoutMembers

@@ -42,6 +42,55 @@ pub(super) fn suspended_users_still_enabled(
     still_enabled(snapshot, links, policy, OktaUserStatus::Suspended)
 }
 
+/// Deactivated in Okta, disabled in Identity Center — and still assigned there, directly or through a group
+/// (SCIM's `active: false` leaves assignments and group memberships in place). Low: nobody can sign in as the
+/// user now, but re-enabling them restores every path at once.
+pub(super) fn deprovisioned_users_still_assigned(
+    snapshot: &OrgSnapshot,
+    links: &IdentityLinks<'_>,
+    policy: &Policy,
+) -> Vec<Finding> {
+    snapshot
+        .okta
+        .users
+        .iter()
+        .filter(|u| u.status == OktaUserStatus::Deprovisioned)
+        .flat_map(|okta| links.idc_users_for(&okta.id).into_iter().map(move |idc| (okta, idc)))
+        .filter(|(_, idc)| !idc.status.can_sign_in())
+        .filter_map(|(okta, idc)| {
+            let access = links.idc().effective_assignments(&idc.id);
+            if access.is_empty() {
+                return None;
+            }
+            let mut evidence = vec![
+                Evidence::new("okta", format!("Okta user {} is {}", okta.id, okta.status.as_str())).reference(okta.id.to_string()),
+                Evidence::new("identity-center", format!("Identity Center user {} is {}", idc.id, idc.status.as_str()))
+                    .reference(idc.id.to_string()),
+            ];
+            evidence.extend(access.iter().map(|a| Evidence::new("identity-center", describe_assignment(a))));
+            Some(
+                Finding::new(
+                    Rule::DeprovisionedUserStillAssigned,
+                    Severity::Low,
+                    format!(
+                        "{} is deactivated in Okta and disabled in IAM Identity Center but still holds {} account assignment(s)",
+                        okta.login,
+                        access.len()
+                    ),
+                    person_subject(okta, idc),
+                    policy.now,
+                )
+                .with_evidence(evidence)
+                .with_remedy(
+                    "Remove the user's direct assignments and their memberships of assigned groups in Identity Center \
+                     (or delete the user once the records you keep allow it), so that re-enabling the user does not \
+                     bring the access back.",
+                ),
+            )
+        })
+        .collect()
+}
+
 fn still_enabled(
     snapshot: &OrgSnapshot,
     links: &IdentityLinks<'_>,

@@ -59,6 +59,9 @@ pub fn evaluate(snapshot: &OrgSnapshot, policy: &Policy) -> Vec<Finding> {
         snapshot, &links, policy,
     ));
     findings.extend(deprovisioning::suspended_users_still_enabled(snapshot, &links, policy));
+    findings.extend(deprovisioning::deprovisioned_users_still_assigned(
+        snapshot, &links, policy,
+    ));
     findings.extend(assignments::direct_user_assignments(snapshot, &links, policy));
     findings.extend(assignments::orphaned_idc_users(snapshot, &links, policy));
     findings.extend(certificates::signing_keys_expiring(snapshot, policy));
@@ -227,7 +230,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deactivated_user_disabled_in_identity_center_raises_only_the_evidence_record() {
+    fn a_deactivated_user_disabled_in_identity_center_raises_the_evidence_record_and_any_standing_assignment() {
         let findings = run(&demo());
         assert_eq!(
             rules_for(&findings, "erin.kowalski@acme.example"),
@@ -247,6 +250,8 @@ mod tests {
                 (Rule::ActivityAfterDeprovision, Severity::High),
                 // Okta's app user for bob is still in syncState ERROR (the failed deactivation push).
                 (Rule::AppUserSyncError, Severity::High),
+                // Disabled, but the group paths and assignments stay: a re-enable restores them.
+                (Rule::DeprovisionedUserStillAssigned, Severity::Low),
                 (Rule::PropagationVerified, Severity::Info)
             ]
         );
