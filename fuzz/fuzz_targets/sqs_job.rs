@@ -47,6 +47,7 @@ fn config() -> CheckConfig {
         sweep_max_pages: 2,
         record_budget: std::time::Duration::from_secs(30),
         cloudtrail_max_pages: 2,
+        scim_silent_after: Duration::hours(4),
     }
 }
 
