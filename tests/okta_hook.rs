@@ -340,5 +340,9 @@ async fn the_built_binary_answers_through_the_lambda_runtime_api() {
         panic!("no answer to the delivery after the hostile events")
     };
     assert_eq!(again["statusCode"], 200);
-    assert_eq!(bodies(&drain(&account, &queue_url).await).len(), 1, "only the well-formed delivery queued");
+    assert_eq!(
+        bodies(&drain(&account, &queue_url).await).len(),
+        1,
+        "only the well-formed delivery queued"
+    );
 }

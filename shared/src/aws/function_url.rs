@@ -176,6 +176,11 @@ mod tests {
 
     use super::*;
 
+    /// One change to an event.
+    type Change = fn(&mut Value);
+    /// Whether an error is the expected one.
+    type Expected = fn(&DecodeError) -> bool;
+
     fn deactivation() -> Value {
         serde_json::from_str(include_str!("../../../events/okta-hook/user-deactivated.json")).unwrap()
     }
@@ -199,7 +204,10 @@ mod tests {
         assert_eq!(request.headers()["accept"], "application/json,text/plain");
         assert_eq!(request.headers()["x-mixed-case"], "kept");
         assert_eq!(request.headers()[COOKIE], "c1=v1; c2=v2");
-        assert_eq!(request.headers()["authorization"], "test-hook-secret-not-for-production");
+        assert_eq!(
+            request.headers()["authorization"],
+            "test-hook-secret-not-for-production"
+        );
         let Body::Text(body) = request.body() else {
             panic!("a text body")
         };
@@ -234,7 +242,7 @@ mod tests {
 
     #[test]
     fn each_shape_lambda_http_panicked_on_is_an_error_naming_the_field() {
-        let cases: [(fn(&mut Value), fn(&DecodeError) -> bool); 4] = [
+        let cases: [(Change, Expected); 4] = [
             (
                 |e| {
                     e["isBase64Encoded"] = json!(true);
@@ -242,8 +250,14 @@ mod tests {
                 },
                 |err| matches!(err, DecodeError::Base64Body(_)),
             ),
-            (|e| e["headers"]["host"] = json!("exa mple.com"), |err| matches!(err, DecodeError::Host(_))),
-            (|e| e["rawPath"] = json!("x:1x"), |err| matches!(err, DecodeError::PathNotAbsolute)),
+            (
+                |e| e["headers"]["host"] = json!("exa mple.com"),
+                |err| matches!(err, DecodeError::Host(_)),
+            ),
+            (
+                |e| e["rawPath"] = json!("x:1x"),
+                |err| matches!(err, DecodeError::PathNotAbsolute),
+            ),
             (
                 |e| e["rawQueryString"] = json!("q=\"{|}\""),
                 |err| matches!(err, DecodeError::PathOrQuery(_)),

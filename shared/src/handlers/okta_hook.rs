@@ -778,7 +778,8 @@ mod tests {
     /// request can hold: each a 400 with the hook's JSON error, counted, nothing queued.
     #[tokio::test]
     async fn events_that_are_no_http_request_get_400_and_queue_nothing() {
-        let hostile: [(&str, fn(&mut serde_json::Value)); 9] = [
+        type Change = fn(&mut serde_json::Value);
+        let hostile: [(&str, Change); 9] = [
             ("body marked base64 that is not", |e| {
                 e["isBase64Encoded"] = json!(true);
                 e["body"] = json!("{not base64}");
@@ -789,8 +790,12 @@ mod tests {
                 e["requestContext"]["domainName"] = json!("x:y:z");
             }),
             ("path without a leading slash", |e| e["rawPath"] = json!("x:1x")),
-            ("query a URI cannot hold", |e| e["rawQueryString"] = json!("a=\"<b>\" c")),
-            ("method that is no method", |e| e["requestContext"]["http"]["method"] = json!("PO ST")),
+            ("query a URI cannot hold", |e| {
+                e["rawQueryString"] = json!("a=\"<b>\" c")
+            }),
+            ("method that is no method", |e| {
+                e["requestContext"]["http"]["method"] = json!("PO ST")
+            }),
             ("header value with a newline", |e| e["headers"]["x-a"] = json!("1\r\n2")),
             ("header name with a space", |e| e["headers"]["x a"] = json!("1")),
             ("no requestContext", |e| {
