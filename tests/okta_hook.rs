@@ -319,6 +319,34 @@ async fn the_built_binary_answers_through_the_lambda_runtime_api() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["okta_user_id"], "00u3m90rxKjGQ0G6L1d6");
 
+    // A body marked base64 that is not (lambda_http's decoder panicked on it: an invocation error) and a path
+    // without its leading '/': answered 400 with the hook's JSON error, nothing queued, the process still serving.
+    for hostile in [
+        json!({"isBase64Encoded": true, "body": "{not base64}"}),
+        json!({"rawPath": "x:1x"}),
+    ] {
+        let mut event: Value = serde_json::from_str(&fixture_text("user-deactivated.json")).expect("JSON");
+        for (field, value) in hostile.as_object().expect("an object") {
+            event[field] = value.clone();
+        }
+        let Some(Outcome::Response(refused)) = runtime.invoke(&event.to_string(), within).await else {
+            panic!("no answer (or an invocation error) for {hostile}")
+        };
+        assert_eq!(refused["statusCode"], 400, "{hostile}");
+        assert_eq!(refused["headers"]["content-type"], "application/json");
+        let body: Value = serde_json::from_str(refused["body"].as_str().expect("a body")).expect("JSON");
+        assert_eq!(body, json!({"error": "malformed function URL request"}));
+    }
+    let Some(Outcome::Response(again)) = runtime.invoke(&fixture_text("user-deactivated.json"), within).await else {
+        panic!("no answer to the delivery after the hostile events")
+    };
+    assert_eq!(again["statusCode"], 200);
+    assert_eq!(
+        bodies(&drain(&account, &queue_url).await).len(),
+        1,
+        "only the well-formed delivery queued"
+    );
+
     // The failure paths, so their log lines are in the output checked below: a wrong secret, a body cut short.
     for (name, status) in [("wrong-secret.json", 401), ("malformed-json.json", 400)] {
         let Some(Outcome::Response(answer)) = runtime.invoke(&fixture_text(name), within).await else {
@@ -332,7 +360,7 @@ async fn the_built_binary_answers_through_the_lambda_runtime_api() {
         .forbid("the wrong secret presented", "guessed-secret")
         .assert_clean("okta-hook", &output);
     // The EMF lines and the log lines were captured (the check read something): one metric line per answer.
-    assert_eq!(output.matches("\"HookAnswers\":1").count(), 4, "{output}");
+    assert_eq!(output.matches("\"HookAnswers\":1").count(), 7, "{output}");
     assert!(output.contains("okta hook request refused"), "{output}");
     assert!(lines >= 5, "{output}");
 }

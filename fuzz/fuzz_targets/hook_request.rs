@@ -1,11 +1,12 @@
 //! The okta-hook's request entry, as AWS drives it: a Lambda function URL event (JSON, body plain or base64) →
-//! `lambda_http`'s request → `okta_hook::handle` with an in-memory queue.
+//! `okta_hook::handle_event` (its own event decoding, `aws::function_url`) with an in-memory queue.
 //!
 //! Input: starting with `{`, the bytes are a whole function URL event (the seeds: events/okta-hook). Otherwise the
 //! rest is read by `arbitrary` as a request (method, secret header in any spelling, extra headers, body, base64 or
 //! not) and wrapped in an event, so the fuzzer also reaches past the secret check.
 //!
-//! Contract: no panic; the answer is one of the documented statuses with a JSON body; a 200 needs a held secret
+//! Contract: no panic on any JSON event (nothing is sanitised); the answer is function URL response JSON with one
+//! of the documented statuses and a JSON body; an event that does not decode is a 400; a 200 needs a held secret
 //! in an `authorization` header; only an accepted POST queues jobs, and the answer counts exactly those.
 #![no_main]
 #![forbid(unsafe_code)]
@@ -14,11 +15,11 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use lambda_http::Request;
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use shared::aws::function_url;
 use shared::domain::OktaAppId;
 use shared::handlers::okta_hook::{self, HookConfig, OktaHook};
 use shared::hook_secret::{HookSecret, SecretTiming, SourcedSecret};
@@ -138,58 +139,22 @@ fuzz_target!(|data: &[u8]| {
         },
         None => return,
     };
-    let Ok(mut raw) = serde_json::from_slice::<Value>(&event) else {
+    // lambda_runtime hands the hook any JSON value; bytes that are not JSON never reach it.
+    let Ok(event) = serde_json::from_slice::<Value>(&event) else {
         return;
     };
-    // AWS writes the event, and some of it no caller controls: with `isBase64Encoded` the body is always valid
-    // base64; `host` and `requestContext.domainName` are the function URL's domain (AWS routes by it — UNVERIFIED
-    // that no other Host header reaches the function) and `x-forwarded-proto` is https. lambda_http panics on
-    // anything else (aws_lambda_events' base64 body decoder; `Url::parse(..).unwrap()` on scheme + host + path
-    // when it builds the URI), before the hook sees the request, so those are set as AWS sets them.
-    if raw["isBase64Encoded"] == Value::Bool(true)
-        && raw["body"]
-            .as_str()
-            .is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_err())
-    {
-        return;
-    }
-    if let Some(headers) = raw.get_mut("headers").and_then(Value::as_object_mut) {
-        headers.retain(|name, _| !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("x-forwarded-proto"));
-        headers.insert("host".into(), template()["headers"]["host"].clone());
-        headers.insert("x-forwarded-proto".into(), Value::String("https".into()));
-    }
-    if let Some(context) = raw.get_mut("requestContext").and_then(Value::as_object_mut) {
-        // lambda_http's fallback when no host header came.
-        context.insert("domainName".into(), template()["requestContext"]["domainName"].clone());
-    }
-    // An HTTP request's path starts with `/` (UNVERIFIED that AWS never passes another request target on);
-    // lambda_http appends it to the host, where `x:1x` would read as a bad port.
-    if let Some(path) = raw.get_mut("rawPath")
-        && let Some(text) = path.as_str()
-        && !text.starts_with('/')
-    {
-        *path = Value::String(format!("/{text}"));
-    }
-    // A query of characters a URI cannot hold: lambda_http's request builder panics (`expect`) on it. Whether AWS
-    // passes such a query on is UNVERIFIED (see the README's Fuzzing section); the hook reads no query, so it is
-    // dropped here.
-    if raw["rawQueryString"]
+    // Nothing is sanitised: any event, whatever AWS would write, must be answered without a panic.
+    let decodes = function_url::decode_request(event.clone()).is_ok();
+    let carries_held_secret = event["headers"].as_object().is_some_and(|headers| {
+        headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("authorization")
+                && (value.as_str() == Some(NEW_SECRET) || value.as_str() == Some(OLD_SECRET))
+        })
+    });
+    let method = event["requestContext"]["http"]["method"]
         .as_str()
-        .is_some_and(|q| !q.bytes().all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b)))
-    {
-        raw["rawQueryString"] = Value::String(String::new());
-    }
-    let text = raw.to_string();
-    // What AWS would refuse to deliver is not the hook's to answer.
-    let Ok(request): Result<Request, _> = lambda_http::request::from_str(&text) else {
-        return;
-    };
-    let carries_held_secret = request
-        .headers()
-        .get_all("authorization")
-        .iter()
-        .any(|v| v.as_bytes() == NEW_SECRET.as_bytes() || v.as_bytes() == OLD_SECRET.as_bytes());
-    let method = request.method().clone();
+        .unwrap_or_default()
+        .to_owned();
 
     let hook = OktaHook::new(
         HookConfig {
@@ -204,11 +169,17 @@ fuzz_target!(|data: &[u8]| {
         RecordingMetrics::default(),
     );
     let queue = RecordingJobQueue::default();
-    let response = runtime().block_on(okta_hook::handle(&queue, &hook, request, now()));
+    let answer = runtime().block_on(okta_hook::handle_event(&queue, &hook, event, now()));
 
-    let status = response.status().as_u16();
+    let status = answer["statusCode"].as_u64().expect("a status code");
     assert!([200, 400, 401, 405, 413].contains(&status), "status {status}");
-    let body: Value = serde_json::from_slice(response.body().as_ref()).expect("every answer is JSON");
+    if !decodes {
+        assert_eq!(status, 400, "an event that does not decode is a 400");
+    }
+    assert_eq!(answer["isBase64Encoded"], json!(false));
+    assert_eq!(answer["headers"]["content-type"], json!("application/json"));
+    let body: Value =
+        serde_json::from_str(answer["body"].as_str().expect("a text body")).expect("every answer is JSON");
     let queued = queue.jobs().len();
     if status == 200 {
         assert!(carries_held_secret, "200 without a held secret");

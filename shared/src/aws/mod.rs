@@ -2,6 +2,7 @@
 //! member accounts' through a role there; Athena over the org trail; CloudTrail Lake), SNS, SQS, Secrets Manager,
 //! DynamoDB (the verdict ledger and, in its table, the System Log sweep's cursor), S3 (the review's state, report
 //! files and the checker's verdict archive).
+//! `function_url` reads the Lambda function URL event the hook is invoked with, and writes its answer.
 //!
 //! Each takes an `SdkConfig` and builds its clients once. Nothing here knows about emulators: local runs and tests
 //! point the SDK elsewhere through the config (`AWS_ENDPOINT_URL`, or a test-built `SdkConfig`).
@@ -9,6 +10,7 @@
 mod activity_log;
 mod activity_record;
 mod athena_activity;
+pub mod function_url;
 mod gated_http;
 mod identity_center;
 mod job_queue;

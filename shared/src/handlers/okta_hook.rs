@@ -4,7 +4,7 @@
 //! POST an event hook delivery → one delayed verification job per deprovision on the queue → 200.
 //! Both need the shared secret in the configured header (compared in constant time, re-read on a TTL so a rotation
 //! reaches warm instances: `hook_secret`). Okta waits 3 s, retries once on 5xx and never on 4xx, so: 401 wrong
-//! secret, 400 malformed, 413 too large, 405 wrong method, and 503 when the queue did not take every job or the
+//! secret, 400 malformed (the delivery, or the function URL event itself: `aws::function_url`), 413 too large, 405 wrong method, and 503 when the queue did not take every job or the
 //! secret was never readable (Okta's retry then gets a second chance; job keys are stable).
 //!
 //! Every answer is counted: one `HookAnswers` EMF line per request, by status (`metrics::hook_answer`). Refusals
@@ -17,6 +17,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use crate::aws::function_url;
 use crate::config::{Env, SecretSource, optional, required, seconds};
 use crate::domain::deprovision::select_jobs;
 use crate::domain::{JobSource, OktaAppId};
@@ -202,6 +203,29 @@ impl RefusalLog {
     }
 }
 
+/// Answers one function URL event with the function URL response JSON (`aws::function_url`), and counts the
+/// answer. An event that does not decode into a request (a body marked base64 that is not, a bad host, path,
+/// query, method or header) is answered 400 like any malformed request: nothing is queued.
+pub async fn handle_event<S: SecretStore, M: MetricSink>(
+    queue: &impl JobQueue,
+    hook: &OktaHook<S, M>,
+    event: serde_json::Value,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let response = match function_url::decode_request(event) {
+        Ok(request) => respond(queue, hook, &request, now).await,
+        Err(e) => {
+            hook.refused(Refusal::Malformed, now, &e.to_string());
+            answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "malformed function URL request"}),
+            )
+        }
+    };
+    hook.metrics.emit(&hook_answer(response.status().as_u16(), now));
+    function_url::encode_response(response)
+}
+
 /// Answers one request and counts the answer (one `HookAnswers` EMF line). Never fails: every problem becomes a
 /// status code and a short JSON error.
 pub async fn handle<S: SecretStore, M: MetricSink>(
@@ -381,8 +405,10 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            lambda_http::request::from_str(include_str!(concat!("../../../events/okta-hook/", $name)))
-                .expect("fixture is a function URL event")
+            crate::aws::function_url::decode_request(
+                serde_json::from_str(include_str!(concat!("../../../events/okta-hook/", $name))).unwrap(),
+            )
+            .expect("fixture is a function URL event")
         };
     }
 
@@ -561,7 +587,7 @@ mod tests {
             .map(|(name, value)| ((*name).to_owned(), json!(value)))
             .collect::<serde_json::Map<_, _>>()
             .into();
-        lambda_http::request::from_str(&event.to_string()).unwrap()
+        crate::aws::function_url::decode_request(event.clone()).unwrap()
     }
 
     /// Every wrong value of every length up to well past the secret's, plus long ones: a prefix, the secret with
@@ -710,18 +736,80 @@ mod tests {
         let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
         let queue = RecordingJobQueue::default();
         event["body"] = json!(encode(&vec![b' '; MAX_BODY_BYTES + 1]));
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let request = crate::aws::function_url::decode_request(event.clone()).unwrap();
         let response = handle(&queue, &config(), request, now()).await;
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(body(&response), json!({"error": "body larger than 1 MiB"}));
         // At the cap the body is read (and, being only spaces, is not an envelope).
         event["body"] = json!(encode(&vec![b' '; MAX_BODY_BYTES]));
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let request = crate::aws::function_url::decode_request(event.clone()).unwrap();
         assert_eq!(
             handle(&queue, &config(), request, now()).await.status(),
             StatusCode::BAD_REQUEST
         );
         assert!(queue.jobs().is_empty());
+    }
+
+    /// The deactivation event with `change` applied, answered through `handle_event` as the function runs it.
+    async fn event_answer(change: impl FnOnce(&mut serde_json::Value)) -> (serde_json::Value, TestHook, usize) {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/okta-hook/user-deactivated.json")).unwrap();
+        change(&mut event);
+        let queue = RecordingJobQueue::default();
+        let hook = config();
+        let answer = handle_event(&queue, &hook, event, now()).await;
+        let queued = queue.jobs().len();
+        (answer, hook, queued)
+    }
+
+    #[tokio::test]
+    async fn a_well_formed_event_is_answered_as_function_url_response_json() {
+        let (answer, hook, queued) = event_answer(|_| {}).await;
+        assert_eq!(answer["statusCode"], 200);
+        assert_eq!(answer["headers"]["content-type"], "application/json");
+        assert_eq!(answer["isBase64Encoded"], false);
+        let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["queued"], 1);
+        assert_eq!(queued, 1);
+        assert_eq!(answered(&hook), ["200"]);
+    }
+
+    /// The four event shapes on which lambda_http 1.3's decoding panicked (README "Fuzzing"), and other fields no
+    /// request can hold: each a 400 with the hook's JSON error, counted, nothing queued.
+    #[tokio::test]
+    async fn events_that_are_no_http_request_get_400_and_queue_nothing() {
+        type Change = fn(&mut serde_json::Value);
+        let hostile: [(&str, Change); 9] = [
+            ("body marked base64 that is not", |e| {
+                e["isBase64Encoded"] = json!(true);
+                e["body"] = json!("{not base64}");
+            }),
+            ("host that is not a URI host", |e| e["headers"]["host"] = json!("a b/c")),
+            ("domainName that is not a host", |e| {
+                e["headers"].as_object_mut().unwrap().remove("host");
+                e["requestContext"]["domainName"] = json!("x:y:z");
+            }),
+            ("path without a leading slash", |e| e["rawPath"] = json!("x:1x")),
+            ("query a URI cannot hold", |e| {
+                e["rawQueryString"] = json!("a=\"<b>\" c")
+            }),
+            ("method that is no method", |e| {
+                e["requestContext"]["http"]["method"] = json!("PO ST")
+            }),
+            ("header value with a newline", |e| e["headers"]["x-a"] = json!("1\r\n2")),
+            ("header name with a space", |e| e["headers"]["x a"] = json!("1")),
+            ("no requestContext", |e| {
+                e.as_object_mut().unwrap().remove("requestContext");
+            }),
+        ];
+        for (what, change) in hostile {
+            let (answer, hook, queued) = event_answer(change).await;
+            assert_eq!(answer["statusCode"], 400, "{what}");
+            let body: serde_json::Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body, json!({"error": "malformed function URL request"}), "{what}");
+            assert_eq!(queued, 0, "{what}");
+            assert_eq!(answered(&hook), ["400"], "{what}");
+        }
     }
 
     #[tokio::test]
